@@ -1,0 +1,96 @@
+"""API of the site-wide floor: stores, the current user, notifications, the outbox."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import Message, Notification, Store, User
+from .scoping import for_user
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["id", "code", "name", "brand", "address", "phone", "time_zone",
+                  "sms_window_start", "sms_window_end"]
+
+
+class StoreViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = StoreSerializer
+    filterset_fields = ["code"]
+
+    def get_queryset(self):
+        return for_user(Store.objects.all(), self.request.user, "pk").order_by("code")
+
+
+class MeSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(source="get_full_name")
+    roles = serializers.SerializerMethodField()
+    stores = StoreSerializer(many=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "roles", "stores"]
+
+    def get_roles(self, user) -> list[str]:
+        return sorted(user.role_codes)
+
+
+class MeView(APIView):
+    """Who the caller of the API is: roles and stores."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request, *args, **kwargs):
+        user = User.objects.prefetch_related("groups", "stores").get(pk=request.user.pk)
+        return Response(MeSerializer(user).data)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "title", "body", "url", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """The caller's own notifications; `read` marks one read."""
+
+    serializer_class = NotificationSerializer
+    filterset_fields = {"read_at": ["isnull"]}
+
+    def get_queryset(self):
+        return Notification.objects.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request, *args, **kwargs):
+        notification = self.get_object()
+        services.notifications_mark_read(user=request.user, ids=[notification.pk])
+        notification.read_at = notification.read_at or timezone.now()
+        return Response(self.get_serializer(notification).data)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "store", "recipient", "sign_name", "template_code", "params", "text",
+                  "purpose", "status", "not_before", "expires_at", "attempts",
+                  "last_error", "provider_id", "created_at", "sent_at"]
+        read_only_fields = fields
+
+
+class MessageViewSet(viewsets.ReadOnlyModelViewSet):
+    """The SMS outbox, read-only."""
+
+    serializer_class = MessageSerializer
+    filterset_fields = ["status", "store", "template_code", "purpose"]
+
+    def get_queryset(self):
+        if not self.request.user.has_perm("crm_site.view_message"):
+            return Message.objects.none()
+        return for_user(Message.objects.all(), self.request.user).order_by("-id")

@@ -1,0 +1,21 @@
+"""What the base layout needs on every page: the navigation the user may open and the
+unread-notification count (one query)."""
+
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    for config in apps.get_app_configs():
+        for label, url_name, perm in getattr(config, "nav_items", []):
+            if perm and not user.has_perm(perm):
+                continue
+            try:
+                items.append({"label": label, "url": reverse(url_name), "name": url_name})
+            except NoReverseMatch:
+                continue
+    return {"nav_items": items, "unread_notifications": user.notifications.unread().count()}

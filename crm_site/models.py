@@ -1,0 +1,230 @@
+"""Site-wide records every app stands on: stores, staff, the business calendar, the
+message outbox and staff notifications."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .roles import Role
+
+
+class DealerGroup(models.Model):
+    """A dealer group (经销商集团) that runs one or more stores."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("经销商集团")
+        verbose_name_plural = _("经销商集团")
+
+    def __str__(self):
+        return self.name
+
+
+class Store(models.Model):
+    """A dealership (4S店). Staff of one store see that store's rows only."""
+
+    group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="stores",
+                              verbose_name=_("经销商集团"))
+    code = models.SlugField(_("门店代码"), max_length=30, unique=True)
+    name = models.CharField(_("门店名称"), max_length=100)
+    brand = models.CharField(_("品牌"), max_length=50, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    phone = models.CharField(_("电话"), max_length=30, blank=True)
+    time_zone = models.CharField(_("时区"), max_length=50, default="Asia/Shanghai")
+    sms_window_start = models.TimeField(_("短信发送开始时间"), default="09:00")
+    sms_window_end = models.TimeField(_("短信发送结束时间"), default="20:00")
+    sms_sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("门店")
+        verbose_name_plural = _("门店")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sms_window_start__lt=models.F("sms_window_end")),
+                                   name="store_sms_window_order"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OpeningHours(models.Model):
+    """The hours a store's CR office works on one weekday. No row: closed that weekday."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("星期一")
+        TUESDAY = 1, _("星期二")
+        WEDNESDAY = 2, _("星期三")
+        THURSDAY = 3, _("星期四")
+        FRIDAY = 4, _("星期五")
+        SATURDAY = 5, _("星期六")
+        SUNDAY = 6, _("星期日")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(_("星期"), choices=Weekday.choices)
+    opens = models.TimeField(_("开始"))
+    closes = models.TimeField(_("结束"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("营业时间")
+        verbose_name_plural = _("营业时间")
+        ordering = ["store", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "weekday"], name="opening_hours_once_per_day"),
+            models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")),
+                                   name="opening_hours_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.store} {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class CalendarOverride(models.Model):
+    """A day whose working status is set by hand: a holiday or make-up workday of a year
+    the holiday library does not know yet, or a store-wide exception. Wins over the
+    library and the weekday rule."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working = models.BooleanField(_("工作日"))
+    name = models.CharField(_("说明"), max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("日历调整")
+        verbose_name_plural = _("日历调整")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"
+
+
+class User(AbstractUser):
+    """A member of staff. Belongs to one or more stores; holds roles as groups."""
+
+    stores = models.ManyToManyField(Store, related_name="staff", blank=True,
+                                    verbose_name=_("门店"))
+    mobile = models.CharField(_("手机"), max_length=20, blank=True)
+    birthday = models.DateField(_("生日"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        verbose_name = _("员工")
+        verbose_name_plural = _("员工")
+        permissions = [
+            ("manage_staff", _("管理本店员工")),
+            ("reveal_personal_data", _("查看完整个人信息")),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    def get_full_name(self):
+        # Chinese names read family name first, without a space.
+        return f"{self.last_name}{self.first_name}".strip()
+
+    @property
+    def role_codes(self):
+        """Role codes of this user; uses prefetched groups when present."""
+        return {g.name for g in self.groups.all()} & set(Role.values)
+
+    def has_role(self, *roles):
+        return self.is_superuser or bool(self.role_codes & set(roles))
+
+
+class MessageQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(status=Message.Status.READY, not_before__lte=now).filter(
+            models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now)
+        )
+
+
+class Message(models.Model):
+    """One outbound SMS in the outbox. Written by the services that decide to send it,
+    sent by the sender job through the configured backend. A machine table: its status
+    timestamps stand in for history."""
+
+    class Status(models.TextChoices):
+        READY = "ready", _("待发送")
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+        EXPIRED = "expired", _("已过期")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="messages")
+    recipient = models.CharField(_("接收号码"), max_length=20)
+    sign_name = models.CharField(_("短信签名"), max_length=30)
+    template_code = models.CharField(_("模板代码"), max_length=50)
+    params = models.JSONField(_("模板参数"), default=dict, blank=True)
+    text = models.TextField(_("内容预览"), blank=True)
+    purpose = models.CharField(_("用途"), max_length=50, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices,
+                              default=Status.READY)
+    not_before = models.DateTimeField(_("最早发送时间"))
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    last_error = models.TextField(_("失败原因"), blank=True)
+    provider_id = models.CharField(_("服务商编号"), max_length=100, blank=True)
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("content_type", "object_id")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("短信")
+        verbose_name_plural = _("短信发件箱")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "not_before"], name="message_due_idx"),
+            models.Index(fields=["content_type", "object_id"], name="message_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} {self.template_code} ({self.get_status_display()})"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """An in-app notice to one member of staff (the bell)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notifications")
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=150, null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,89 @@
+"""Pure arithmetic of the business calendar and the outbox. No ORM, no clock, no I/O:
+callers pass `now`, the store's hours and the hand-set overrides."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+
+
+def statutory_status(day: date):
+    """What the statutory calendar says of `day`: 'holiday', 'makeup_workday' or None
+    (an ordinary day, or a year the holiday library does not know yet)."""
+    try:
+        on_holiday, holiday_name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    if on_holiday and holiday_name is not None:
+        return "holiday"
+    if not on_holiday and day.weekday() >= 5:
+        return "makeup_workday"
+    return None
+
+
+@dataclass(frozen=True)
+class StoreCalendar:
+    """A store's working days and hours.
+
+    hours: {weekday (0 = Monday): (opens, closes)}; a weekday without hours is closed.
+    overrides: {date: is_working} set by hand; they win over everything.
+    """
+
+    hours: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        status = statutory_status(day)
+        if status == "holiday":
+            return False
+        if status == "makeup_workday":
+            return True
+        return day.weekday() in self.hours
+
+    def hours_on(self, day: date):
+        """(opens, closes) on a working day; a make-up weekend day keeps Monday's hours."""
+        if not self.is_working_day(day):
+            return None
+        if day.weekday() in self.hours:
+            return self.hours[day.weekday()]
+        return min(self.hours.items())[1] if self.hours else (time(9), time(17))
+
+    def is_working_time(self, local_dt: datetime) -> bool:
+        """`local_dt` is a wall-clock time in the store's time zone."""
+        hours = self.hours_on(local_dt.date())
+        return bool(hours) and hours[0] <= local_dt.time() < hours[1]
+
+    def next_working_day(self, day: date, *, include_today=False, limit=60) -> date:
+        candidate = day if include_today else day + timedelta(days=1)
+        for _step in range(limit):
+            if self.is_working_day(candidate):
+                return candidate
+            candidate += timedelta(days=1)
+        raise ValueError(f"no working day within {limit} days after {day}")
+
+    def previous_working_day(self, day: date, *, include_today=False, limit=60) -> date:
+        candidate = day if include_today else day - timedelta(days=1)
+        for _step in range(limit):
+            if self.is_working_day(candidate):
+                return candidate
+            candidate -= timedelta(days=1)
+        raise ValueError(f"no working day within {limit} days before {day}")
+
+
+def send_window_start(local_dt: datetime, window_start: time, window_end: time) -> datetime:
+    """The first moment at or after `local_dt` inside the daily SMS window."""
+    if local_dt.time() < window_start:
+        return local_dt.replace(hour=window_start.hour, minute=window_start.minute,
+                                second=0, microsecond=0)
+    if local_dt.time() >= window_end:
+        next_day = local_dt + timedelta(days=1)
+        return next_day.replace(hour=window_start.hour, minute=window_start.minute,
+                                second=0, microsecond=0)
+    return local_dt
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the `attempts`-th failed send: 1, 2, 4, 8 ... minutes, at most 1 hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))

@@ -1,0 +1,200 @@
+"""Every write of the site-wide floor, named after what the business does."""
+
+import logging
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import rules
+from .models import Message, Notification, OpeningHours, Store, User
+from .roles import Role
+from .scoping import stores_of
+from .sms import SmsError, get_backend
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOURS = (time(8, 30), time(17, 30))
+
+
+# Stores -------------------------------------------------------------------------------
+
+@transaction.atomic
+def store_create(*, group, code, name, weekdays=range(5), hours=DEFAULT_HOURS, **fields):
+    """Open a store with its CR office hours (default Monday to Friday, 08:30 to 17:30)."""
+    store = Store.objects.create(group=group, code=code, name=name, **fields)
+    OpeningHours.objects.bulk_create(
+        OpeningHours(store=store, weekday=day, opens=hours[0], closes=hours[1])
+        for day in weekdays
+    )
+    return store
+
+
+# Staff ----------------------------------------------------------------------------------
+
+def _check_staff_scope(actor, stores):
+    if not actor.has_perm("crm_site.manage_staff"):
+        raise PermissionDenied(_("您没有管理员工的权限。"))
+    allowed = set(stores_of(actor).values_list("pk", flat=True))
+    if any(store.pk not in allowed for store in stores):
+        raise ValidationError({"stores": _("只能把员工分配到您所在的门店。")})
+    if not stores:
+        raise ValidationError({"stores": _("请至少选择一个门店。")})
+
+
+def _set_roles(user, roles):
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise ValidationError({"roles": _("未知角色：%(roles)s") % {"roles": ", ".join(sorted(unknown))}})
+    user.groups.set(Group.objects.filter(name__in=roles))
+
+
+@transaction.atomic
+def staff_create(*, actor, username, password, stores, roles, **fields):
+    """A manager adds a member of staff to their own stores with the given roles."""
+    _check_staff_scope(actor, stores)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("该用户名已被使用。")})
+    user = User(username=username, **fields)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.stores.set(stores)
+    _set_roles(user, roles)
+    return user
+
+
+@transaction.atomic
+def staff_update(*, actor, user, stores, roles, **fields):
+    """A manager changes a colleague's details, stores and roles."""
+    _check_staff_scope(actor, stores)
+    if not stores_of(actor).filter(pk__in=user.stores.values("pk")).exists() \
+            and not actor.is_superuser:
+        raise PermissionDenied(_("该员工不在您的门店。"))
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.stores.set(stores)
+    _set_roles(user, roles)
+    return user
+
+
+# Outbox ---------------------------------------------------------------------------------
+
+def message_queue(*, store, recipient, template_code, params=None, text="", purpose="",
+                  not_before=None, expires_at=None, dedupe_key=None, subject=None):
+    """Put one SMS in the outbox, to go out inside the store's daily send window.
+
+    With a dedupe_key the same message is queued at most once; the existing row is
+    returned when it is already there.
+    """
+    now = timezone.now()
+    local = timezone.localtime(not_before or now, ZoneInfo(store.time_zone))
+    start = rules.send_window_start(local, store.sms_window_start, store.sms_window_end)
+    message = Message(
+        store=store, recipient=recipient, template_code=template_code,
+        sign_name=store.sms_sign_name or settings.SMS_SIGN_NAME or store.name,
+        params=params or {}, text=text, purpose=purpose, not_before=start,
+        expires_at=expires_at, dedupe_key=dedupe_key,
+    )
+    if subject is not None:
+        message.content_type = ContentType.objects.get_for_model(subject)
+        message.object_id = subject.pk
+    if dedupe_key is None:
+        message.save()
+        return message
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return Message.objects.get(dedupe_key=dedupe_key)
+    return message
+
+
+def messages_expire(*, now):
+    """Messages whose moment has passed are marked expired, never sent late."""
+    return Message.objects.filter(status=Message.Status.READY, expires_at__lte=now).update(
+        status=Message.Status.EXPIRED, failed_at=now, last_error=_("已过期，未发送")
+    )
+
+
+def _claim_due(now, batch):
+    with transaction.atomic():
+        ids = list(
+            Message.objects.due(now).select_for_update(skip_locked=True)
+            .order_by("id").values_list("id", flat=True)[:batch]
+        )
+        Message.objects.filter(id__in=ids).update(
+            status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return ids
+
+
+def messages_send_due(*, now=None, batch=200, max_batches=50):
+    """Send what is due through the backend. Safe to run twice or in two processes:
+    a message is claimed (SENDING) in its own transaction before it is sent."""
+    now = now or timezone.now()
+    messages_expire(now=now)
+    backend = get_backend()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for _batch in range(max_batches):
+        ids = _claim_due(now, batch)
+        if not ids:
+            break
+        for message in Message.objects.filter(id__in=ids).order_by("id"):
+            try:
+                message.provider_id = backend.send(message)
+            except SmsError as error:
+                message.last_error = str(error)
+                if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+                    message.status, message.failed_at = Message.Status.FAILED, now
+                    counts["failed"] += 1
+                else:
+                    message.status = Message.Status.READY
+                    message.next_attempt_at = now + rules.retry_delay(message.attempts)
+                    counts["retry"] += 1
+            else:
+                message.status, message.sent_at = Message.Status.SENT, now
+                counts["sent"] += 1
+            message.save(update_fields=["status", "provider_id", "last_error", "sent_at",
+                                        "failed_at", "next_attempt_at"])
+    return counts
+
+
+def messages_requeue_stuck(*, now=None, older_than=timedelta(minutes=10)):
+    """A sender that died mid-send leaves SENDING rows; put them back in the queue."""
+    now = now or timezone.now()
+    return Message.objects.filter(
+        status=Message.Status.SENDING, claimed_at__lt=now - older_than
+    ).update(status=Message.Status.READY, next_attempt_at=now)
+
+
+# Notifications --------------------------------------------------------------------------
+
+def notification_send(*, users, title, body="", url="", dedupe_key=None):
+    """Tell staff something in the app. With a dedupe_key each user is told once."""
+    Notification.objects.bulk_create(
+        [Notification(user=user, title=title, body=body, url=url, dedupe_key=dedupe_key)
+         for user in users],
+        ignore_conflicts=True,
+    )
+
+
+def notifications_mark_read(*, user, ids=None):
+    qs = Notification.objects.filter(user=user).unread()
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

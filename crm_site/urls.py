@@ -1,0 +1,36 @@
+"""The one file that knows every app's URLs."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/read/", views.notification_read, name="notification-read"),
+    path("staff/", views.staff_list, name="staff-list"),
+    path("staff/new/", views.staff_edit, name="staff-create"),
+    path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),
+    path("messages/", views.message_list, name="message-list"),
+    path("api/v1/", include(("crm_site.api_urls", "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    # Uploaded files (inspection photos, attachments) only for signed-in staff.
+    path("media/<path:path>", login_required(serve), {"document_root": settings.MEDIA_ROOT},
+         name="media"),
+]

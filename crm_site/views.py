@@ -1,0 +1,145 @@
+"""Pages of the site-wide floor: home, health, notifications, staff."""
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import StaffForm
+from .models import Message, Notification, User
+from .roles import Role
+from .scoping import for_user, stores_of
+
+# Where each role starts its day, first match wins; names of pages that may not exist
+# yet are skipped.
+ROLE_HOME = [
+    (Role.GENERAL_MANAGER, "satisfaction:dashboard"),
+    (Role.CR_MANAGER, "satisfaction:dashboard"),
+    (Role.CALLER, "followups:worklist"),
+    (Role.CR_SPECIALIST, "followups:worklist"),
+    (Role.LOUNGE_ATTENDANT, "customers:lounge"),
+    (Role.SALES_MANAGER, "complaints:board"),
+    (Role.SERVICE_MANAGER, "complaints:board"),
+]
+
+
+@login_required
+def home(request):
+    """Send each role to its daily work; the overview page when that work has no page."""
+    roles = request.user.role_codes
+    for role, url_name in ROLE_HOME:
+        if role in roles:
+            try:
+                return redirect(reverse(url_name))
+            except NoReverseMatch:
+                continue
+    return render(request, "crm_site/home.html", {
+        "roles": [Role(code).label for code in sorted(roles)],
+        "stores": stores_of(request.user),
+    })
+
+
+@never_cache
+def health(request):
+    """For load balancers and compose health checks: the database and the broker."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # noqa: BLE001 - report any failure as unhealthy
+        checks["database"] = f"error: {error.__class__.__name__}"
+    checks["broker"] = _broker_status()
+    healthy = all(value in ("ok", "in-process") for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks},
+                        status=200 if healthy else 503)
+
+
+def _broker_status():
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return "in-process"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1,
+                             socket_timeout=1).ping()
+    except redis.RedisError as error:
+        return f"error: {error.__class__.__name__}"
+    return "ok"
+
+
+@login_required
+def notification_list(request):
+    notifications = Notification.objects.filter(user=request.user)[:30]
+    template = ("crm_site/partials/notifications.html" if request.htmx
+                else "crm_site/notifications.html")
+    return render(request, template, {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notification_read(request):
+    ids = request.POST.getlist("id") or None
+    services.notifications_mark_read(user=request.user, ids=ids)
+    if request.htmx:
+        return notification_list(request)
+    return redirect("notification-list")
+
+
+@login_required
+@permission_required("crm_site.manage_staff", raise_exception=True)
+def staff_list(request):
+    staff = (for_user(User.objects.all(), request.user, "stores").distinct()
+             .prefetch_related("groups", "stores").order_by("username"))
+    page = Paginator(staff, 50).get_page(request.GET.get("page"))
+    return render(request, "crm_site/staff_list.html", {"page": page})
+
+
+@login_required
+@permission_required("crm_site.manage_staff", raise_exception=True)
+def staff_edit(request, pk=None):
+    user = None
+    if pk is not None:
+        user = get_object_or_404(for_user(User.objects.all(), request.user, "stores").distinct(),
+                                 pk=pk)
+    form = StaffForm(request.POST or None, instance=user, stores=stores_of(request.user),
+                     creating=user is None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        stores, roles = list(data.pop("stores")), data.pop("roles")
+        try:
+            if user is None:
+                services.staff_create(actor=request.user, stores=stores, roles=roles, **data)
+            else:
+                services.staff_update(actor=request.user, user=user, stores=stores,
+                                      roles=roles, **data)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("staff-list")
+    return render(request, "crm_site/staff_form.html", {"form": form, "staff": user})
+
+
+@login_required
+@permission_required("crm_site.view_message", raise_exception=True)
+def message_list(request):
+    messages = for_user(Message.objects.select_related("store"), request.user)
+    status = request.GET.get("status")
+    if status in Message.Status.values:
+        messages = messages.filter(status=status)
+    page = Paginator(messages.order_by("-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "crm_site/message_list.html", {
+        "page": page, "statuses": Message.Status.choices, "status": status,
+    })
