@@ -10,6 +10,7 @@ from django.utils import translation
 
 from .request_id import _request_id
 
+
 class RequestIdMiddleware:
     """Takes X-Request-ID from the proxy or makes one, logs with it, returns it."""
 

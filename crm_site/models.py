@@ -174,7 +174,7 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     last_error = models.TextField(_("失败原因"), blank=True)
     provider_id = models.CharField(_("服务商编号"), max_length=100, blank=True)
-    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)  # noqa: DJ001
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True)
     object_id = models.BigIntegerField(null=True, blank=True)
     subject = GenericForeignKey("content_type", "object_id")
@@ -211,7 +211,7 @@ class Notification(models.Model):
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     url = models.CharField(_("链接"), max_length=300, blank=True)
-    dedupe_key = models.CharField(max_length=150, null=True, blank=True)
+    dedupe_key = models.CharField(max_length=150, null=True, blank=True)  # noqa: DJ001 - unique when set
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 

@@ -1,0 +1,34 @@
+"""`python -m crm_site.check_services`: stop with one clear line when PostgreSQL or
+Redis is not reachable, instead of failing later (or falling back to SQLite)."""
+
+import os
+import sys
+from urllib.parse import urlparse
+
+
+def main():
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("DATABASE_URL must point at PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/crm")
+    try:
+        import psycopg2
+
+        parsed = urlparse(database_url)
+        psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432,
+                         user=parsed.username, password=parsed.password,
+                         dbname="postgres", connect_timeout=3).close()
+    except Exception as error:  # noqa: BLE001
+        sys.exit(f"PostgreSQL is not reachable at {database_url} ({error.__class__.__name__}): "
+                 "start it (e.g. `sudo service postgresql start`) or `docker compose up -d db redis`.")
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except Exception as error:  # noqa: BLE001
+        sys.exit(f"Redis is not reachable at {redis_url} ({error.__class__.__name__}): "
+                 "start it (e.g. `redis-server --daemonize yes`) or `docker compose up -d db redis`.")
+
+
+if __name__ == "__main__":
+    main()
