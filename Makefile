@@ -40,7 +40,7 @@ lint: $(STAMP)
 # Regenerate the English catalogue (source strings are Simplified Chinese) and compile.
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l en --no-obsolete -i '.venv/*' -i 'bench/*' -i 'tests/*'
-	$(BIN)/python manage.py compilemessages -l en
+	$(BIN)/python manage.py compilemessages -l en -i .venv -i staticfiles
 
 # The full stack by hand against PostgreSQL and Redis (DATABASE_URL, REDIS_URL set):
 # web, one worker and one beat.

@@ -15,12 +15,13 @@ def main():
         import psycopg2
 
         parsed = urlparse(database_url)
-        psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432,
-                         user=parsed.username, password=parsed.password,
-                         dbname="postgres", connect_timeout=3).close()
+        connection = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432,
+                                      user=parsed.username, password=parsed.password,
+                                      dbname="postgres", connect_timeout=3)
     except Exception as error:  # noqa: BLE001
         sys.exit(f"PostgreSQL is not reachable at {database_url} ({error.__class__.__name__}): "
                  "start it (e.g. `sudo service postgresql start`) or `docker compose up -d db redis`.")
+    _create_database(connection, parsed.path.lstrip("/"))
     try:
         import redis
 
@@ -28,6 +29,19 @@ def main():
     except Exception as error:  # noqa: BLE001
         sys.exit(f"Redis is not reachable at {redis_url} ({error.__class__.__name__}): "
                  "start it (e.g. `redis-server --daemonize yes`) or `docker compose up -d db redis`.")
+
+
+def _create_database(connection, name):
+    """The first run on a new machine creates the (empty) database the URL names."""
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            from psycopg2 import sql
+
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"Created database {name}.")
+    connection.close()
 
 
 if __name__ == "__main__":

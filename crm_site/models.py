@@ -1,6 +1,8 @@
 """Site-wide records every app stands on: stores, staff, the business calendar, the
 message outbox and staff notifications."""
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -37,8 +39,8 @@ class Store(models.Model):
     address = models.CharField(_("地址"), max_length=200, blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     time_zone = models.CharField(_("时区"), max_length=50, default="Asia/Shanghai")
-    sms_window_start = models.TimeField(_("短信发送开始时间"), default="09:00")
-    sms_window_end = models.TimeField(_("短信发送结束时间"), default="20:00")
+    sms_window_start = models.TimeField(_("短信发送开始时间"), default=datetime.time(9, 0))
+    sms_window_end = models.TimeField(_("短信发送结束时间"), default=datetime.time(20, 0))
     sms_sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     history = HistoricalRecords()

@@ -21,6 +21,9 @@ def pytest_configure(config):
             "The tests run on PostgreSQL: set DATABASE_URL (make test does) - "
             f"got {engine}."
         )
+    from pathlib import Path
+
+    Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,8 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
 import simple_history.models
+import datetime
+
 from django.conf import settings
 from django.db import migrations, models
 
@@ -122,8 +124,8 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
                 ('phone', models.CharField(blank=True, max_length=30, verbose_name='电话')),
                 ('time_zone', models.CharField(default='Asia/Shanghai', max_length=50, verbose_name='时区')),
-                ('sms_window_start', models.TimeField(default='09:00', verbose_name='短信发送开始时间')),
-                ('sms_window_end', models.TimeField(default='20:00', verbose_name='短信发送结束时间')),
+                ('sms_window_start', models.TimeField(default=datetime.time(9, 0), verbose_name='短信发送开始时间')),
+                ('sms_window_end', models.TimeField(default=datetime.time(20, 0), verbose_name='短信发送结束时间')),
                 ('sms_sign_name', models.CharField(blank=True, max_length=30, verbose_name='短信签名')),
                 ('is_active', models.BooleanField(default=True, verbose_name='启用')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
@@ -179,8 +181,8 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
                 ('phone', models.CharField(blank=True, max_length=30, verbose_name='电话')),
                 ('time_zone', models.CharField(default='Asia/Shanghai', max_length=50, verbose_name='时区')),
-                ('sms_window_start', models.TimeField(default='09:00', verbose_name='短信发送开始时间')),
-                ('sms_window_end', models.TimeField(default='20:00', verbose_name='短信发送结束时间')),
+                ('sms_window_start', models.TimeField(default=datetime.time(9, 0), verbose_name='短信发送开始时间')),
+                ('sms_window_end', models.TimeField(default=datetime.time(20, 0), verbose_name='短信发送结束时间')),
                 ('sms_sign_name', models.CharField(blank=True, max_length=30, verbose_name='短信签名')),
                 ('is_active', models.BooleanField(default=True, verbose_name='启用')),
                 ('group', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stores', to='crm_site.dealergroup', verbose_name='经销商集团')),

@@ -1,0 +1,140 @@
+"""Signing in, languages, throttling, sessions, staff management, health."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from crm_site.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_is_chinese_by_default_even_for_an_english_browser(client):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'lang="zh-hans"' in html
+    assert "登录" in html and "密码" in html
+
+
+def test_login_page_in_english_when_chosen(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    html = client.get("/accounts/login/").content.decode()
+    assert 'lang="en"' in html
+    assert "Sign in" in html and "Password" in html
+    assert "登录" not in html
+
+
+def test_staff_sign_in_and_land_on_home(client, store, make_user):
+    make_user(Role.CR_MANAGER, store, username="wang")
+    response = client.post("/accounts/login/", {"username": "wang", "password": "Secret-pass-42"})
+    assert response.status_code == 302
+    assert client.get("/").status_code in (200, 302)
+
+
+def test_repeated_failed_logins_are_throttled_with_a_clear_message(client, store, make_user):
+    make_user(Role.CALLER, store, username="li")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "li", "password": "wrong"})
+    response = client.post("/accounts/login/", {"username": "li", "password": "Secret-pass-42"})
+    assert response.status_code == 429
+    assert "登录失败次数过多" in response.content.decode()
+
+
+def test_session_ends_after_the_absolute_limit(client, store, make_user, settings):
+    settings.SESSION_ABSOLUTE_SECONDS = 1
+    client.force_login(make_user(Role.CALLER, store))
+    assert client.get("/notifications/").status_code == 200
+    time.sleep(1.1)
+    response = client.get("/notifications/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_idle_timeout_is_thirty_minutes():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_manager_adds_staff_to_own_store_only(client, store, other_store, make_user):
+    manager = make_user(Role.CR_MANAGER, store)
+    client.force_login(manager)
+    response = client.post("/staff/new/", {
+        "username": "newcaller", "last_name": "周", "first_name": "敏", "mobile": "",
+        "email": "", "password": "Long-enough-pass-1", "stores": [other_store.pk],
+        "roles": [Role.CALLER],
+    })
+    assert response.status_code == 200
+    assert "stores" in response.context["form"].errors
+    assert not get_user_model().objects.filter(username="newcaller").exists()
+
+    response = client.post("/staff/new/", {
+        "username": "newcaller", "last_name": "周", "first_name": "敏", "mobile": "",
+        "email": "", "password": "Long-enough-pass-1", "stores": [store.pk],
+        "roles": [Role.CALLER],
+    })
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="newcaller")
+    assert user.role_codes == {"caller"}
+    assert list(user.stores.all()) == [store]
+    assert user.check_password("Long-enough-pass-1")
+
+
+def test_weak_password_is_refused_naming_the_field(client, store, make_user):
+    client.force_login(make_user(Role.CR_MANAGER, store))
+    response = client.post("/staff/new/", {
+        "username": "weak", "last_name": "周", "first_name": "敏", "password": "123",
+        "stores": [store.pk], "roles": [Role.CALLER],
+    })
+    assert "password" in response.context["form"].errors
+    assert not get_user_model().objects.filter(username="weak").exists()
+
+
+def test_caller_cannot_manage_staff(client, store, make_user):
+    client.force_login(make_user(Role.CALLER, store))
+    assert client.get("/staff/").status_code == 403
+
+
+def test_staff_of_another_store_is_not_found(client, store, other_store, make_user):
+    colleague = make_user(Role.CALLER, other_store)
+    client.force_login(make_user(Role.CR_MANAGER, store))
+    assert client.get(f"/staff/{colleague.pk}/").status_code == 404
+    assert colleague.username not in client.get("/staff/").content.decode()
+
+
+def test_health_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert response["X-Request-ID"]
+
+
+def test_notifications_bell_counts_unread(client, store, make_user):
+    from crm_site.services import notification_send
+
+    user = make_user(Role.CALLER, store)
+    notification_send(users=[user], title="投诉即将超时", dedupe_key="c1")
+    notification_send(users=[user], title="投诉即将超时", dedupe_key="c1")
+    client.force_login(user)
+    html = client.get("/notifications/").content.decode()
+    assert html.count("投诉即将超时") == 1
+    assert 'data-testid="unread-count">1<' in html
+    client.post("/notifications/read/")
+    assert 'data-testid="unread-count"' not in client.get("/notifications/").content.decode()
+
+
+def test_production_settings_pass_check_deploy():
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**env, "DJANGO_SETTINGS_MODULE": "crm_site.settings.production",
+           "DJANGO_SECRET_KEY": "x9-" * 20 + "production-like-secret-key",
+           "DJANGO_ALLOWED_HOSTS": "crm.example.com"}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level",
+                             "WARNING"], env=env, capture_output=True, text=True,
+                            cwd=settings.BASE_DIR, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
