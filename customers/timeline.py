@@ -1,0 +1,63 @@
+"""The customer page's timeline, open to the floors above.
+
+customers never imports followups, complaints or satisfaction; instead each of them
+registers a provider in its AppConfig.ready():
+
+    from customers import timeline
+    timeline.register(my_provider)
+
+A provider is `provider(customer, user) -> list[TimelineEntry]`. It must run a fixed
+number of queries whatever the customer's history (one query with select_related is the
+norm), because the customer page's query count is asserted in tests.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+_providers = []
+
+
+def register(provider):
+    """Add a provider; registering the same function twice has no effect."""
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def unregister(provider):
+    if provider in _providers:
+        _providers.remove(provider)
+
+
+def providers():
+    return list(_providers)
+
+
+def as_datetime(day_or_time):
+    """A date becomes local midnight so dates and datetimes sort together."""
+    if isinstance(day_or_time, datetime):
+        return day_or_time if timezone.is_aware(day_or_time) else timezone.make_aware(day_or_time)
+    if isinstance(day_or_time, date):
+        return timezone.make_aware(datetime.combine(day_or_time, time()))
+    raise TypeError(f"not a date: {day_or_time!r}")
+
+
+def collect(customer, user, *, limit=200):
+    """All entries of every provider, newest first."""
+    entries = []
+    for provider in _providers:
+        entries.extend(provider(customer, user))
+    entries.sort(key=lambda entry: as_datetime(entry.when), reverse=True)
+    return entries[:limit]
