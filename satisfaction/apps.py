@@ -5,4 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class SatisfactionConfig(AppConfig):
     name = "satisfaction"
     verbose_name = _("满意度")
-    nav_items = []
+    nav_items = [
+        (_("经理看板"), "satisfaction:dashboard", "satisfaction.view_dashboard"),
+        (_("集团对比"), "satisfaction:group", "satisfaction.view_group"),
+        (_("改善计划"), "satisfaction:plan-list", "satisfaction.view_improvementplan"),
+        (_("神秘访客"), "satisfaction:check-list", "satisfaction.view_mysteryshopcheck"),
+        (_("厂家报告"), "satisfaction:report-list", "satisfaction.view_manufacturerreport"),
+    ]
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the survey-to-complaint loop

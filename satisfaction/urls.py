@@ -1,4 +1,33 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "satisfaction"
-urlpatterns = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("group/", views.group, name="group"),
+    path("export/monthly/", views.export_monthly, name="export-monthly"),
+    path("answers/", views.answers, name="answers"),
+    path("followup-calls/", views.followup_calls, name="followup-calls"),
+    path("imports/", views.import_list, name="import-list"),
+    path("imports/template/", views.import_template, name="import-template"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("reports/", views.report_list, name="report-list"),
+    path("reports/<int:pk>/", views.report_detail, name="report-detail"),
+    path("weak-items/", views.weak_item_list, name="weak-item-list"),
+    path("plans/", views.plan_list, name="plan-list"),
+    path("plans/new/", views.plan_create, name="plan-create"),
+    path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
+    path("plans/<int:pk>/advance/", views.plan_advance, name="plan-advance"),
+    path("plans/<int:pk>/approve/", views.plan_approve, name="plan-approve"),
+    path("plans/<int:pk>/close/", views.plan_close, name="plan-close"),
+    path("plans/<int:pk>/countermeasures/", views.countermeasure_add, name="countermeasure-add"),
+    path("plans/<int:pk>/countermeasures/<int:cm>/done/", views.countermeasure_done,
+         name="countermeasure-done"),
+    path("meetings/", views.meeting_list, name="meeting-list"),
+    path("meetings/<int:pk>/", views.meeting_detail, name="meeting-detail"),
+    path("checks/", views.check_list, name="check-list"),
+    path("checks/new/", views.check_create, name="check-create"),
+    path("checks/<int:pk>/", views.check_detail, name="check-detail"),
+    path("targets/", views.target_list, name="target-list"),
+]

@@ -1,0 +1,305 @@
+"""Reads of the satisfaction work shared by pages, API, exports and jobs: targets, the
+figures per store, measure and month (the KPI table) and the manager's dashboard.
+
+Figures of the other floors (follow-ups, complaints, inspections) come from
+`satisfaction.sources`, each a fixed number of aggregate queries whatever the data size.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models.functions import TruncMonth
+
+from crm_site.models import Store
+from crm_site.scoping import for_user
+
+from . import rules, sources
+from .models import (
+    LOWER_IS_BETTER,
+    AnalysisMeeting,
+    ImprovementPlan,
+    ItemScore,
+    ManufacturerReport,
+    Measure,
+    MysteryShopCheck,
+    SatisfactionPolicy,
+    Target,
+    WeakItem,
+)
+
+TREND_MONTHS = 6
+
+
+# Targets and policy --------------------------------------------------------------------------
+
+def policy_for(store_id):
+    """The store's satisfaction policy, else the default row, else the built-in default."""
+    rows = {p.store_id: p for p in SatisfactionPolicy.objects.filter(
+        Q(store_id=store_id) | Q(store__isnull=True))}
+    return rows.get(store_id) or rows.get(None) or SatisfactionPolicy()
+
+
+def _target_rows(store_ids, periods=None):
+    qs = Target.objects.filter(Q(store_id__in=list(store_ids)) | Q(store__isnull=True))
+    if periods is not None:
+        qs = qs.filter(Q(period__in=list(periods)) | Q(period__isnull=True))
+    return list(qs.values("measure", "store_id", "period", "value", "threshold",
+                          "secure_grade", "strive_grade"))
+
+
+def _as_target(row):
+    if row is None:
+        return None
+    return rules.TargetValue(value=row["value"], threshold=row["threshold"],
+                             secure_grade=row["secure_grade"], strive_grade=row["strive_grade"])
+
+
+class TargetBook:
+    """Targets loaded once (one query) and looked up per measure, store and month."""
+
+    def __init__(self, store_ids, periods=None):
+        self.by_measure = {}
+        for row in _target_rows(store_ids, periods):
+            self.by_measure.setdefault(row["measure"], []).append(row)
+
+    def get(self, measure, store_id, period):
+        return _as_target(rules.pick_target(self.by_measure.get(measure, []), store_id, period))
+
+
+def target_for(measure, store_id, period):
+    return TargetBook([store_id], [period]).get(measure, store_id, period)
+
+
+# The KPI table ---------------------------------------------------------------------------------
+
+@dataclass
+class Figure:
+    """One figure: a measure for a store and month, against its target."""
+
+    store_id: int
+    period: date
+    measure: str
+    value: Decimal | None
+    numerator: int | None = None
+    denominator: int | None = None
+    target: rules.TargetValue | None = None
+    status: str | None = None
+    grade: str = ""
+    grade_status: str | None = None
+    computed_at: object = None
+
+    @property
+    def applicable(self):
+        return self.value is not None
+
+
+def manufacturer_figures(store_ids, periods):
+    """CSS/CSI totals, ranks and grades: one query."""
+    figures = []
+    rows = ManufacturerReport.objects.filter(store_id__in=store_ids, period__in=periods).values(
+        "store_id", "period", "survey", "total_score", "region_rank", "region_size", "grade")
+    for row in rows:
+        figures.append(Figure(row["store_id"], row["period"], f"{row['survey']}_score",
+                              row["total_score"], grade=row["grade"]))
+        figures.append(Figure(row["store_id"], row["period"], f"{row['survey']}_rank",
+                              row["region_rank"], denominator=row["region_size"]))
+    return figures
+
+
+def mystery_figures(store_ids, periods):
+    """Average mystery-shopper score per store and month: one query."""
+    start, end = min(periods), rules.add_months(max(periods), 1)
+    rows = (MysteryShopCheck.objects
+            .filter(store_id__in=store_ids, checked_on__gte=start, checked_on__lt=end)
+            .annotate(month=TruncMonth("checked_on")).values("store_id", "month")
+            .annotate(avg=Avg("score"), n=Count("id")))
+    return [Figure(row["store_id"], row["month"], Measure.MS_SCORE,
+                   rules.average([row["avg"]]), denominator=row["n"]) for row in rows]
+
+
+def kpi_table(store_ids, periods):
+    """Every figure for these stores and months, each with its target and status.
+    A fixed number of queries whatever the number of stores, months or rows; a measure
+    with nothing due is present with value None ("not applicable")."""
+    store_ids, periods = list(store_ids), sorted(set(periods))
+    if not store_ids or not periods:
+        return []
+    figures = manufacturer_figures(store_ids, periods) + mystery_figures(store_ids, periods)
+    figures += sources.followup_figures(store_ids, periods)
+    figures += sources.complaint_figures(store_ids, periods)
+    figures += sources.inspection_figures(store_ids, periods)
+    book = TargetBook(store_ids, periods)
+    for figure in figures:
+        figure.target = book.get(figure.measure, figure.store_id, figure.period)
+        figure.status = rules.target_status(figure.value, figure.target,
+                                            lower_is_better=figure.measure in LOWER_IS_BETTER)
+        if figure.grade and figure.target:
+            figure.grade_status = rules.grade_status(figure.grade, figure.target.secure_grade,
+                                                     figure.target.strive_grade)
+    figures.sort(key=lambda f: (f.store_id, f.period, f.measure))
+    return figures
+
+
+# Scoped lists ------------------------------------------------------------------------------------
+
+def stores_for(user):
+    return for_user(Store.objects.filter(is_active=True), user, "pk").select_related("group")
+
+
+def reports_for(user):
+    return for_user(ManufacturerReport.objects.select_related("store", "score_import"), user)
+
+
+def weak_items_for(user):
+    plans = ImprovementPlan.objects.select_related("owner").order_by("status", "-id")
+    return for_user(WeakItem.objects.select_related("store", "report"), user).prefetch_related(
+        Prefetch("plans", queryset=plans))
+
+
+def plans_for(user):
+    return for_user(ImprovementPlan.objects.select_related(
+        "store", "owner", "weak_item", "approved_by", "closed_by"), user)
+
+
+def meetings_for(user):
+    return for_user(AnalysisMeeting.objects.select_related("store", "report", "chair"), user)
+
+
+def checks_for(user):
+    return for_user(MysteryShopCheck.objects.select_related("store", "staff", "checker"), user)
+
+
+def item_scores(report_ids):
+    return ItemScore.objects.filter(report_id__in=report_ids).select_related("report")
+
+
+# The dashboard ------------------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    store: Store
+    period: date
+    months: list
+    figures: dict  # measure -> Figure for the period
+    trend: dict  # measure -> [value or None per month]
+    trend_targets: dict  # measure -> [target value or None per month]
+    reports: list
+    items: list
+    weak_items: list
+    meetings: list
+    staff_ranking: list
+    funnel: list
+    complaint_summary: dict
+    inspection_summary: dict
+    plan_counts: dict = field(default_factory=dict)
+
+
+def dashboard(store, period, months=TREND_MONTHS):
+    """The manager's screen for one store and month, in a fixed number of queries."""
+    trend_months = rules.months_back(period, months)
+    figures = kpi_table([store.pk], trend_months)
+    by_key = {(f.period, f.measure): f for f in figures}
+    current = {f.measure: f for f in figures if f.period == period}
+    book = TargetBook([store.pk], trend_months)
+    trend, trend_targets = {}, {}
+    for measure in Measure.values:
+        trend[measure] = [_plain(by_key.get((m, measure))) for m in trend_months]
+        trend_targets[measure] = [
+            (t.value if (t := book.get(measure, store.pk, m)) else None) for m in trend_months]
+    for measure in Measure.values:
+        if measure not in current:
+            target = book.get(measure, store.pk, period)
+            current[measure] = Figure(store.pk, period, measure, None, target=target)
+    reports = list(ManufacturerReport.objects.filter(store=store, period=period)
+                   .select_related("score_import").order_by("survey"))
+    items = list(ItemScore.objects.filter(report__store=store, report__period=period)
+                 .select_related("report").order_by("report__survey", "score", "code"))
+    plans = ImprovementPlan.objects.select_related("owner").order_by("status", "-id")
+    weak = list(WeakItem.objects.filter(store=store, period=period)
+                .prefetch_related(Prefetch("plans", queryset=plans)).order_by("survey", "score"))
+    meetings = list(AnalysisMeeting.objects.filter(store=store, period=period)
+                    .select_related("report", "chair").order_by("due_on"))
+    start, end = period, rules.add_months(period, 1)
+    ranking_rows = list(
+        MysteryShopCheck.objects.filter(store=store, checked_on__gte=start, checked_on__lt=end)
+        .values("staff_id", "staff__last_name", "staff__first_name", "staff__username")
+        .annotate(avg=Avg("score"), n=Count("id")))
+    ranking = rules.rank(ranking_rows, key=lambda row: row["avg"])
+    plan_counts = dict(ImprovementPlan.objects.filter(store=store).values_list("status")
+                       .annotate(n=Count("id")).values_list("status", "n"))
+    return Dashboard(
+        store=store, period=period, months=trend_months, figures=current, trend=trend,
+        trend_targets=trend_targets, reports=reports, items=items, weak_items=weak,
+        meetings=meetings, staff_ranking=ranking,
+        funnel=sources.reminder_funnel([store.pk], period),
+        complaint_summary=sources.complaint_summary([store.pk], period),
+        inspection_summary=sources.inspection_summary([store.pk], period),
+        plan_counts=plan_counts,
+    )
+
+
+def _plain(figure):
+    if figure is None or figure.value is None:
+        return None
+    return figure.value
+
+
+def group_view(stores, period):
+    """The same figures across stores for one month, each store ranked per measure."""
+    stores = list(stores)
+    figures = kpi_table([s.pk for s in stores], [period])
+    table = {s.pk: {} for s in stores}
+    for figure in figures:
+        table[figure.store_id][figure.measure] = figure
+    rows = [{"store": s, "figures": table[s.pk]} for s in stores]
+    ranks = {}
+    for measure in Measure.values:
+        def key(row, measure=measure):
+            figure = row["figures"].get(measure)
+            return figure.value if figure and figure.value is not None else None
+        ranks[measure] = {row["store"].pk: position for position, row in
+                          rules.rank(rows, key, reverse=measure not in LOWER_IS_BETTER)}
+    for row in rows:
+        row["ranks"] = {measure: ranks[measure].get(row["store"].pk) for measure in Measure.values}
+    rows.sort(key=lambda row: (row["ranks"][Measure.CSI_SCORE] or 10**6,
+                               row["ranks"][Measure.CSS_SCORE] or 10**6, row["store"].code))
+    return rows
+
+
+def imports_for(user):
+    """Imports that touched the user's stores, and the user's own (rejected ones name no
+    store)."""
+    from .models import ScoreImport
+
+    if user.is_superuser:
+        return ScoreImport.objects.select_related("uploaded_by")
+    visible = for_user(Store.objects.all(), user, "pk")
+    return (ScoreImport.objects.filter(Q(stores__in=visible) | Q(uploaded_by=user)).distinct()
+            .select_related("uploaded_by"))
+
+
+def followup_departments(store_ids, period):
+    return sources.followup_by_department(store_ids, period)
+
+
+def answers_for(user, store, period):
+    """Satisfaction answers of one store and month, scoped; None without follow-ups."""
+    Answer = sources._model("followups", "SatisfactionAnswer")
+    if Answer is None:
+        return None
+    return (for_user(Answer.objects.filter(store=store, answered_on__gte=period,
+                                           answered_on__lt=rules.add_months(period, 1)), user)
+            .select_related("question", "caller", "task__customer").order_by("rating", "-answered_on", "id"))
+
+
+def followup_calls_for(user, store, period):
+    """Follow-up calls planned in one store and month, scoped; None without follow-ups."""
+    Task = sources._model("followups", "Task")
+    if Task is None:
+        return None
+    return (for_user(Task.objects.filter(
+        store=store, channel="call", programme_code__in=list(sources.FOLLOWUP_PROGRAMMES),
+        planned_on__gte=period, planned_on__lt=rules.add_months(period, 1)).exclude(status="cancelled"),
+        user).select_related("customer", "assignee", "outcome").order_by("planned_on", "id"))

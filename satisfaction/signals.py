@@ -1,0 +1,2 @@
+"""Reactions to the floors below. Filled in when the follow-up answers and the complaint
+service exist."""

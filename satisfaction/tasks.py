@@ -1,0 +1,22 @@
+"""Thin jobs of the satisfaction work; safe to run twice."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from crm_site.models import Store
+
+from . import rules, services
+
+
+@shared_task(name="satisfaction.tasks.month_close")
+def month_close(period=None):
+    """After a month ends: find the weak mystery-shopper items of every store for that
+    month (default: last month). Upserts, so a second run changes nothing."""
+    if period:
+        month = rules.parse_period(period)
+    else:
+        month = rules.add_months(timezone.localdate().replace(day=1), -1)
+    count = 0
+    for store in Store.objects.filter(is_active=True):
+        count += services.weak_items_detect_ms(store=store, period=month).count()
+    return count

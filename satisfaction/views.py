@@ -1,0 +1,583 @@
+"""Pages of the satisfaction work: the manager's dashboard, the dealer-group view, imports,
+reports, weak items, improvement plans, analysis meetings, mystery-shopper checks,
+targets and the monthly report export."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import exports, rules, selectors, services
+from .forms import (
+    CountermeasureDoneForm,
+    CountermeasureForm,
+    MeetingDueForm,
+    MeetingRecordForm,
+    MysteryCheckForm,
+    PlanCloseForm,
+    PlanForm,
+    ScoreImportForm,
+    TargetForm,
+)
+from .models import (
+    Countermeasure,
+    ImprovementPlan,
+    Measure,
+    MysteryShopItem,
+    ScoreImport,
+    Survey,
+    Target,
+)
+
+
+def _period(request):
+    """The month asked for (?period=YYYY-MM), else the current month in Beijing time."""
+    try:
+        return rules.parse_period(request.GET.get("period") or "")
+    except ValueError:
+        return timezone.localdate().replace(day=1)
+
+
+def _store(request, stores):
+    """The store asked for (?store=<id>) among the user's stores, else the first one.
+    A store outside the user's stores is a 404."""
+    wanted = request.GET.get("store")
+    if wanted:
+        try:
+            return get_object_or_404(stores, pk=int(wanted))
+        except ValueError:
+            raise Http404 from None
+    store = stores.first()
+    if store is None:
+        raise Http404(_("您没有所属门店。"))
+    return store
+
+
+def _errors_to_form(form, error):
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _url(name, *args, **query):
+    """A link to a page of this or another app; None when that page does not exist."""
+    try:
+        url = reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+    query = {key: value for key, value in query.items() if value not in (None, "")}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _num(value):
+    return float(value) if value is not None else None
+
+
+# Dashboard ---------------------------------------------------------------------------------------
+
+DASHBOARD_MEASURES = [
+    Measure.FOLLOWUP_RATE, Measure.SATISFIED_SHARE, Measure.CSS_SCORE, Measure.CSI_SCORE,
+    Measure.CSS_RANK, Measure.CSI_RANK, Measure.MS_SCORE, Measure.COMPLAINT_RESPONSE,
+    Measure.COMPLAINT_RESOLUTION, Measure.INSPECTION_PASS,
+]
+TREND_CHARTS = [
+    ("css", Measure.CSS_SCORE), ("csi", Measure.CSI_SCORE), ("ms", Measure.MS_SCORE),
+    ("followup", Measure.FOLLOWUP_RATE), ("satisfied", Measure.SATISFIED_SHARE),
+]
+
+
+def _drilldowns(store, period):
+    month = f"{period:%Y-%m}"
+    common = {"store": store.pk, "period": month}
+    return {
+        Measure.CSS_SCORE: _url("satisfaction:report-list", survey="css", **common),
+        Measure.CSI_SCORE: _url("satisfaction:report-list", survey="csi", **common),
+        Measure.CSS_RANK: _url("satisfaction:report-list", survey="css", store=store.pk),
+        Measure.CSI_RANK: _url("satisfaction:report-list", survey="csi", store=store.pk),
+        Measure.MS_SCORE: _url("satisfaction:check-list", **common),
+        Measure.FOLLOWUP_RATE: _url("satisfaction:followup-calls", **common),
+        Measure.SATISFIED_SHARE: _url("satisfaction:answers", **common),
+        Measure.COMPLAINT_RESPONSE: _url("complaints:board", **common),
+        Measure.COMPLAINT_RESOLUTION: _url("complaints:board", **common),
+        Measure.INSPECTION_PASS: _url("inspections:manager", **common),
+    }
+
+
+def _chart_data(data):
+    months = [f"{m:%Y-%m}" for m in data.months]
+    trends = {}
+    for key, measure in TREND_CHARTS:
+        trends[key] = {
+            "label": str(Measure(measure).label),
+            "values": [_num(v) for v in data.trend[measure]],
+            "targets": [_num(v) for v in data.trend_targets[measure]],
+        }
+    items = {}
+    for item in data.items:
+        items.setdefault(item.report.survey, []).append(
+            {"name": item.name, "score": _num(item.score)})
+    return {
+        "months": months,
+        "trends": trends,
+        "items": items,
+        "item_targets": {
+            "css": _num(t.value) if (t := data.figures[Measure.CSS_SCORE].target) else None,
+            "csi": _num(t.value) if (t := data.figures[Measure.CSI_SCORE].target) else None,
+        },
+        "funnel": [{"programme": row["label"], "due": row["due"], "reached": row["reached"],
+                    "booked": row["booked"], "came_in": row["came_in"]} for row in data.funnel],
+        "ranking": [{"name": row["name"], "score": _num(row["avg"])} for _rank, row in
+                    data.staff_ranking],
+        "labels": {"target": _("目标"), "score": _("得分"), "due": _("应提醒"),
+                   "reached": _("已接通"), "booked": _("已预约"), "came_in": _("已进厂")},
+    }
+
+
+PROGRAMME_LABELS = {
+    "first_service": _("首保提醒"), "periodic_service": _("定保提醒"),
+    "insurance_renewal": _("续保提醒"), "lapsed_recall": _("流失客户召回"),
+}
+DEPARTMENT_LABELS = {"sales": _("销售"), "service": _("售后"), "": _("未分部门")}
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def dashboard(request):
+    """The manager's screen for one store and month."""
+    stores = selectors.stores_for(request.user)
+    store = _store(request, stores)
+    period = _period(request)
+    data = selectors.dashboard(store, period)
+    for row in data.funnel:
+        row["label"] = PROGRAMME_LABELS.get(row["programme"], row["programme"])
+    for _rank, row in data.staff_ranking:
+        row["name"] = f"{row['staff__last_name']}{row['staff__first_name']}" or row["staff__username"]
+    by_department = selectors.followup_departments([store.pk], period)
+    for row in by_department:
+        row["label"] = DEPARTMENT_LABELS.get(row["department"], row["department"])
+    data.plan_counts = {ImprovementPlan.Status(status).label: n for status, n in data.plan_counts.items()}
+    links = _drilldowns(store, period)
+    cards = [{"figure": data.figures[m], "label": Measure(m).label, "link": links.get(m),
+              "percent": m not in (Measure.CSS_SCORE, Measure.CSI_SCORE, Measure.MS_SCORE,
+                                   Measure.CSS_RANK, Measure.CSI_RANK)}
+             for m in DASHBOARD_MEASURES]
+    return render(request, "satisfaction/dashboard.html", {
+        "stores": stores, "store": store, "period": period, "data": data, "cards": cards,
+        "chart_data": _chart_data(data), "by_department": by_department,
+        "previous": rules.add_months(period, -1), "next": rules.add_months(period, 1),
+        "computed_at": timezone.now(),
+    })
+
+
+@login_required
+@permission_required("satisfaction.view_group", raise_exception=True)
+def group(request):
+    """The dealer-group view: the same figures across the user's stores, ranked."""
+    period = _period(request)
+    stores = selectors.stores_for(request.user)
+    rows = selectors.group_view(stores, period)
+    measures = [(m, Measure(m).label) for m in DASHBOARD_MEASURES]
+    for row in rows:
+        row["cells"] = [(row["figures"].get(m), row["ranks"][m]) for m, _label in measures]
+    return render(request, "satisfaction/group.html", {
+        "rows": rows, "measures": measures, "period": period,
+        "previous": rules.add_months(period, -1), "next": rules.add_months(period, 1),
+        "computed_at": timezone.now(),
+    })
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def export_monthly(request):
+    """The monthly satisfaction report of one store as an Excel workbook."""
+    stores = selectors.stores_for(request.user)
+    store = _store(request, stores)
+    period = _period(request)
+    data = selectors.dashboard(store, period)
+    content = exports.monthly_report(data, selectors.followup_departments([store.pk], period))
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = (f'attachment; filename="satisfaction-{store.code}-'
+                                       f'{period:%Y-%m}.xlsx"')
+    return response
+
+
+# Drill-down to the rows behind the follow-up figures ----------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def answers(request):
+    """Satisfaction answers of one store and month (behind the satisfied share)."""
+    stores = selectors.stores_for(request.user)
+    store, period = _store(request, stores), _period(request)
+    rows = selectors.answers_for(request.user, store, period)
+    if rows is None:
+        raise Http404
+    if request.GET.get("rating") == "dissatisfied":
+        rows = rows.filter(rating__lte=2)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/answers.html", {
+        "page": page, "store": store, "period": period, "stores": stores})
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def followup_calls(request):
+    """Follow-up calls due in one store and month (behind the follow-up rate)."""
+    stores = selectors.stores_for(request.user)
+    store, period = _store(request, stores), _period(request)
+    rows = selectors.followup_calls_for(request.user, store, period)
+    if rows is None:
+        raise Http404
+    if request.GET.get("reached") == "0":
+        rows = rows.exclude(outcome_kind__in=("reached", "booked", "refused"))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/followup_calls.html", {
+        "page": page, "store": store, "period": period, "stores": stores})
+
+
+# Imports and reports -------------------------------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_scoreimport", raise_exception=True)
+def import_list(request):
+    form = ScoreImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_perm("satisfaction.add_scoreimport"):
+            raise PermissionDenied
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            score_import = services.score_import_file(
+                actor=request.user, name=upload.name, content=upload.read())
+            if score_import.status == ScoreImport.Status.IMPORTED:
+                messages.success(request, _("导入成功：%(n)s 行。") % {"n": score_import.row_count})
+            else:
+                messages.error(request, _("文件有误，未导入任何数据。"))
+            return redirect("satisfaction:import-detail", score_import.pk)
+    imports = selectors.imports_for(request.user)
+    page = Paginator(imports, 30).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/import_list.html", {"form": form, "page": page})
+
+
+@login_required
+@permission_required("satisfaction.view_scoreimport", raise_exception=True)
+def import_detail(request, pk):
+    score_import = get_object_or_404(selectors.imports_for(request.user), pk=pk)
+    reports = selectors.reports_for(request.user).filter(score_import=score_import)
+    return render(request, "satisfaction/import_detail.html",
+                  {"score_import": score_import, "reports": reports})
+
+
+@login_required
+@permission_required("satisfaction.view_manufacturerreport", raise_exception=True)
+def import_template(request):
+    """An example file with the expected columns."""
+    content = exports.import_template()
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="manufacturer-scores-template.xlsx"'
+    return response
+
+
+@login_required
+@permission_required("satisfaction.view_manufacturerreport", raise_exception=True)
+def report_list(request):
+    reports = selectors.reports_for(request.user)
+    stores = selectors.stores_for(request.user)
+    if request.GET.get("store"):
+        reports = reports.filter(store=_store(request, stores))
+    if request.GET.get("survey") in (Survey.CSS, Survey.CSI):
+        reports = reports.filter(survey=request.GET["survey"])
+    if request.GET.get("period"):
+        reports = reports.filter(period=_period(request))
+    page = Paginator(reports.order_by("-period", "store__code", "survey"), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "satisfaction/report_list.html", {"page": page, "stores": stores})
+
+
+@login_required
+@permission_required("satisfaction.view_manufacturerreport", raise_exception=True)
+def report_detail(request, pk):
+    report = get_object_or_404(selectors.reports_for(request.user), pk=pk)
+    items = report.items.order_by("score", "code")
+    weak = {w.code: w for w in report.weak_items.prefetch_related("plans")}
+    rows = [(item, weak.get(item.code)) for item in items]
+    return render(request, "satisfaction/report_detail.html", {"report": report, "rows": rows})
+
+
+# Weak items and plans -------------------------------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_weakitem", raise_exception=True)
+def weak_item_list(request):
+    items = selectors.weak_items_for(request.user)
+    stores = selectors.stores_for(request.user)
+    if request.GET.get("store"):
+        items = items.filter(store=_store(request, stores))
+    if request.GET.get("period"):
+        items = items.filter(period=_period(request))
+    if request.GET.get("survey") in Survey.values:
+        items = items.filter(survey=request.GET["survey"])
+    if request.GET.get("without_plan"):
+        items = items.filter(plans__isnull=True)
+    page = Paginator(items.order_by("-period", "survey", "score"), 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/weak_item_list.html", {"page": page, "stores": stores})
+
+
+@login_required
+@permission_required("satisfaction.view_improvementplan", raise_exception=True)
+def plan_list(request):
+    plans = selectors.plans_for(request.user)
+    stores = selectors.stores_for(request.user)
+    if request.GET.get("store"):
+        plans = plans.filter(store=_store(request, stores))
+    status = request.GET.get("status")
+    if status == "open":
+        plans = plans.exclude(status=ImprovementPlan.Status.CLOSED)
+    elif status in ImprovementPlan.Status.values:
+        plans = plans.filter(status=status)
+    page = Paginator(plans.order_by("status", "-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/plan_list.html", {
+        "page": page, "stores": stores, "statuses": ImprovementPlan.Status.choices, "status": status})
+
+
+@login_required
+@permission_required("satisfaction.add_improvementplan", raise_exception=True)
+def plan_create(request):
+    weak_item = None
+    if request.GET.get("weak_item"):
+        weak_item = get_object_or_404(selectors.weak_items_for(request.user),
+                                      pk=request.GET["weak_item"])
+    stores = selectors.stores_for(request.user)
+    store = weak_item.store if weak_item else _store(request, stores)
+    initial = {}
+    if weak_item:
+        initial = {"title": _("改善：%(item)s") % {"item": weak_item.name},
+                   "department": "sales" if weak_item.survey == Survey.CSS else "service",
+                   "target_score": weak_item.target,
+                   "problem": _("%(month)s %(survey)s 单项“%(item)s”得分 %(score)s，目标 %(target)s。") % {
+                       "month": f"{weak_item.period:%Y-%m}", "survey": weak_item.get_survey_display(),
+                       "item": weak_item.name, "score": weak_item.score,
+                       "target": weak_item.target or "-"}}
+    form = PlanForm(request.POST or None, initial=initial, store_ids=[store.pk])
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.improvement_plan_create(actor=request.user, store=store,
+                                                    weak_item=weak_item, **form.plan_fields())
+        except ValidationError as error:
+            _errors_to_form(form, error)
+        else:
+            messages.success(request, _("改善计划已创建。"))
+            return redirect("satisfaction:plan-detail", plan.pk)
+    return render(request, "satisfaction/plan_form.html",
+                  {"form": form, "weak_item": weak_item, "store": store, "plan": None})
+
+
+@login_required
+@permission_required("satisfaction.view_improvementplan", raise_exception=True)
+def plan_detail(request, pk):
+    plan = get_object_or_404(selectors.plans_for(request.user), pk=pk)
+    form = PlanForm(request.POST or None, instance=plan, store_ids=[plan.store_id])
+    if request.method == "POST":
+        if not request.user.has_perm("satisfaction.change_improvementplan"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.improvement_plan_update(actor=request.user, plan=plan, **form.plan_fields())
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("已保存。"))
+                return redirect("satisfaction:plan-detail", plan.pk)
+    return render(request, "satisfaction/plan_detail.html", {
+        "plan": plan, "form": form, "steps": ImprovementPlan.Step.choices,
+        "countermeasures": plan.countermeasures.select_related("owner"),
+        "countermeasure_form": CountermeasureForm(store_ids=[plan.store_id]),
+        "done_form": CountermeasureDoneForm(initial={"done_on": timezone.localdate()}),
+        "close_form": PlanCloseForm(),
+        "history": plan.history.select_related("history_user").order_by("-history_date")[:20],
+    })
+
+
+def _plan_command(request, pk, command):
+    plan = get_object_or_404(selectors.plans_for(request.user), pk=pk)
+    try:
+        command(plan)
+    except ValidationError as error:
+        for message_list in error.message_dict.values():
+            for message in message_list:
+                messages.error(request, message)
+    except PermissionDenied as error:
+        messages.error(request, str(error) or _("没有权限。"))
+    return redirect("satisfaction:plan-detail", plan.pk)
+
+
+@login_required
+@require_POST
+def plan_advance(request, pk):
+    return _plan_command(request, pk, lambda plan: services.improvement_plan_advance(
+        actor=request.user, plan=plan))
+
+
+@login_required
+@require_POST
+def plan_approve(request, pk):
+    return _plan_command(request, pk, lambda plan: services.improvement_plan_approve(
+        actor=request.user, plan=plan))
+
+
+@login_required
+@require_POST
+def plan_close(request, pk):
+    return _plan_command(request, pk, lambda plan: services.improvement_plan_close(
+        actor=request.user, plan=plan, reason=request.POST.get("reason", "")))
+
+
+@login_required
+@require_POST
+def countermeasure_add(request, pk):
+    def command(plan):
+        form = CountermeasureForm(request.POST, store_ids=[plan.store_id])
+        if not form.is_valid():
+            raise ValidationError(dict(form.errors.items()))
+        services.countermeasure_add(actor=request.user, plan=plan, **form.cleaned_data)
+    return _plan_command(request, pk, command)
+
+
+@login_required
+@require_POST
+def countermeasure_done(request, pk, cm):
+    def command(plan):
+        countermeasure = get_object_or_404(Countermeasure, plan=plan, pk=cm)
+        form = CountermeasureDoneForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(dict(form.errors.items()))
+        services.countermeasure_complete(actor=request.user, countermeasure=countermeasure,
+                                         **form.cleaned_data)
+    return _plan_command(request, pk, command)
+
+
+# Meetings --------------------------------------------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_analysismeeting", raise_exception=True)
+def meeting_list(request):
+    meetings = selectors.meetings_for(request.user).order_by("status", "-due_on")
+    page = Paginator(meetings, 30).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/meeting_list.html",
+                  {"page": page, "today": timezone.localdate()})
+
+
+@login_required
+@permission_required("satisfaction.view_analysismeeting", raise_exception=True)
+def meeting_detail(request, pk):
+    meeting = get_object_or_404(selectors.meetings_for(request.user), pk=pk)
+    due_form = MeetingDueForm(instance=meeting)
+    record_form = MeetingRecordForm(initial={
+        "held_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "minutes": meeting.minutes,
+        "decisions": meeting.decisions, "attendees": meeting.attendees})
+    if request.method == "POST":
+        try:
+            if "due_on" in request.POST:
+                due_form = MeetingDueForm(request.POST, instance=meeting)
+                if due_form.is_valid():
+                    services.analysis_meeting_update(actor=request.user, meeting=meeting,
+                                                     due_on=due_form.cleaned_data["due_on"])
+                    messages.success(request, _("已修改召开期限。"))
+                    return redirect("satisfaction:meeting-detail", meeting.pk)
+            else:
+                record_form = MeetingRecordForm(request.POST)
+                if record_form.is_valid():
+                    services.analysis_meeting_record(actor=request.user, meeting=meeting,
+                                                     **record_form.cleaned_data)
+                    messages.success(request, _("会议记录已保存。"))
+                    return redirect("satisfaction:meeting-detail", meeting.pk)
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+        except ValidationError as error:
+            _errors_to_form(record_form, error)
+    agenda = meeting.agenda.prefetch_related("plans").order_by("survey", "score")
+    return render(request, "satisfaction/meeting_detail.html", {
+        "meeting": meeting, "agenda": agenda, "due_form": due_form, "record_form": record_form})
+
+
+# Mystery shopping ---------------------------------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_mysteryshopcheck", raise_exception=True)
+def check_list(request):
+    checks = selectors.checks_for(request.user)
+    stores = selectors.stores_for(request.user)
+    if request.GET.get("store"):
+        checks = checks.filter(store=_store(request, stores))
+    if request.GET.get("period"):
+        period = _period(request)
+        checks = checks.filter(checked_on__gte=period, checked_on__lt=rules.add_months(period, 1))
+    if request.GET.get("staff"):
+        checks = checks.filter(staff_id=request.GET["staff"])
+    if request.GET.get("kind") in ("open", "covert"):
+        checks = checks.filter(kind=request.GET["kind"])
+    page = Paginator(checks.order_by("-checked_on", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/check_list.html", {"page": page, "stores": stores})
+
+
+@login_required
+@permission_required("satisfaction.view_mysteryshopcheck", raise_exception=True)
+def check_detail(request, pk):
+    check = get_object_or_404(selectors.checks_for(request.user), pk=pk)
+    return render(request, "satisfaction/check_detail.html", {
+        "check": check, "results": check.results.select_related("item").order_by("item__order")})
+
+
+@login_required
+@permission_required("satisfaction.add_mysteryshopcheck", raise_exception=True)
+def check_create(request):
+    stores = selectors.stores_for(request.user)
+    items = MysteryShopItem.objects.filter(is_active=True).filter(
+        Q(store__isnull=True) | Q(store__in=stores)).order_by("department", "order", "code")
+    form = MysteryCheckForm(request.POST or None, stores=stores, items=items,
+                            initial={"checked_on": timezone.localdate(), "store": stores.first()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            check = services.mystery_check_record(
+                actor=request.user, store=data["store"], kind=data["kind"],
+                department=data["department"], checked_on=data["checked_on"], staff=data["staff"],
+                results=form.results(), notes=data["notes"])
+        except ValidationError as error:
+            _errors_to_form(form, error)
+        else:
+            messages.success(request, _("检查已记录，得分 %(score)s。") % {"score": check.score})
+            return redirect("satisfaction:check-detail", check.pk)
+    return render(request, "satisfaction/check_form.html", {"form": form})
+
+
+# Targets ----------------------------------------------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.view_target", raise_exception=True)
+def target_list(request):
+    stores = selectors.stores_for(request.user)
+    targets = Target.objects.filter(Q(store__isnull=True) | Q(store__in=stores)).select_related(
+        "store").order_by("measure", "store__code", "period")
+    form = TargetForm(request.POST or None, stores=stores)
+    if request.method == "POST":
+        if not request.user.has_perm("satisfaction.change_target"):
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.target_set(actor=request.user, **data)
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("目标已保存。"))
+                return redirect("satisfaction:target-list")
+    return render(request, "satisfaction/target_list.html", {"targets": targets, "form": form})
