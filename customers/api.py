@@ -1,5 +1,425 @@
-"""API of the customers app: serializers and viewsets registered on the /api/v1/ router."""
+"""API of the customers app: /api/v1/customers/, vehicles/, sales/, service-visits/,
+insurance-policies/. Same services, validation and store scoping as the pages; writes go
+through the services, so a DMS pushing a delivery or a visit moves the due dates."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm_site.models import Store, User
+from crm_site.scoping import for_user, stores_of
+from crm_site.templatetags.crm import mask_mobile
+
+from . import selectors, services
+from .models import Customer, CustomerMerge, InsurancePolicy, Sale, ServiceVisit, Vehicle
+from .selectors import CustomerFilters
+from .templatetags.customers_tags import mask_id
+
+
+def _call(service, **kwargs):
+    """Run a service; its Django errors become DRF 400/403 with field messages."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as error:
+        detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        raise exceptions.ValidationError(detail) from error
+    except DjangoPermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error)) from error
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """view_ for reads, add_ for create, change_ for updates and commands."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": [],
+    }
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related row limited to the requesting user's stores."""
+
+    def __init__(self, *args, store_field="store", model=None, **kwargs):
+        self.store_field, self.model = store_field, model
+        super().__init__(*args, **kwargs)
+
+    def get_queryset(self):
+        request = self.context["request"]
+        if self.model is Store:
+            return stores_of(request.user)
+        return for_user(self.model.objects.all(), request.user, self.store_field)
+
+
+class StaffField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        stores = stores_of(self.context["request"].user)
+        return User.objects.filter(is_active=True, stores__in=stores).distinct()
+
+
+def _can_reveal(serializer):
+    request = serializer.context.get("request")
+    return bool(request and request.user.has_perm("crm_site.reveal_personal_data"))
+
+
+# Customers --------------------------------------------------------------------------------------
+
+class FamilyMemberSerializer(serializers.Serializer):
+    relation = serializers.ChoiceField(choices=services.FamilyMember.Relation.choices)
+    name = serializers.CharField(max_length=50)
+    birthday = serializers.DateField(required=False, allow_null=True)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    """mobile and id_number come back masked unless the caller may reveal personal data."""
+
+    store = ScopedRelatedField(model=Store, store_field="pk")
+    owner = StaffField(required=False, allow_null=True)
+    mobile = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    credit_code = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    family = FamilyMemberSerializer(many=True, required=False, write_only=True,
+                                    help_text="Family members to add on create.")
+    family_members = FamilyMemberSerializer(source="family", many=True, read_only=True)
+    allow_duplicate = serializers.BooleanField(write_only=True, required=False, default=False)
+    vehicles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = ["id", "store", *services.CUSTOMER_FIELDS, "family", "family_members",
+                  "is_active", "merged_into", "consent_updated_at", "created_at", "updated_at", "vehicles",
+                  "allow_duplicate"]
+        read_only_fields = ["is_active", "merged_into", "consent_updated_at", "created_at",
+                            "updated_at"]
+        validators = []
+
+    def get_vehicles(self, customer) -> list[dict]:
+        vehicles = getattr(customer, "active_vehicles", None)
+        if vehicles is None:
+            vehicles = [v for v in customer.vehicles.all() if v.is_active]
+        return [{"id": v.pk, "vin": v.vin, "plate": v.plate, "model_name": v.model_name}
+                for v in vehicles]
+
+    def to_representation(self, customer):
+        data = super().to_representation(customer)
+        if not _can_reveal(self):
+            data["mobile"] = mask_mobile(customer.mobile) if customer.mobile else ""
+            data["id_number"] = mask_id(customer.id_number) if customer.id_number else ""
+            data["credit_code"] = mask_id(customer.credit_code) if customer.credit_code else ""
+        return data
+
+    def create(self, validated_data):
+        request = self.context["request"]
+        family = validated_data.pop("family", [])
+        allow = validated_data.pop("allow_duplicate", False)
+        store = validated_data.pop("store")
+        return _call(services.customer_create, store=store, actor=request.user,
+                     allow_duplicate=allow, family=family, **validated_data)
+
+    def update(self, customer, validated_data):
+        validated_data.pop("family", None)
+        validated_data.pop("store", None)
+        allow = validated_data.pop("allow_duplicate", False)
+        if not customer.is_active:
+            raise exceptions.ValidationError({"non_field_errors": ["该客户已停用或已合并。"]})
+        return _call(services.customer_update, customer=customer,
+                     actor=self.context["request"].user, allow_duplicate=allow, **validated_data)
+
+
+class MergeSerializer(serializers.Serializer):
+    merged = serializers.IntegerField(help_text="The duplicate's id: merged into this customer.")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MergeResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerMerge
+        fields = ["id", "kept", "merged", "moved", "filled_fields", "reason", "merged_at",
+                  "undone_at"]
+        read_only_fields = fields
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("q", OpenApiTypes.STR, description="Name, any part of the mobile, plate or VIN."),
+    OpenApiParameter("due", OpenApiTypes.STR, enum=list(selectors.DUE_PROGRAMMES),
+                     description="A due date of this programme within `within` days."),
+    OpenApiParameter("within", OpenApiTypes.INT, description="Days ahead for `due` (default 30)."),
+    OpenApiParameter("lapsed", OpenApiTypes.BOOL, description="No visit for 6 months or more."),
+    OpenApiParameter("inactive", OpenApiTypes.BOOL, description="Include merged/inactive customers."),
+    OpenApiParameter("store", OpenApiTypes.INT), OpenApiParameter("owner", OpenApiTypes.INT),
+    OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS)),
+]))
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Customers of the caller's stores. Deleting is refused (records are kept)."""
+
+    serializer_class = CustomerSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = Customer.objects.none()
+    filter_backends = []
+
+    def get_queryset(self):
+        user = self.request.user
+        if self.action == "list":
+            get = self.request.query_params
+            return selectors.customer_list(user, CustomerFilters(
+                q=get.get("q", "")[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
+                due=get.get("due", ""), due_within=min(_int(get.get("within")) or 30, 120),
+                lapsed=get.get("lapsed") in ("1", "true"),
+                include_inactive=get.get("inactive") in ("1", "true"),
+                sort=get.get("sort", "-id"))).prefetch_related("family")
+        return selectors.customers_for(user).select_related("store", "owner").prefetch_related(
+            "family",
+            Prefetch("vehicles", queryset=Vehicle.objects.filter(is_active=True).order_by("id"),
+                     to_attr="active_vehicles"))
+
+    @extend_schema(request=MergeSerializer, responses=MergeResultSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, *args, **kwargs):
+        """Merge the duplicate `merged` into this customer (undo: merges/<id>/undo)."""
+        kept = self.get_object()
+        payload = MergeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        merged = selectors.customers_for(request.user).filter(pk=payload.validated_data["merged"]).first()
+        if merged is None:
+            raise exceptions.ValidationError({"merged": ["找不到该客户。"]})
+        merge = _call(services.customer_merge, kept=kept, merged=merged, actor=request.user,
+                      reason=payload.validated_data.get("reason", ""))
+        return Response(MergeResultSerializer(merge).data, status=201)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Vehicles ------------------------------------------------------------------------------------------
+
+class VehicleSerializer(serializers.ModelSerializer):
+    customer = ScopedRelatedField(model=Customer)
+    vin = serializers.CharField(max_length=30)
+    plate = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Vehicle
+        fields = ["id", "store", "customer", *services.VEHICLE_FIELDS, "delivered_on",
+                  "first_service_due_on", "first_service_done_on", "next_service_due_on",
+                  "insurance_expires_on", "last_visit_on", "is_active", "created_at",
+                  "updated_at", "warnings"]
+        read_only_fields = ["store", "delivered_on", "first_service_due_on",
+                            "first_service_done_on", "next_service_due_on",
+                            "insurance_expires_on", "last_visit_on", "is_active", "created_at",
+                            "updated_at"]
+        validators = []
+
+    def get_warnings(self, vehicle) -> list[str]:
+        return [str(w) for w in getattr(vehicle, "warnings", [])]
+
+    def create(self, validated_data):
+        customer = validated_data.pop("customer")
+        return _call(services.vehicle_register, store=customer.store, customer=customer,
+                     actor=self.context["request"].user, **validated_data)
+
+    def update(self, vehicle, validated_data):
+        new_owner = validated_data.pop("customer", None)
+        vehicle = _call(services.vehicle_update, vehicle=vehicle,
+                        actor=self.context["request"].user, **validated_data)
+        if new_owner is not None and new_owner.pk != vehicle.customer_id:
+            vehicle = _call(services.vehicle_transfer, vehicle=vehicle, customer=new_owner,
+                            actor=self.context["request"].user)
+        return vehicle
+
+
+class VehicleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Vehicles of the caller's stores, with their due dates (read-only, kept by the
+    services). Changing `customer` is an ownership transfer, kept in history."""
+
+    serializer_class = VehicleSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = Vehicle.objects.none()
+    filterset_fields = {
+        "store": ["exact"], "customer": ["exact"], "vin": ["exact"], "plate": ["exact"],
+        "is_active": ["exact"], "first_service_due_on": ["gte", "lte"],
+        "next_service_due_on": ["gte", "lte"], "insurance_expires_on": ["gte", "lte"],
+        "last_visit_on": ["gte", "lte", "isnull"],
+    }
+    ordering_fields = ["id", "next_service_due_on", "insurance_expires_on", "first_service_due_on"]
+    search_fields = []
+
+    def get_queryset(self):
+        return selectors.vehicles_for(self.request.user).order_by("-id")
+
+
+# Sales, visits, policies ---------------------------------------------------------------------
+
+class VehicleRefMixin(serializers.Serializer):
+    """A record names its vehicle by id or, for a DMS, by VIN."""
+
+    vin = serializers.CharField(write_only=True, required=False, max_length=30)
+
+    def validate(self, attrs):
+        vehicle, vin = attrs.get("vehicle"), attrs.pop("vin", None)
+        if vehicle is None and vin:
+            vehicle = selectors.vehicles_for(self.context["request"].user).filter(
+                vin=vin.strip().upper()).first()
+            if vehicle is None:
+                raise exceptions.ValidationError({"vin": ["找不到该车架号的车辆。"]})
+            attrs["vehicle"] = vehicle
+        if attrs.get("vehicle") is None and self.instance is None:
+            raise exceptions.ValidationError({"vehicle": ["请指定车辆（vehicle 或 vin）。"]})
+        return attrs
+
+
+class SaleSerializer(VehicleRefMixin, serializers.ModelSerializer):
+    vehicle = ScopedRelatedField(model=Vehicle, required=False)
+    customer = ScopedRelatedField(model=Customer, required=False)
+    consultant = StaffField(required=False, allow_null=True)
+
+    class Meta:
+        model = Sale
+        fields = ["id", "vehicle", "vin", "customer", "store", "consultant", "consultant_name",
+                  "price", "discount", "order_date", "delivered_on", "insurance_bought",
+                  "finance_used", "dms_ref", "created_at"]
+        read_only_fields = ["store", "created_at"]
+        validators = []
+
+    def create(self, validated_data):
+        return _call(services.sale_record, actor=self.context["request"].user, **validated_data)
+
+
+class DeliverSerializer(serializers.Serializer):
+    delivered_on = serializers.DateField()
+
+
+class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    """Sales. Creating one with `delivered_on` (or calling `deliver`) sets the vehicle's
+    first-service due date by the brand rule."""
+
+    serializer_class = SaleSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = Sale.objects.none()
+    filterset_fields = {"store": ["exact"], "vehicle": ["exact"], "customer": ["exact"],
+                        "dms_ref": ["exact"], "order_date": ["gte", "lte"],
+                        "delivered_on": ["gte", "lte", "isnull"]}
+    ordering_fields = ["id", "order_date", "delivered_on"]
+    search_fields = []
+
+    def get_queryset(self):
+        return for_user(Sale.objects.all(), self.request.user).order_by("-id")
+
+    @extend_schema(request=DeliverSerializer, responses=SaleSerializer)
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, *args, **kwargs):
+        sale = self.get_object()
+        payload = DeliverSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        sale = _call(services.sale_deliver, sale=sale, actor=request.user,
+                     delivered_on=payload.validated_data["delivered_on"])
+        return Response(self.get_serializer(sale).data)
+
+
+class ServiceVisitSerializer(VehicleRefMixin, serializers.ModelSerializer):
+    vehicle = ScopedRelatedField(model=Vehicle, required=False)
+    customer = ScopedRelatedField(model=Customer, required=False)
+    advisor = StaffField(required=False, allow_null=True)
+
+    class Meta:
+        model = ServiceVisit
+        fields = ["id", "vehicle", "vin", "customer", "store", "advisor", "advisor_name",
+                  "repair_type", "amount", "date_in", "date_out", "mileage", "next_service_on",
+                  "dms_ref", "created_at"]
+        read_only_fields = ["store", "created_at"]
+        validators = []
+
+    def create(self, validated_data):
+        return _call(services.service_visit_record, actor=self.context["request"].user,
+                     **validated_data)
+
+
+class ServiceVisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Workshop visits. Creating one moves the vehicle's last visit and next service."""
+
+    serializer_class = ServiceVisitSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = ServiceVisit.objects.none()
+    filterset_fields = {"store": ["exact"], "vehicle": ["exact"], "customer": ["exact"],
+                        "repair_type": ["exact"], "dms_ref": ["exact"], "date_in": ["gte", "lte"]}
+    ordering_fields = ["id", "date_in"]
+    search_fields = []
+
+    def get_queryset(self):
+        return for_user(ServiceVisit.objects.all(), self.request.user).order_by("-id")
+
+
+class InsurancePolicySerializer(VehicleRefMixin, serializers.ModelSerializer):
+    vehicle = ScopedRelatedField(model=Vehicle, required=False)
+    customer = ScopedRelatedField(model=Customer, required=False)
+
+    class Meta:
+        model = InsurancePolicy
+        fields = ["id", "vehicle", "vin", "customer", "store", "insurer", "policy_no", "premium",
+                  "starts_on", "expires_on", "bought_here", "created_at"]
+        read_only_fields = ["store", "created_at"]
+        validators = []
+
+    def create(self, validated_data):
+        return _call(services.insurance_policy_record, actor=self.context["request"].user,
+                     **validated_data)
+
+
+class InsurancePolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                             mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Insurance policies. Creating one moves the vehicle's insurance expiry."""
+
+    serializer_class = InsurancePolicySerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = InsurancePolicy.objects.none()
+    filterset_fields = {"store": ["exact"], "vehicle": ["exact"], "customer": ["exact"],
+                        "expires_on": ["gte", "lte"], "bought_here": ["exact"]}
+    ordering_fields = ["id", "expires_on"]
+    search_fields = []
+
+    def get_queryset(self):
+        return for_user(InsurancePolicy.objects.all(), self.request.user).order_by("-id")
+
+
+class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Customer merges of the caller's stores; `undo` puts a merge back."""
+
+    serializer_class = MergeResultSerializer
+    queryset = CustomerMerge.objects.none()
+    search_fields = []
+
+    def get_queryset(self):
+        if not self.request.user.has_perm("customers.merge_customer"):
+            return CustomerMerge.objects.none()
+        return selectors.merges_for(self.request.user).order_by("-id")
+
+    @extend_schema(request=None, responses=MergeResultSerializer)
+    @action(detail=True, methods=["post"])
+    def undo(self, request, *args, **kwargs):
+        merge = _call(services.customer_merge_undo, merge=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(merge).data)
 
 
 def register(router):
     """Add this app's viewsets to the /api/v1/ router."""
+    router.register("customers", CustomerViewSet, basename="customer")
+    router.register("vehicles", VehicleViewSet, basename="vehicle")
+    router.register("sales", SaleViewSet, basename="sale")
+    router.register("service-visits", ServiceVisitViewSet, basename="service-visit")
+    router.register("insurance-policies", InsurancePolicyViewSet, basename="insurance-policy")
+    router.register("customer-merges", MergeViewSet, basename="customer-merge")

@@ -5,4 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = _("客户档案")
-    nav_items = []
+    nav_items = [
+        (_("客户"), "customers:list", "customers.view_customer"),
+        (_("修正申请"), "customers:correction-list", "customers.view_correctionrequest"),
+        (_("重复客户"), "customers:duplicates", "customers.merge_customer"),
+        (_("导入"), "customers:import", "customers.import_customers"),
+    ]
+
+    def ready(self):
+        from . import timeline
+        from .selectors import records_timeline
+
+        timeline.register(records_timeline)

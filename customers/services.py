@@ -2,7 +2,8 @@
 atomic and validates first: bad input raises ValidationError({field: message}) and saves
 nothing."""
 
-from django.core.exceptions import ValidationError
+from django.apps import apps as django_apps
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -11,9 +12,12 @@ from django.utils.translation import gettext as _
 
 from . import rules
 from .models import (
+    CorrectionRequest,
     Customer,
+    CustomerMerge,
     FamilyMember,
     InsurancePolicy,
+    PersonalDataReveal,
     Sale,
     ServiceRule,
     ServiceVisit,
@@ -560,3 +564,293 @@ def insurance_policy_record(*, vehicle, insurer, starts_on, expires_on, bought_h
         _set_history_user(vehicle, actor)
         vehicle.save(update_fields=["insurance_expires_on", "updated_at"])
     return policy
+
+
+# Merging duplicates ---------------------------------------------------------------------------
+
+# Rows that belong to the merge itself or to the audit trail never move.
+_MERGE_SKIP = {"customers.customermerge", "customers.personaldatareveal", "customers.customer"}
+# Fields copied from the merged record when the kept record has them blank.
+MERGE_FILL_FIELDS = (
+    "mobile", "landline", "email", "gender", "birth_date", "marital_status", "home_address",
+    "id_number", "employer", "employer_address", "occupation", "job_title", "education",
+    "income_band", "hobbies", "character_notes", "credit_code", "industry", "company_address",
+    "founded_on", "company_size", "main_business", "website", "person_in_charge",
+    "contact_person", "source", "region",
+)
+
+
+def _customer_relations():
+    """(model, field name) of every foreign key to Customer, including those of the apps
+    above (tasks, complaints, survey answers): a merge moves them all without knowing them."""
+    for relation in Customer._meta.get_fields(include_hidden=True):
+        if not (relation.one_to_many and relation.auto_created and not relation.concrete):
+            continue
+        model = relation.related_model
+        if model._meta.label_lower in _MERGE_SKIP or getattr(model, "instance_type", None):
+            continue  # simple_history's historical models keep what they recorded
+        yield model, relation.field.name
+
+
+def _check_merge_actor(actor, *customers):
+    from crm_site.scoping import stores_of
+
+    if not actor.has_perm("customers.merge_customer"):
+        raise PermissionDenied(_("您没有合并客户的权限。"))
+    allowed = set(stores_of(actor).values_list("pk", flat=True))
+    if any(c.store_id not in allowed for c in customers):
+        raise PermissionDenied(_("只能合并本店的客户。"))
+
+
+@transaction.atomic
+def customer_merge(*, kept, merged, actor, reason=""):
+    """Merge a duplicate into the kept record: its vehicles, sales, visits, policies,
+    family, tasks, complaints (every row pointing at it) move to the kept record; blank
+    fields of the kept record are filled from it; the duplicate stays, inactive, pointing
+    at the kept record. Recorded in CustomerMerge and undoable."""
+    _check_merge_actor(actor, kept, merged)
+    if kept.pk == merged.pk:
+        raise ValidationError({"merged": _("不能把客户合并到自己。")})
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])}
+    kept, merged = locked[kept.pk], locked[merged.pk]
+    if kept.store_id != merged.store_id:
+        raise ValidationError({"merged": _("只能合并同一门店的客户。")})
+    if not kept.is_active or not merged.is_active:
+        raise ValidationError({"merged": _("已停用或已合并的客户不能再合并。")})
+    moved = {}
+    for model, field in _customer_relations():
+        rows = model._base_manager.filter(**{field: merged.pk})
+        ids = list(rows.values_list("pk", flat=True))
+        if not ids:
+            continue
+        try:
+            with transaction.atomic():
+                model._base_manager.filter(pk__in=ids).update(**{field: kept.pk})
+        except IntegrityError as error:
+            raise ValidationError({"merged": _("无法合并：%(what)s中有与保留客户冲突的记录。")
+                                   % {"what": model._meta.verbose_name}}) from error
+        moved[f"{model._meta.label_lower}.{field}"] = ids
+    filled = {}
+    for name in MERGE_FILL_FIELDS:
+        if not getattr(kept, name) and getattr(merged, name):
+            filled[name] = Customer._meta.get_field(name).value_to_string(kept)
+            setattr(kept, name, getattr(merged, name))
+    if filled:
+        _set_history_user(kept, actor)
+        kept.save()
+    merged.is_active = False
+    merged.merged_into = kept
+    _set_history_user(merged, actor)
+    merged.save(update_fields=["is_active", "merged_into", "updated_at"])
+    return CustomerMerge.objects.create(kept=kept, merged=merged, moved=moved,
+                                        filled_fields=filled, reason=reason, merged_by=actor)
+
+
+@transaction.atomic
+def customer_merge_undo(*, merge, actor):
+    """Put back what a merge moved: the rows return to the duplicate, the fields it filled
+    are emptied again (unless someone changed them since), the duplicate is active again."""
+    merge = CustomerMerge.objects.select_for_update().select_related("kept", "merged").get(pk=merge.pk)
+    _check_merge_actor(actor, merge.kept, merge.merged)
+    if merge.undone_at is not None:
+        raise ValidationError({"merge": _("该合并已撤销。")})
+    kept, merged = merge.kept, merge.merged
+    if not kept.is_active:
+        raise ValidationError({"merge": _("保留的客户已被合并到其他客户，请先撤销那次合并。")})
+    for key, ids in merge.moved.items():
+        label, field = key.rsplit(".", 1)
+        model = django_apps.get_model(label)
+        model._base_manager.filter(pk__in=ids, **{field: kept.pk}).update(**{field: merged.pk})
+    restored = False
+    for name, old in merge.filled_fields.items():
+        field = Customer._meta.get_field(name)
+        if getattr(kept, name) == getattr(merged, name):
+            setattr(kept, name, field.to_python(old) if old else field.get_default())
+            restored = True
+    if restored:
+        _set_history_user(kept, actor)
+        kept.save()
+    merged.is_active = True
+    merged.merged_into = None
+    _set_history_user(merged, actor)
+    merged.save(update_fields=["is_active", "merged_into", "updated_at"])
+    merge.undone_at, merge.undone_by = timezone.now(), actor
+    merge.save(update_fields=["undone_at", "undone_by"])
+    return merge
+
+
+# Correction requests --------------------------------------------------------------------------
+
+_DEPARTMENT_ROLE = {CorrectionRequest.Department.SALES: "sales_manager",
+                    CorrectionRequest.Department.SERVICE: "service_manager"}
+
+
+def _notify_department(correction):
+    from crm_site.models import User
+    from crm_site.services import notification_send
+
+    role = _DEPARTMENT_ROLE[correction.department]
+    managers = User.objects.filter(is_active=True, stores=correction.store_id,
+                                   groups__name=role).distinct()
+    notification_send(
+        users=managers,
+        title=_("客户信息修正申请：%(customer)s") % {"customer": correction.customer.name},
+        body=_("%(field)s：%(wrong)s → %(right)s") % {
+            "field": correction.get_field_display(), "wrong": correction.wrong_value or "-",
+            "right": correction.correct_value},
+        url=_url("customers:correction-detail", correction.pk),
+        dedupe_key=f"correction-{correction.pk}",
+    )
+
+
+def _url(name, *args):
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _current_value(customer, vehicle, field):
+    model, _dot, name = field.partition(".")
+    target = customer if model == "customer" else vehicle
+    if target is None or not name:
+        return ""
+    value = getattr(target, name)
+    return "" if value is None else str(value)
+
+
+@transaction.atomic
+def correction_request_file(*, customer, field, correct_value, filed_by, department,
+                            call_date=None, vehicle=None, wrong_value=None, note=""):
+    """A caller files what was wrong on the record and what it should be; the store's
+    sales or service manager is told."""
+    errors = {}
+    if field not in CorrectionRequest.Field.values:
+        errors["field"] = [_("请选择错误项目。")]
+    if department not in CorrectionRequest.Department.values:
+        errors["department"] = [_("请选择责任部门。")]
+    correct_value = (correct_value or "").strip()
+    if not correct_value:
+        errors["correct_value"] = [_("请填写正确信息。")]
+    if vehicle is not None and vehicle.customer_id != customer.pk:
+        errors["vehicle"] = [_("车辆不属于该客户。")]
+    if field.startswith("vehicle.") and vehicle is None:
+        errors["vehicle"] = [_("修正车辆信息时请选择车辆。")]
+    call_date = call_date or _today()
+    if call_date > _today():
+        errors["call_date"] = [_("回访日期不能晚于今天。")]
+    _raise(errors)
+    correction = CorrectionRequest.objects.create(
+        store=customer.store, customer=customer, vehicle=vehicle,
+        plate=vehicle.plate if vehicle else "", call_date=call_date, department=department,
+        field=field, wrong_value=(wrong_value if wrong_value is not None
+                                  else _current_value(customer, vehicle, field))[:200],
+        correct_value=correct_value, note=note, filed_by=filed_by,
+    )
+    transaction.on_commit(lambda: _notify_department(correction))
+    return correction
+
+
+def _check_decider(actor, correction):
+    from crm_site.scoping import stores_of
+
+    if not actor.has_perm("customers.decide_correctionrequest") or \
+            not stores_of(actor).filter(pk=correction.store_id).exists():
+        raise PermissionDenied(_("您没有处理该修正申请的权限。"))
+    if correction.status != CorrectionRequest.Status.OPEN:
+        raise ValidationError({"status": _("该申请已处理。")})
+
+
+def _parse_for_field(field_name, raw):
+    """The correct value as the record's field expects it (dates, genders)."""
+    field = Customer._meta.get_field(field_name)
+    if field.choices:
+        by_label = {str(label): value for value, label in field.choices}
+        return by_label.get(raw, raw)
+    try:
+        return field.to_python(raw)
+    except ValidationError as error:
+        raise ValidationError({"correct_value": error.messages}) from error
+
+
+@transaction.atomic
+def correction_request_apply(*, correction, actor, note="", value=None):
+    """The manager applies the correction: the record changes (validated like any edit,
+    history names the manager) and the caller is told to confirm it by a second call."""
+    correction = CorrectionRequest.objects.select_for_update().select_related(
+        "customer", "vehicle").get(pk=correction.pk)
+    _check_decider(actor, correction)
+    value = (value if value is not None else correction.correct_value).strip()
+    model, _dot, name = correction.field.partition(".")
+    try:
+        if model == "customer":
+            customer_update(customer=correction.customer, actor=actor,
+                            **{name: _parse_for_field(name, value)})
+        elif model == "vehicle":
+            vehicle_update(vehicle=correction.vehicle, actor=actor, **{name: value})
+    except ValidationError as error:
+        messages = [m for ms in error.message_dict.values() for m in ms] \
+            if hasattr(error, "error_dict") else error.messages
+        raise ValidationError({"correct_value": messages}) from error
+    correction.status = CorrectionRequest.Status.APPLIED
+    correction.correct_value = value
+    correction.decided_by, correction.decided_at = actor, timezone.now()
+    correction.decision_note = note
+    _set_history_user(correction, actor)
+    correction.save()
+    _tell_filer(correction, _("修正申请已处理，请电话复核：%(customer)s"))
+    return correction
+
+
+@transaction.atomic
+def correction_request_reject(*, correction, actor, note):
+    correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+    _check_decider(actor, correction)
+    if not (note or "").strip():
+        raise ValidationError({"decision_note": _("驳回时请填写原因。")})
+    correction.status = CorrectionRequest.Status.REJECTED
+    correction.decided_by, correction.decided_at = actor, timezone.now()
+    correction.decision_note = note.strip()
+    _set_history_user(correction, actor)
+    correction.save()
+    _tell_filer(correction, _("修正申请被驳回：%(customer)s"))
+    return correction
+
+
+@transaction.atomic
+def correction_request_confirm(*, correction, actor):
+    """A second call confirmed the corrected record with the customer."""
+    correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+    if correction.status != CorrectionRequest.Status.APPLIED:
+        raise ValidationError({"status": _("只有已修正的申请可以复核。")})
+    if correction.confirmed_at is not None:
+        return correction
+    correction.confirmed_by, correction.confirmed_at = actor, timezone.now()
+    _set_history_user(correction, actor)
+    correction.save(update_fields=["confirmed_by", "confirmed_at"])
+    return correction
+
+
+def _tell_filer(correction, title):
+    from crm_site.services import notification_send
+
+    customer_name = correction.customer.name
+    transaction.on_commit(lambda: notification_send(
+        users=[correction.filed_by], title=title % {"customer": customer_name},
+        body=correction.decision_note, url=_url("customers:correction-detail", correction.pk),
+        dedupe_key=f"correction-{correction.pk}-{correction.status}"))
+
+
+# Personal data ---------------------------------------------------------------------------------
+
+def personal_data_reveal(*, user, customer, field, ip_address=None):
+    """Show one masked identifier in full to a role allowed to see it; logged."""
+    if not user.has_perm("crm_site.reveal_personal_data"):
+        raise PermissionDenied(_("您没有查看完整个人信息的权限。"))
+    if field not in PersonalDataReveal.Field.values:
+        raise ValidationError({"field": _("字段无效。")})
+    PersonalDataReveal.objects.create(user=user, customer=customer, field=field,
+                                      ip_address=ip_address)
+    return getattr(customer, field)

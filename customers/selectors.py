@@ -1,0 +1,230 @@
+"""Scoped reads of customer records shared by pages, API and the export: every one goes
+through crm_site.scoping.for_user and loads related rows in a fixed number of queries."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from crm_site.scoping import for_user
+
+from .models import (
+    CorrectionRequest,
+    Customer,
+    CustomerMerge,
+    InsurancePolicy,
+    Sale,
+    ServiceVisit,
+    Vehicle,
+    VehicleOwnership,
+)
+from .validators import mobile_fragment
+
+SEARCH_VEHICLE_LIMIT = 500
+LAPSED_AFTER_DAYS = 183  # DOMAIN.md: no visit for 6 months or more
+DUE_PROGRAMMES = {
+    "first_service": "first_service_due_on",
+    "periodic_service": "next_service_due_on",
+    "insurance": "insurance_expires_on",
+    "inspection": "annual_inspection_on",
+}
+SORTS = {"name": ("name", "id"), "-created": ("-created_at", "-id"), "id": ("id",),
+         "-id": ("-id",)}
+
+
+def customers_for(user):
+    return for_user(Customer.objects.all(), user)
+
+
+def vehicles_for(user):
+    return for_user(Vehicle.objects.all(), user)
+
+
+def _vehicle_search_ids(term):
+    """Ids of customers whose vehicle plate or VIN contains `term` (one query)."""
+    term = re.sub(r"[\s·•]", "", term).upper()
+    if len(term) < 3:
+        return []
+    return list(
+        Vehicle.objects.filter(Q(plate__contains=term) | Q(vin__contains=term))
+        .values_list("customer_id", flat=True)[:SEARCH_VEHICLE_LIMIT]
+    )
+
+
+@dataclass
+class CustomerFilters:
+    q: str = ""
+    store: int | None = None
+    owner: int | None = None
+    due: str = ""
+    due_within: int = 30
+    lapsed: bool = False
+    include_inactive: bool = False
+    sort: str = "-id"
+
+
+def customer_list(user, filters: CustomerFilters, *, today=None):
+    """The customer list: scoped, searched, filtered, sorted; vehicles prefetched so the
+    page costs the same queries for 1 row or 100."""
+    today = today or timezone.localdate()
+    qs = customers_for(user).select_related("store", "owner")
+    if not filters.include_inactive:
+        qs = qs.filter(is_active=True)
+    term = (filters.q or "").strip()
+    if term:
+        condition = Q(name__contains=term)
+        digits = mobile_fragment(term)
+        if len(digits) >= 3 and len(digits) >= len(re.sub(r"\s", "", term)) - 1:
+            condition |= Q(mobile__contains=digits)
+        vehicle_ids = _vehicle_search_ids(term)
+        if vehicle_ids:
+            condition |= Q(pk__in=vehicle_ids)
+        if re.fullmatch(r"[0-9Xx]{18}", term):
+            condition |= Q(id_number=term.upper())
+        qs = qs.filter(condition)
+    if filters.store:
+        qs = qs.filter(store_id=filters.store)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.due in DUE_PROGRAMMES:
+        column = DUE_PROGRAMMES[filters.due]
+        qs = qs.filter(pk__in=Vehicle.objects.filter(
+            is_active=True, **{f"{column}__gte": today,
+                               f"{column}__lte": today + timedelta(days=filters.due_within)},
+        ).values("customer_id"))
+    if filters.lapsed:
+        cutoff = today - timedelta(days=LAPSED_AFTER_DAYS)
+        qs = qs.filter(pk__in=Vehicle.objects.filter(is_active=True).filter(
+            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lt=cutoff)
+        ).values("customer_id"))
+    qs = qs.order_by(*SORTS.get(filters.sort, SORTS["-id"]))
+    return qs.prefetch_related(
+        Prefetch("vehicles", queryset=Vehicle.objects.filter(is_active=True).order_by("id"),
+                 to_attr="active_vehicles"))
+
+
+def customer_get(user, pk, *, include_inactive=True):
+    """One customer of the user's stores, or 404."""
+    qs = customers_for(user).select_related("store", "owner", "merged_into")
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return get_object_or_404(qs, pk=pk)
+
+
+def customer_360(user, pk):
+    """Everything the customer page shows, in a fixed number of queries."""
+    return get_object_or_404(
+        customers_for(user).select_related("store", "owner", "merged_into").prefetch_related(
+            "family",
+            Prefetch("vehicles", queryset=Vehicle.objects.order_by("-is_active", "-id")),
+            Prefetch("correction_requests",
+                     queryset=CorrectionRequest.objects.select_related("filed_by", "decided_by")
+                     .order_by("-filed_at")),
+        ),
+        pk=pk,
+    )
+
+
+def vehicle_get(user, pk):
+    return get_object_or_404(
+        vehicles_for(user).select_related("store", "customer").prefetch_related(
+            Prefetch("ownerships", queryset=VehicleOwnership.objects.select_related("customer")),
+            Prefetch("sales", queryset=Sale.objects.select_related("consultant")),
+            Prefetch("visits", queryset=ServiceVisit.objects.select_related("advisor")),
+            "policies",
+        ),
+        pk=pk,
+    )
+
+
+def duplicate_groups(user, *, limit=100):
+    """Groups of active customers in one store sharing a mobile, ID number or credit code.
+    Returns a list of (reason, value, [customers]) in three grouped queries plus one."""
+    base = customers_for(user).filter(is_active=True)
+    groups = []
+    for field, reason in (("mobile", "mobile"), ("id_number", "id_number"),
+                          ("credit_code", "credit_code")):
+        rows = (base.exclude(**{field: ""}).values("store_id", field)
+                .annotate(n=Count("id")).filter(n__gt=1).order_by("-n", field)[:limit])
+        groups.extend((reason, row["store_id"], row[field]) for row in rows)
+    if not groups:
+        return []
+    condition = Q()
+    for reason, store_id, value in groups:
+        condition |= Q(store_id=store_id, **{reason: value})
+    members = {}
+    for customer in base.filter(condition).select_related("store", "owner").order_by("id"):
+        for reason, store_id, value in groups:
+            if customer.store_id == store_id and getattr(customer, reason) == value:
+                members.setdefault((reason, store_id, value), []).append(customer)
+    return [(reason, value, members.get((reason, store_id, value), []))
+            for reason, store_id, value in groups[:limit]]
+
+
+def merges_for(user):
+    return for_user(CustomerMerge.objects.select_related("kept", "merged", "merged_by",
+                                                         "undone_by"), user, "kept__store")
+
+
+def corrections_for(user):
+    return for_user(CorrectionRequest.objects.select_related(
+        "customer", "vehicle", "filed_by", "decided_by", "store"), user)
+
+
+def policies_for(user):
+    return for_user(InsurancePolicy.objects.all(), user)
+
+
+def records_timeline(customer, user):
+    """Timeline entries of the customer's own records: sales, visits, policies, owner
+    changes and correction requests (five queries, whatever the history)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from .timeline import TimelineEntry
+
+    entries = []
+    for sale in Sale.objects.filter(customer=customer).select_related("vehicle")[:100]:
+        entries.append(TimelineEntry(
+            when=sale.delivered_on or sale.order_date, kind="sale",
+            title=_("购车：%(model)s %(plate)s") % {"model": sale.vehicle.model_name,
+                                                 "plate": sale.vehicle.plate},
+            body=_("成交价 %(price)s，顾问 %(who)s") % {"price": sale.price,
+                                                   "who": sale.consultant_name or "-"},
+            url=reverse("customers:vehicle-detail", args=[sale.vehicle_id])))
+    for visit in ServiceVisit.objects.filter(customer=customer).select_related("vehicle")[:100]:
+        entries.append(TimelineEntry(
+            when=visit.date_in, kind="visit",
+            title=_("进厂：%(type)s %(plate)s") % {"type": visit.get_repair_type_display(),
+                                                "plate": visit.vehicle.plate},
+            body=_("金额 %(amount)s，里程 %(km)s") % {"amount": visit.amount,
+                                                  "km": visit.mileage or "-"},
+            url=reverse("customers:vehicle-detail", args=[visit.vehicle_id])))
+    for policy in InsurancePolicy.objects.filter(customer=customer).select_related("vehicle")[:50]:
+        entries.append(TimelineEntry(
+            when=policy.starts_on, kind="insurance",
+            title=_("投保：%(insurer)s %(plate)s") % {"insurer": policy.insurer,
+                                                   "plate": policy.vehicle.plate},
+            body=_("到期 %(date)s") % {"date": policy.expires_on}))
+    for ownership in VehicleOwnership.objects.filter(customer=customer).select_related("vehicle")[:50]:
+        entries.append(TimelineEntry(
+            when=ownership.started_on, kind="ownership",
+            title=_("成为车主：%(plate)s（%(reason)s）") % {
+                "plate": ownership.vehicle.plate or ownership.vehicle.vin,
+                "reason": ownership.get_reason_display()}))
+        if ownership.ended_on:
+            entries.append(TimelineEntry(
+                when=ownership.ended_on, kind="ownership",
+                title=_("不再是车主：%(plate)s") % {
+                    "plate": ownership.vehicle.plate or ownership.vehicle.vin}))
+    for correction in CorrectionRequest.objects.filter(customer=customer)[:50]:
+        entries.append(TimelineEntry(
+            when=correction.filed_at, kind="correction",
+            title=_("信息修正申请：%(field)s（%(status)s）") % {
+                "field": correction.get_field_display(),
+                "status": correction.get_status_display()},
+            url=reverse("customers:correction-detail", args=[correction.pk])))
+    return entries

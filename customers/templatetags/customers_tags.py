@@ -1,0 +1,20 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def mask_id(value):
+    """310***********123X: an ID number or credit code with the middle hidden."""
+    value = str(value or "")
+    if len(value) <= 7:
+        return "*" * len(value)
+    return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
+
+
+@register.filter
+def masked(value, field):
+    """Mask by field name: mobile or an identifier."""
+    from crm_site.templatetags.crm import mask_mobile
+
+    return mask_mobile(value) if field == "mobile" else mask_id(value)

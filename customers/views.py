@@ -1,0 +1,561 @@
+"""Pages of the customer records: list and search, the customer 360, forms, masked
+identifiers and their logged reveal, correction requests, duplicates and merges, import."""
+
+import csv
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_site.models import User
+from crm_site.scoping import stores_of
+from crm_site.templatetags.crm import mask_mobile
+
+from . import importing, selectors, services, timeline
+from .forms import (
+    ConsentForm,
+    CorrectionForm,
+    CustomerForm,
+    DecisionForm,
+    FamilyMemberForm,
+    ImportForm,
+    InsurancePolicyForm,
+    MergeForm,
+    SaleForm,
+    ServiceVisitForm,
+    TransferForm,
+    VehicleForm,
+    apply_errors,
+)
+from .models import CorrectionRequest, Customer, FamilyMember, PersonalDataReveal
+from .selectors import DUE_PROGRAMMES, CustomerFilters
+from .validators import (
+    normalize_credit_code,
+    normalize_id_number,
+    normalize_mobile,
+    normalize_plate,
+    normalize_vin,
+)
+
+PAGE_SIZE = 25
+EXPORT_LIMIT = 5000
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _filters(request):
+    get = request.GET
+    return CustomerFilters(
+        q=get.get("q", "").strip()[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
+        due=get.get("due", ""), due_within=min(_int(get.get("within")) or 30, 120),
+        lapsed=get.get("lapsed") == "1", include_inactive=get.get("inactive") == "1",
+        sort=get.get("sort", "-id"),
+    )
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list(request):
+    filters = _filters(request)
+    customers = selectors.customer_list(request.user, filters)
+    if request.GET.get("export") == "csv":
+        return _export_csv(customers)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    stores = stores_of(request.user)
+    context = {
+        "page": page, "filters": filters, "stores": stores,
+        "owners": User.objects.filter(is_active=True, stores__in=stores).distinct()
+        .order_by("username"),
+        "programmes": [(key, label) for key, label in _programme_labels()],
+        "querystring": _querystring(request, drop=("page",)),
+    }
+    template = "customers/partials/customer_rows.html" if request.htmx else "customers/customer_list.html"
+    return render(request, template, context)
+
+
+def _programme_labels():
+    labels = {"first_service": _("首保"), "periodic_service": _("定保"),
+              "insurance": _("续保"), "inspection": _("年检")}
+    return [(key, labels[key]) for key in DUE_PROGRAMMES]
+
+
+def _querystring(request, drop=()):
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
+
+
+def _export_csv(customers):
+    """The current view as CSV (identifiers masked, at most EXPORT_LIMIT rows)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="customers-{timezone.localdate()}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_("编号"), _("姓名/名称"), _("类型"), _("手机"), _("门店"), _("负责专员"),
+                     _("车牌号"), _("车型"), _("接受短信"), _("接受电话")])
+    for customer in customers[:EXPORT_LIMIT]:
+        vehicles = customer.active_vehicles
+        writer.writerow([
+            customer.pk, customer.name, customer.get_kind_display(), mask_mobile(customer.mobile),
+            customer.store.name, customer.owner or "", " ".join(v.plate for v in vehicles),
+            " ".join(v.model_name for v in vehicles),
+            _("是") if customer.sms_allowed else _("否"), _("是") if customer.call_allowed else _("否"),
+        ])
+    return response
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request, pk):
+    customer = selectors.customer_360(request.user, pk)
+    entries = timeline.collect(customer, request.user)
+    vehicles = list(customer.vehicles.all())
+    return render(request, "customers/customer_detail.html", {
+        "customer": customer, "vehicles": vehicles, "timeline": entries,
+        "family": list(customer.family.all()),
+        "corrections": list(customer.correction_requests.all())[:10],
+        "consent_form": ConsentForm(initial={"sms_allowed": customer.sms_allowed,
+                                             "call_allowed": customer.call_allowed,
+                                             "reason": customer.contact_refusal_reason}),
+        "family_form": FamilyMemberForm(),
+        "can_reveal": request.user.has_perm("crm_site.reveal_personal_data"),
+        "today": timezone.localdate(),
+    })
+
+
+@login_required
+def customer_edit(request, pk=None):
+    customer = None
+    if pk is None:
+        if not request.user.has_perm("customers.add_customer"):
+            raise PermissionDenied
+    else:
+        if not request.user.has_perm("customers.change_customer"):
+            raise PermissionDenied
+        customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    stores = stores_of(request.user)
+    form = CustomerForm(request.POST or None, instance=customer, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        values = form.service_values()
+        allow = form.cleaned_data.get("allow_duplicate", False)
+        try:
+            if customer is None:
+                customer = services.customer_create(store=form.cleaned_data["store"],
+                                                    actor=request.user, allow_duplicate=allow,
+                                                    **values)
+                messages.success(request, _("已创建客户档案。"))
+            else:
+                services.customer_update(customer=customer, actor=request.user,
+                                         allow_duplicate=allow, **values)
+                messages.success(request, _("已保存。"))
+        except ValidationError as error:
+            apply_errors(form, error)
+            if customer is not None and customer.pk is None:
+                customer = None
+        else:
+            return redirect("customers:detail", customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+
+VALIDATORS = {
+    "mobile": normalize_mobile,
+    "id_number": normalize_id_number,
+    "credit_code": normalize_credit_code,
+    "plate": normalize_plate,
+    "vin": lambda value: normalize_vin(value)[1],
+}
+
+
+@login_required
+@require_POST
+def validate_field(request, field):
+    """Inline validation (htmx): the message for one field, empty when it is fine."""
+    check = VALIDATORS.get(field)
+    if check is None:
+        raise Http404
+    value = request.POST.get(field, "")
+    message, level = "", "danger"
+    if value.strip():
+        try:
+            result = check(value)
+            if field == "vin" and result:
+                message, level = result, "warning"
+        except ValidationError as error:
+            message = " ".join(error.messages)
+    return render(request, "customers/partials/field_feedback.html",
+                  {"message": message, "level": level})
+
+
+@login_required
+@require_POST
+def customer_reveal(request, pk, field):
+    """Show one masked identifier in full; every reveal is logged."""
+    customer = selectors.customer_get(request.user, pk)
+    try:
+        value = services.personal_data_reveal(user=request.user, customer=customer, field=field,
+                                              ip_address=request.META.get("REMOTE_ADDR"))
+    except ValidationError as error:
+        raise Http404 from error
+    return HttpResponse(f'<span class="font-monospace" data-revealed="{field}">{_escape(value)}</span>')
+
+
+def _escape(value):
+    from django.utils.html import escape
+
+    return escape(value or "-")
+
+
+@login_required
+@require_POST
+def customer_consent(request, pk):
+    if not (request.user.has_perm("customers.record_consent")
+            or request.user.has_perm("customers.change_customer")):
+        raise PermissionDenied
+    customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.customer_set_consent(customer=customer, actor=request.user,
+                                          sms_allowed=form.cleaned_data["sms_allowed"],
+                                          call_allowed=form.cleaned_data["call_allowed"],
+                                          reason=form.cleaned_data["reason"])
+            messages.success(request, _("联系偏好已更新。"))
+        except ValidationError as error:
+            messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    return redirect("customers:detail", customer.pk)
+
+
+@login_required
+@require_POST
+def family_add(request, pk):
+    if not request.user.has_perm("customers.add_familymember"):
+        raise PermissionDenied
+    customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    form = FamilyMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            services.family_member_add(customer=customer, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("已添加家庭成员。"))
+        except ValidationError as error:
+            messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.error(request, _("家庭成员信息不完整。"))
+    return redirect("customers:detail", customer.pk)
+
+
+@login_required
+@require_POST
+def family_remove(request, pk, member_pk):
+    if not request.user.has_perm("customers.change_familymember"):
+        raise PermissionDenied
+    customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    member = get_object_or_404(FamilyMember, pk=member_pk, customer=customer)
+    services.family_member_remove(member=member, actor=request.user)
+    return redirect("customers:detail", customer.pk)
+
+
+# Vehicles ---------------------------------------------------------------------------------------
+
+@login_required
+def vehicle_create(request, pk):
+    if not request.user.has_perm("customers.add_vehicle"):
+        raise PermissionDenied
+    customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    form = VehicleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            vehicle = services.vehicle_register(store=customer.store, customer=customer,
+                                                actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            for warning in vehicle.warnings:
+                messages.warning(request, warning)
+            return redirect("customers:vehicle-detail", vehicle.pk)
+    return render(request, "customers/vehicle_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+def vehicle_edit(request, pk):
+    if not request.user.has_perm("customers.change_vehicle"):
+        raise PermissionDenied
+    vehicle = selectors.vehicle_get(request.user, pk)
+    form = VehicleForm(request.POST or None, instance=vehicle)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.vehicle_update(vehicle=vehicle, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("customers:vehicle-detail", vehicle.pk)
+    return render(request, "customers/vehicle_form.html",
+                  {"form": form, "customer": vehicle.customer, "vehicle": vehicle})
+
+
+RECORD_FORMS = {
+    "sale": (SaleForm, services.sale_record, "customers.add_sale", _("销售记录已保存。")),
+    "visit": (ServiceVisitForm, services.service_visit_record, "customers.add_servicevisit",
+              _("维修保养记录已保存。")),
+    "policy": (InsurancePolicyForm, services.insurance_policy_record,
+               "customers.add_insurancepolicy", _("保险记录已保存。")),
+}
+
+
+def _record_form(kind, vehicle, data=None):
+    form_class = RECORD_FORMS[kind][0]
+    if form_class is InsurancePolicyForm:
+        return form_class(data, prefix=kind)
+    return form_class(data, prefix=kind, store=vehicle.store)
+
+
+@login_required
+def vehicle_detail(request, pk, kind=None):
+    vehicle = selectors.vehicle_get(request.user, pk)
+    forms = {name: _record_form(name, vehicle) for name in RECORD_FORMS
+             if request.user.has_perm(RECORD_FORMS[name][2])}
+    if request.method == "POST":
+        if kind not in forms:
+            raise PermissionDenied
+        form = forms[kind] = _record_form(kind, vehicle, request.POST)
+        if form.is_valid():
+            service = RECORD_FORMS[kind][1]
+            try:
+                service(vehicle=vehicle, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, RECORD_FORMS[kind][3])
+                return redirect("customers:vehicle-detail", vehicle.pk)
+    transfer_form = None
+    if request.user.has_perm("customers.change_vehicle"):
+        transfer_form = TransferForm(customers=Customer.objects.none(),
+                                     initial={"on": timezone.localdate()})
+    return render(request, "customers/vehicle_detail.html", {
+        "vehicle": vehicle, "forms": forms, "open_form": kind, "transfer_form": transfer_form,
+    })
+
+
+@login_required
+@require_POST
+def vehicle_transfer(request, pk):
+    if not request.user.has_perm("customers.change_vehicle"):
+        raise PermissionDenied
+    vehicle = selectors.vehicle_get(request.user, pk)
+    form = TransferForm(request.POST, customers=selectors.customers_for(request.user).filter(
+        store=vehicle.store, is_active=True))
+    if form.is_valid():
+        try:
+            services.vehicle_transfer(vehicle=vehicle, customer=form.cleaned_data["customer"],
+                                      on=form.cleaned_data["on"], actor=request.user)
+            messages.success(request, _("已过户。"))
+        except ValidationError as error:
+            messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.error(request, _("请选择新车主和过户日期。"))
+    return redirect("customers:vehicle-detail", vehicle.pk)
+
+
+# Correction requests ----------------------------------------------------------------------------
+
+@login_required
+def correction_create(request, pk):
+    if not request.user.has_perm("customers.add_correctionrequest"):
+        raise PermissionDenied
+    customer = selectors.customer_get(request.user, pk, include_inactive=False)
+    form = CorrectionForm(request.POST or None, customer=customer,
+                          initial={"call_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.correction_request_file(
+                customer=customer, filed_by=request.user, field=data["field"],
+                correct_value=data["correct_value"], department=data["department"],
+                call_date=data["call_date"], vehicle=data["vehicle"],
+                wrong_value=data["wrong_value"] or None, note=data["note"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("修正申请已提交，已通知责任部门经理。"))
+            return redirect("customers:detail", customer.pk)
+    return render(request, "customers/correction_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+@permission_required("customers.view_correctionrequest", raise_exception=True)
+def correction_list(request):
+    corrections = selectors.corrections_for(request.user)
+    status = request.GET.get("status", CorrectionRequest.Status.OPEN)
+    if status in CorrectionRequest.Status.values:
+        corrections = corrections.filter(status=status)
+    if request.GET.get("mine") == "1":
+        corrections = corrections.filter(filed_by=request.user)
+    page = Paginator(corrections.order_by("-filed_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/correction_list.html", {
+        "page": page, "status": status, "statuses": CorrectionRequest.Status.choices})
+
+
+@login_required
+@permission_required("customers.view_correctionrequest", raise_exception=True)
+def correction_detail(request, pk, action=None):
+    correction = get_object_or_404(selectors.corrections_for(request.user), pk=pk)
+    form = DecisionForm(request.POST or None, initial={"value": correction.correct_value})
+    if request.method == "POST" and form.is_valid():
+        note, value = form.cleaned_data["note"], form.cleaned_data["value"] or None
+        try:
+            if action == "apply":
+                services.correction_request_apply(correction=correction, actor=request.user,
+                                                  note=note, value=value)
+                messages.success(request, _("已修正档案。"))
+            elif action == "reject":
+                services.correction_request_reject(correction=correction, actor=request.user,
+                                                   note=note)
+                messages.success(request, _("已驳回。"))
+            elif action == "confirm":
+                services.correction_request_confirm(correction=correction, actor=request.user)
+                messages.success(request, _("已记录电话复核。"))
+            else:
+                raise Http404
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("customers:correction-detail", correction.pk)
+    return render(request, "customers/correction_detail.html", {
+        "correction": correction, "form": form,
+        "can_decide": request.user.has_perm("customers.decide_correctionrequest"),
+        "history": correction.history.select_related("history_user").order_by("-history_date")[:20],
+        "customer_history": correction.customer.history.select_related("history_user")
+        .order_by("-history_date")[:5],
+    })
+
+
+# Duplicates and merges ----------------------------------------------------------------------------
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def duplicate_list(request):
+    groups = selectors.duplicate_groups(request.user)
+    labels = {"mobile": _("手机相同"), "id_number": _("身份证号相同"),
+              "credit_code": _("信用代码相同")}
+    return render(request, "customers/duplicate_list.html", {
+        "groups": [(labels[reason], value, members) for reason, value, members in groups],
+        "merges": selectors.merges_for(request.user).order_by("-merged_at")[:20],
+    })
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def customer_merge(request):
+    customers = selectors.customers_for(request.user).filter(is_active=True)
+    form = MergeForm(request.POST or None, customers=customers, initial={
+        "kept": request.GET.get("kept"), "merged": request.GET.get("merged")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_merge(kept=form.cleaned_data["kept"],
+                                    merged=form.cleaned_data["merged"], actor=request.user,
+                                    reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("已合并，可在重复客户页面撤销。"))
+            return redirect("customers:detail", form.cleaned_data["kept"].pk)
+    pair = [c for c in (form["kept"].value(), form["merged"].value()) if c]
+    candidates = customers.filter(pk__in=[_int(p) for p in pair if _int(p)]).prefetch_related("vehicles")
+    return render(request, "customers/merge_form.html", {"form": form, "candidates": candidates})
+
+
+@login_required
+@require_POST
+@permission_required("customers.merge_customer", raise_exception=True)
+def merge_undo(request, pk):
+    merge = get_object_or_404(selectors.merges_for(request.user), pk=pk)
+    try:
+        services.customer_merge_undo(merge=merge, actor=request.user)
+        messages.success(request, _("已撤销合并。"))
+    except ValidationError as error:
+        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    return redirect("customers:duplicates")
+
+
+# Import --------------------------------------------------------------------------------------
+
+def _import_dir():
+    path = Path(settings.MEDIA_ROOT) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def import_upload(request):
+    """Upload a file: the column map and a dry run are shown; nothing is saved yet."""
+    stores = stores_of(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = ".xlsx" if upload.name.lower().endswith(".xlsx") else ".csv"
+        token = f"{uuid.uuid4().hex}{suffix}"
+        content = upload.read()
+        (_import_dir() / token).write_bytes(content)
+        kind, store = form.cleaned_data["kind"], form.cleaned_data["store"]
+        report = importing.run_import(kind=kind, store=store, content=content,
+                                      filename=upload.name, actor=request.user, dry_run=True)
+        request.session["customers_import"] = {"token": token, "kind": kind,
+                                               "store": store.pk, "name": upload.name}
+        return render(request, "customers/import_preview.html", {
+            "report": report, "kind_label": importing.KIND_LABELS[kind], "store": store,
+            "filename": upload.name})
+    return render(request, "customers/import_form.html", {
+        "form": form, "columns": {key: (importing.KIND_LABELS[key], resource.COLUMNS)
+                                  for key, resource in importing.RESOURCES.items()}})
+
+
+@login_required
+@require_POST
+@permission_required("customers.import_customers", raise_exception=True)
+def import_confirm(request):
+    pending = request.session.get("customers_import")
+    if not pending:
+        messages.error(request, _("没有待导入的文件，请重新上传。"))
+        return redirect("customers:import")
+    store = get_object_or_404(stores_of(request.user), pk=pending["store"])
+    path = _import_dir() / Path(pending["token"]).name
+    if not path.exists():
+        messages.error(request, _("没有待导入的文件，请重新上传。"))
+        return redirect("customers:import")
+    report = importing.run_import(kind=pending["kind"], store=store, content=path.read_bytes(),
+                                  filename=pending["name"], actor=request.user, dry_run=False)
+    if report.imported:
+        path.unlink(missing_ok=True)
+        del request.session["customers_import"]
+    return render(request, "customers/import_preview.html", {
+        "report": report, "kind_label": importing.KIND_LABELS[pending["kind"]], "store": store,
+        "filename": pending["name"]})
+
+
+@login_required
+@permission_required("customers.view_personaldatareveal", raise_exception=True)
+def reveal_log(request):
+    reveals = PersonalDataReveal.objects.filter(
+        customer__store__in=stores_of(request.user)).select_related("user", "customer")
+    page = Paginator(reveals.order_by("-revealed_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "customers/reveal_log.html", {"page": page})
+
