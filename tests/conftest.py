@@ -21,9 +21,26 @@ def pytest_configure(config):
             "The tests run on PostgreSQL: set DATABASE_URL (make test does) - "
             f"got {engine}."
         )
+    if not settings.REDIS_URL.startswith("redis"):
+        raise pytest.UsageError("The tests run against Redis: set REDIS_URL (make test does).")
     from pathlib import Path
 
     Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests (live server, real worker, concurrency) flush the database
+    afterwards, which would also remove the rows data migrations loaded (roles,
+    programmes, SLA policies). Serialized rollback puts them back for the next test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses = set(getattr(item, "fixturenames", ()))
+        if marker is not None:
+            if marker.kwargs.get("transaction") or uses & {"live_server", "transactional_db"}:
+                kwargs = {**marker.kwargs, "serialized_rollback": True}
+                item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+        elif uses & {"live_server", "transactional_db"}:
+            item.fixturenames.append("django_db_serialized_rollback")
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +106,68 @@ def caller(make_user, store):
 def manager_client(client, cr_manager):
     client.force_login(cr_manager)
     return client
+
+
+# Browser tests: Debian's Chromium driven by pytest-playwright (no browser downloads).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), os.pardir, "test-artifacts", "screenshots")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Make the rows the data migrations loaded (serialized at database creation)
+    visible to every connection object. Playwright's sync API runs browser tests in
+    another context, where Django would otherwise find no saved rows to restore."""
+    from django.db import connection
+
+    saved = getattr(connection, "_test_serialized_contents", None)
+    if saved is not None:
+        type(connection)._test_serialized_contents = saved
+
+
+@pytest.fixture(autouse=True)
+def _migrated_rows_for_live_server(request):
+    """Browser tests: put back the migrated rows when the restore did not reach them."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.db import connection
+
+    saved = getattr(connection, "_test_serialized_contents", None)
+    if saved and not Group.objects.exists():
+        from django.core.management import call_command
+
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        connection.creation.deserialize_db_from_string(saved)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"],
+    }
+
+
+@pytest.fixture
+def screenshot(page):
+    """screenshot(name): save the page as it is now under test-artifacts/screenshots/."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def take(name):
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A page in a phone-sized viewport (390 x 844, touch)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    yield page
+    context.close()
