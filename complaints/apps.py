@@ -5,4 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class ComplaintsConfig(AppConfig):
     name = "complaints"
     verbose_name = _("投诉")
-    nav_items = []
+    nav_items = [
+        (_("投诉看板"), "complaints:board", "complaints.view_complaint"),
+        (_("登记投诉"), "complaints:create", "complaints.add_complaint"),
+        (_("投诉报表"), "complaints:report", "complaints.view_complaint_report"),
+    ]
+
+    def ready(self):
+        from importlib.util import find_spec
+
+        if find_spec("customers.timeline"):
+            from customers import timeline
+
+            from .selectors import customer_timeline
+
+            timeline.register(customer_timeline)

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "complaints"
-urlpatterns = []
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("mine/", views.board, {"mine": True}, name="mine"),
+    path("new/", views.create, name="create"),
+    path("report/", views.report, name="report"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/attachments/", views.attach, name="attach"),
+    path("<int:pk>/<slug:action>/", views.act, name="act"),
+]

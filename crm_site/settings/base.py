@@ -179,6 +179,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintSeverityEnum": "complaints.models.Severity",
+        "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "ComplaintCategoryEnum": "complaints.models.Complaint.Category",
+        "ComplaintDepartmentEnum": "complaints.models.Complaint.Department",
+        "ComplaintStatusEnum": "complaints.models.Complaint.Status",
+        "ComplaintContactChannelEnum": "complaints.services.CONTACT_CHANNEL_CHOICES",
+    },
 }
 
 # Celery: over Redis when REDIS_URL is set, else in-process (eager).
@@ -202,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-messages": {
         "task": "crm_site.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/5"),
+    },
+    "complaints-sla-sweep": {
+        "task": "complaints.tasks.complaints_sweep",
+        "schedule": 60.0,
     },
 }
 

@@ -1,0 +1,256 @@
+"""Pages of the complaints app: the board, the complaint page with its next action, the
+quick log and the reports."""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_site.models import User
+from crm_site.scoping import for_user, stores_of
+
+from . import rules, selectors, services
+from .forms import ACTION_FORMS, AttachmentForm, ComplaintLogForm, action_form
+from .models import Complaint, Severity
+
+ACTION_PERMISSIONS = {"department_feedback": "complaints.record_department_feedback"}
+DEFAULT_ACTION_PERMISSION = "complaints.change_complaint"
+
+
+def _apply_errors(form, error):
+    for field, field_messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+# Board ------------------------------------------------------------------------------------
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+@permission_required("complaints.view_complaint", raise_exception=True)
+def board(request, mine=False):
+    """Open complaints with live countdowns coloured by SLA state."""
+    now = timezone.now()
+    params = request.GET
+    owner = request.user.pk if mine else _int(params.get("owner"))
+    state = params.get("state") if params.get("state") in selectors.BOARD_STATES else None
+    complaints = selectors.board(
+        request.user, store=_int(params.get("store")),
+        department=params.get("department") or None,
+        severity=params.get("severity") or None, owner=owner, state=state, now=now)
+    page = Paginator(complaints, 100).get_page(params.get("page"))
+    rows = []
+    for complaint in page.object_list:
+        clock, window = complaint.current_window()
+        rows.append({"complaint": complaint, "clock": clock, "window": window,
+                     "state": complaint.sla_state(now),
+                     "clock_state": complaint.clock_states(now).get(clock)})
+    stores = list(stores_of(request.user).order_by("code"))
+    owners = list(User.objects.filter(is_active=True, stores__in=[s.pk for s in stores])
+                  .distinct().order_by("username"))
+    return render(request, "complaints/board.html", {
+        "page": page, "rows": rows, "now": now, "mine": mine,
+        "stores": stores, "owners": owners, "states": selectors.BOARD_STATES,
+        "departments": Complaint.Department.choices, "severities": Severity.choices,
+        "filters": {"store": _int(params.get("store")), "department": params.get("department", ""),
+                    "severity": params.get("severity", ""), "owner": owner, "state": state or ""},
+    })
+
+
+# Complaint page ---------------------------------------------------------------------------
+
+def _detail_context(request, complaint, forms=None):
+    now = timezone.now()
+    forms = forms or {}
+    actions = []
+    for action in complaint.allowed_actions():
+        perm = ACTION_PERMISSIONS.get(action, DEFAULT_ACTION_PERMISSION)
+        if not request.user.has_perm(perm):
+            continue
+        actions.append({"name": action, "label": ACTION_FORMS[action][1],
+                        "form": forms.get(action) or action_form(action, complaint),
+                        "open": action in forms})
+    clock, window = complaint.current_window()
+    events = selectors.timeline(complaint)
+    opened = next((e for e in events if e.kind == "opened"), None)
+    suggested = [r for r in (opened.data.get("suggested_reasons", []) if opened else [])
+                 if r not in complaint.important_reasons]
+    return {
+        "complaint": complaint, "events": events, "actions": actions,
+        "next_action": actions[0] if actions and actions[0]["name"] == complaint.next_action()
+        else None,
+        "other_actions": [a for a in actions if a["name"] != complaint.next_action()],
+        "clock": clock, "window": window, "now": now, "state": complaint.sla_state(now),
+        "clock_states": complaint.clock_states(now), "suggested_reasons": suggested,
+        "attachment_form": AttachmentForm(),
+    }
+
+
+@login_required
+@permission_required("complaints.view_complaint", raise_exception=True)
+def detail(request, pk):
+    complaint = selectors.complaint_detail(request.user, pk)
+    return render(request, "complaints/detail.html", _detail_context(request, complaint))
+
+
+SERVICE_CALLS = {
+    "respond": lambda c, u, d: services.complaint_respond(
+        actor=u, complaint=c, channel=d["channel"], note=d["note"],
+        contacted_at=d.get("contacted_at")),
+    "hand_off": lambda c, u, d: services.complaint_hand_off(
+        actor=u, complaint=c, department=d["department"],
+        department_manager=d.get("department_manager"), note=d.get("note", "")),
+    "department_feedback": lambda c, u, d: services.complaint_record_department_feedback(
+        actor=u, complaint=c, feedback=d["feedback"], root_cause=d.get("root_cause", ""),
+        corrective_action=d.get("corrective_action", "")),
+    "resolve": lambda c, u, d: services.complaint_resolve(
+        actor=u, complaint=c, resolution=d["resolution"], root_cause=d.get("root_cause", ""),
+        corrective_action=d.get("corrective_action", "")),
+    "callback": lambda c, u, d: services.complaint_record_callback(
+        actor=u, complaint=c, satisfied=d["satisfied"], note=d["note"]),
+    "reissue": lambda c, u, d: services.complaint_reissue(
+        actor=u, complaint=c, note=d["note"], department=d.get("department") or None),
+    "pause": lambda c, u, d: services.complaint_pause(actor=u, complaint=c, reason=d["reason"]),
+    "resume": lambda c, u, d: services.complaint_resume(actor=u, complaint=c,
+                                                        note=d.get("note", "")),
+}
+
+
+@login_required
+@require_POST
+def act(request, pk, action):
+    """Run one action from the complaint page; htmx swaps the action panel in place."""
+    if action not in SERVICE_CALLS:
+        raise Http404
+    complaint = selectors.complaint_detail(request.user, pk)
+    if not request.user.has_perm(ACTION_PERMISSIONS.get(action, DEFAULT_ACTION_PERMISSION)):
+        raise PermissionDenied
+    form = action_form(action, complaint, request.POST)
+    if form.is_valid():
+        try:
+            SERVICE_CALLS[action](complaint, request.user, form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("已保存：%(action)s") % {"action": ACTION_FORMS[action][1]})
+            url = reverse("complaints:detail", args=[pk])
+            if request.htmx:
+                # The timeline and the details change too: reload the whole page.
+                return HttpResponse(headers={"HX-Redirect": url})
+            return redirect(url)
+    template = "complaints/partials/panel.html" if request.htmx else "complaints/detail.html"
+    return render(request, template, _detail_context(request, complaint, {action: form}))
+
+
+@login_required
+@require_POST
+@permission_required("complaints.add_complaintattachment", raise_exception=True)
+def attach(request, pk):
+    complaint = selectors.complaint_detail(request.user, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.complaint_attach(actor=request.user, complaint=complaint,
+                                      upload=form.cleaned_data["file"])
+        except ValidationError as error:
+            for message in error.message_dict.get("file", error.messages):
+                messages.error(request, message)
+        else:
+            messages.success(request, _("附件已上传。"))
+    else:
+        messages.error(request, _("请选择要上传的文件。"))
+    return redirect("complaints:detail", pk=pk)
+
+
+# Quick log --------------------------------------------------------------------------------
+
+@login_required
+@permission_required("complaints.add_complaint", raise_exception=True)
+def create(request):
+    """Log a complaint; ?customer=<id> (from the customer page) fills the customer in."""
+    from customers.models import Customer
+
+    customer = None
+    customer_id = _int(request.GET.get("customer") or request.POST.get("customer"))
+    if customer_id:
+        customer = get_object_or_404(for_user(Customer.objects.all(), request.user),
+                                     pk=customer_id)
+    matches = []
+    query = request.GET.get("q", "").strip()
+    if query and customer is None:
+        matches = list(for_user(Customer.objects.filter(is_active=True), request.user)
+                       .filter(Q(name__icontains=query) | Q(mobile__contains=query))
+                       .select_related("store").order_by("name")[:20])
+    form = ComplaintLogForm(request.POST or None, user=request.user, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = services.complaint_open(
+                actor=request.user, customer=data["customer"], vehicle=data.get("vehicle"),
+                channel=data["channel"], category=data["category"],
+                description=data["description"], severity=data["severity"],
+                important_reasons=data.get("important_reasons") or [],
+                received_at=data.get("received_at"), department=data.get("department") or "")
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("投诉已登记，请在%(due)s前联系客户。") % {
+                "due": timezone.localtime(complaint.response_due_at).strftime("%H:%M:%S")})
+            return redirect("complaints:detail", pk=complaint.pk)
+    recent = selectors.recent_for_customer(request.user, customer.pk) if customer else []
+    return render(request, "complaints/create.html", {
+        "form": form, "customer": customer, "matches": matches, "query": query,
+        "recent": recent,
+    })
+
+
+# Reports --------------------------------------------------------------------------------
+
+def _month_start(day, back=0):
+    year, month = day.year, day.month - back
+    while month < 1:
+        month += 12
+        year -= 1
+    return day.replace(year=year, month=month, day=1)
+
+
+def _parse_date(value):
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+@login_required
+@permission_required("complaints.view_complaint_report", raise_exception=True)
+def report(request):
+    today = timezone.localdate()
+    start = _parse_date(request.GET.get("start")) or _month_start(today, back=5)
+    end = _parse_date(request.GET.get("end")) or today
+    tz = timezone.get_current_timezone()
+    data = selectors.report(
+        request.user, store=_int(request.GET.get("store")),
+        start=datetime.combine(start, datetime.min.time(), tzinfo=tz),
+        end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz))
+    return render(request, "complaints/report.html", {
+        **data, "start": start, "end": end,
+        "stores": stores_of(request.user).order_by("code"),
+        "store": _int(request.GET.get("store")),
+        "dimension_labels": {"department": _("按责任部门"), "category": _("按投诉类别"),
+                             "severity": _("按投诉级别"), "month": _("按月份")},
+        "state_breached": rules.SlaState.BREACHED,
+    })
