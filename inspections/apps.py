@@ -5,4 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class InspectionsConfig(AppConfig):
     name = "inspections"
     verbose_name = _("日常检查")
-    nav_items = []
+    nav_items = [
+        (_("今日检查"), "inspections:today", "inspections.view_inspection"),
+        (_("我的整改"), "inspections:my-rectifications", "inspections.fix_rectification"),
+        (_("检查统计"), "inspections:dashboard", "inspections.view_inspection_reports"),
+    ]
