@@ -211,6 +211,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm_site.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/5"),
     },
+    # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
+    "inspections-schedule-rounds": {
+        "task": "inspections.tasks.rounds_schedule",
+        "schedule": crontab(minute=5),
+    },
+    "inspections-mark-overdue": {
+        "task": "inspections.tasks.rectifications_mark_overdue",
+        "schedule": 60.0,
+    },
     "complaints-sla-sweep": {
         "task": "complaints.tasks.complaints_sweep",
         "schedule": 60.0,
