@@ -75,6 +75,7 @@ class CustomerForm(ServiceModelForm):
     mobile = forms.CharField(label=_("手机"), max_length=30, required=False)
     id_number = forms.CharField(label=_("身份证号"), max_length=30, required=False)
     credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=30, required=False)
+    website = forms.URLField(label=_("网址"), required=False, assume_scheme="https")
     allow_duplicate = forms.BooleanField(label=_("确认不是重复客户，仍然保存"), required=False)
 
     class Meta:

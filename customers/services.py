@@ -358,7 +358,9 @@ def vehicle_transfer(*, vehicle, customer, on=None, actor=None,
         vehicle=vehicle, ended_on__isnull=True).first()
     if current is not None:
         if on < current.started_on:
-            raise ValidationError({"on": _("过户日期不能早于当前车主的开始日期。")})
+            if reason != VehicleOwnership.Reason.SALE:
+                raise ValidationError({"on": _("过户日期不能早于当前车主的开始日期。")})
+            on = current.started_on  # a sale entered after the car was put on file
         current.ended_on = on
         current.save(update_fields=["ended_on"])
     VehicleOwnership.objects.create(vehicle=vehicle, customer=customer, started_on=on,
@@ -404,7 +406,7 @@ def sale_record(*, vehicle, price, order_date, customer=None, delivered_on=None,
     """Record a new-car sale. With a delivery date the vehicle's delivery and first-service
     due date are set (brand rule, default 3 months) and the customer gets a C card.
     A sale to another customer than the current owner moves the ownership."""
-    vehicle = Vehicle.objects.select_for_update().select_related("store").get(pk=vehicle.pk)
+    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=vehicle.pk)
     customer = customer or vehicle.customer
     _check_vehicle_customer(vehicle, customer)
     errors = {}
@@ -458,7 +460,7 @@ def sale_deliver(*, sale, delivered_on, actor=None):
     sale.delivered_on = delivered_on
     _set_history_user(sale, actor)
     sale.save(update_fields=["delivered_on"])
-    vehicle = Vehicle.objects.select_for_update().select_related("store").get(pk=sale.vehicle_id)
+    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=sale.vehicle_id)
     _apply_delivery(vehicle, delivered_on)
     _set_history_user(vehicle, actor)
     vehicle.save()
@@ -479,7 +481,7 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
       months) after the visit; a repair or body visit moves it only when it states one;
     - a first-service visit satisfies the first service (due date cleared, done date set).
     """
-    vehicle = Vehicle.objects.select_for_update().select_related("store").get(pk=vehicle.pk)
+    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=vehicle.pk)
     customer = customer or vehicle.customer
     _check_vehicle_customer(vehicle, customer)
     errors = {}
@@ -650,7 +652,8 @@ def customer_merge(*, kept, merged, actor, reason=""):
 def customer_merge_undo(*, merge, actor):
     """Put back what a merge moved: the rows return to the duplicate, the fields it filled
     are emptied again (unless someone changed them since), the duplicate is active again."""
-    merge = CustomerMerge.objects.select_for_update().select_related("kept", "merged").get(pk=merge.pk)
+    merge = CustomerMerge.objects.select_for_update(of=("self",)).select_related(
+        "kept", "merged").get(pk=merge.pk)
     _check_merge_actor(actor, merge.kept, merge.merged)
     if merge.undone_at is not None:
         raise ValidationError({"merge": _("该合并已撤销。")})
@@ -779,7 +782,7 @@ def _parse_for_field(field_name, raw):
 def correction_request_apply(*, correction, actor, note="", value=None):
     """The manager applies the correction: the record changes (validated like any edit,
     history names the manager) and the caller is told to confirm it by a second call."""
-    correction = CorrectionRequest.objects.select_for_update().select_related(
+    correction = CorrectionRequest.objects.select_for_update(of=("self",)).select_related(
         "customer", "vehicle").get(pk=correction.pk)
     _check_decider(actor, correction)
     value = (value if value is not None else correction.correct_value).strip()
