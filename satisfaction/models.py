@@ -452,3 +452,25 @@ class Countermeasure(models.Model):
 
     def __str__(self):
         return self.action
+
+
+class SurveyComplaint(models.Model):
+    """The closed loop: a follow-up call whose survey had a "dissatisfied" or worse
+    answer, and the complaint it opened (or the complaint the call had already raised).
+    One row per call, so the complaint is opened exactly once however often the call's
+    outcome is saved. A machine table: the ids point into the follow-up and complaint
+    floors."""
+
+    task_id = models.BigIntegerField(_("回访任务"), unique=True)
+    complaint_id = models.BigIntegerField(_("投诉单"), null=True, blank=True)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("门店"))
+    opened = models.BooleanField(_("由满意度自动开单"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("不满意自动投诉")
+        verbose_name_plural = _("不满意自动投诉")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.task_id} -> {self.complaint_id}"

@@ -17,6 +17,7 @@ MET = "met"            # at or better than the plan
 BELOW_PLAN = "below"   # short of the plan but not below the threshold
 MISSED = "missed"      # below the threshold (or below the plan when there is none)
 
+LOCAL_TZ = "Asia/Shanghai"
 _PERIOD_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?\s*$")
 
 

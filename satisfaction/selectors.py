@@ -226,14 +226,20 @@ def dashboard(store, period, months=TREND_MONTHS):
         MysteryShopCheck.objects.filter(store=store, checked_on__gte=start, checked_on__lt=end)
         .values("staff_id", "staff__last_name", "staff__first_name", "staff__username")
         .annotate(avg=Avg("score"), n=Count("id")))
+    for row in ranking_rows:
+        row["name"] = (f"{row['staff__last_name']}{row['staff__first_name']}".strip()
+                       or row["staff__username"])
     ranking = rules.rank(ranking_rows, key=lambda row: row["avg"])
     plan_counts = dict(ImprovementPlan.objects.filter(store=store).values_list("status")
                        .annotate(n=Count("id")).values_list("status", "n"))
+    funnel = sources.reminder_funnel([store.pk], period)
+    for row in funnel:
+        row["label"] = str(sources.PROGRAMME_LABELS.get(row["programme"], row["programme"]))
     return Dashboard(
         store=store, period=period, months=trend_months, figures=current, trend=trend,
         trend_targets=trend_targets, reports=reports, items=items, weak_items=weak,
         meetings=meetings, staff_ranking=ranking,
-        funnel=sources.reminder_funnel([store.pk], period),
+        funnel=funnel,
         complaint_summary=sources.complaint_summary([store.pk], period),
         inspection_summary=sources.inspection_summary([store.pk], period),
         plan_counts=plan_counts,
@@ -281,7 +287,10 @@ def imports_for(user):
 
 
 def followup_departments(store_ids, period):
-    return sources.followup_by_department(store_ids, period)
+    rows = sources.followup_by_department(store_ids, period)
+    for row in rows:
+        row["label"] = str(sources.DEPARTMENT_LABELS.get(row["department"], row["department"]))
+    return rows
 
 
 def answers_for(user, store, period):

@@ -27,6 +27,7 @@ from .models import (
     SatisfactionPolicy,
     ScoreImport,
     Survey,
+    SurveyComplaint,
     Target,
     WeakItem,
 )
@@ -531,3 +532,73 @@ def countermeasure_complete(*, actor, countermeasure, done_on, result=""):
     countermeasure.done_on, countermeasure.result = done_on, result
     countermeasure.save(update_fields=["done_on", "result"])
     return countermeasure
+
+
+# The closed loop: a dissatisfied survey answer opens a complaint ----------------------------------
+
+SURVEY_CATEGORY = {"sales": "attitude", "service": "service_quality"}
+DISSATISFIED = 2  # followups.SatisfactionAnswer.Rating.DISSATISFIED: 2 and 1 are "or worse"
+
+
+def _complaint_actor(task, answers):
+    caller = answers[0].caller
+    if caller.is_active and caller.stores.filter(pk=task.store_id).exists():
+        return caller
+    return _managers(task.store).first()
+
+
+def survey_complaint_open(*, task_id):
+    """Open one complaint for a follow-up call whose survey had an answer of
+    "dissatisfied" or worse, through the complaints service. Exactly once per call: a
+    second run (the outcome saved again, the sweep, two processes) finds the link row
+    and does nothing; a call that already raised a complaint is linked to it instead.
+    Returns the SurveyComplaint, or None when there is nothing to open."""
+    from complaints import services as complaint_services
+    from followups.models import SatisfactionAnswer, Task
+
+    with transaction.atomic():
+        task = (Task.objects.select_for_update(of=("self",))
+                .select_related("store", "customer", "vehicle").filter(pk=task_id).first())
+        if task is None:
+            return None
+        existing = SurveyComplaint.objects.filter(task_id=task_id).first()
+        if existing is not None:
+            return existing
+        answers = list(SatisfactionAnswer.objects.filter(task_id=task_id, rating__lte=DISSATISFIED)
+                       .select_related("question", "caller").order_by("rating", "id"))
+        if not answers:
+            return None
+        if task.complaint_id:
+            return SurveyComplaint.objects.create(task_id=task_id, complaint_id=task.complaint_id,
+                                                  store_id=task.store_id, opened=False)
+        departments = [a.department for a in answers if a.department]
+        department = max(set(departments), key=departments.count) if departments else ""
+        description = _("回访满意度不满意：") + "；".join(
+            f"{a.question.text} {a.get_rating_display()}" + (f"（{a.reason}）" if a.reason else "")
+            for a in answers)
+        actor = _complaint_actor(task, answers)
+        complaint = complaint_services.complaint_open(
+            actor=actor, customer=task.customer, vehicle=task.vehicle, channel="followup_call",
+            category=SURVEY_CATEGORY.get(department, "other"), description=description,
+            department=department if department in ("sales", "service") else "",
+        )
+        return SurveyComplaint.objects.create(task_id=task_id, complaint_id=complaint.pk,
+                                              store_id=task.store_id, opened=True)
+
+
+def survey_complaints_sweep(*, since):
+    """Catch up: every call with a dissatisfied answer since `since` (a date) and no
+    complaint link yet gets one. Safe to run any time, any number of times."""
+    from followups.models import SatisfactionAnswer
+
+    task_ids = (SatisfactionAnswer.objects.filter(rating__lte=DISSATISFIED, answered_on__gte=since)
+                .exclude(task_id__in=SurveyComplaint.objects.values("task_id"))
+                .values_list("task_id", flat=True).distinct().order_by("task_id"))
+    opened = 0
+    for task_id in list(task_ids[:500]):
+        try:
+            if survey_complaint_open(task_id=task_id):
+                opened += 1
+        except ValidationError:
+            logger.exception("survey complaint for task %s could not be opened", task_id)
+    return opened

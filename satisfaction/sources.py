@@ -13,11 +13,16 @@ Definitions (DOMAIN.md sections 3, 4, 5, 6 and 8):
   boundaries) responded within 30 minutes / resolved within 24 hours over those received.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.apps import apps
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from . import rules
 from .models import Measure
@@ -25,6 +30,11 @@ from .models import Measure
 FOLLOWUP_PROGRAMMES = {"post_delivery_followup": "sales", "post_service_followup": "service"}
 REACHED_KINDS = ("reached", "booked", "refused")
 FUNNEL_PROGRAMMES = ("first_service", "periodic_service", "insurance_renewal", "lapsed_recall")
+PROGRAMME_LABELS = {
+    "first_service": _lazy("首保提醒"), "periodic_service": _lazy("定保提醒"),
+    "insurance_renewal": _lazy("续保提醒"), "lapsed_recall": _lazy("流失客户召回"),
+}
+DEPARTMENT_LABELS = {"sales": _lazy("销售"), "service": _lazy("售后"), "": _lazy("未分部门")}
 RATE_NAMES = {"insurance_renewal": "renewal", "lapsed_recall": "recall"}
 
 
@@ -46,6 +56,19 @@ def _figure(store_id, period, measure, numerator, denominator):
 
     return Figure(store_id, period, measure, rules.rate(numerator, denominator),
                   numerator=numerator, denominator=denominator)
+
+
+def _pct(value):
+    return _("不适用") if value is None else f"{value}%"
+
+
+def _link(name, **query):
+    try:
+        url = reverse(name)
+    except NoReverseMatch:
+        return None
+    query = {key: value for key, value in query.items() if value not in (None, "")}
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def _month(value):
@@ -178,23 +201,136 @@ def reminder_funnel(store_ids, period):
 
 # Complaints ----------------------------------------------------------------------------------------
 
-def complaint_figures(store_ids, periods):
-    """Complaint response and resolution compliance per store and month."""
-    return []
+def _complaint_counts(store_ids, periods, now):
+    Complaint = _model("complaints", "Complaint")
+    if Complaint is None:
+        return None
+    start, _end = rules.period_bounds(min(periods))
+    _start, end = rules.period_bounds(max(periods))
+    decided_response = Q(responded_at__isnull=False) | Q(response_due_at__lte=now)
+    decided_resolution = Q(resolved_at__isnull=False) | Q(resolution_due_at__lte=now)
+    rows = (Complaint.objects.filter(store_id__in=store_ids, received_at__gte=start, received_at__lt=end)
+            .annotate(month=TruncMonth("received_at", tzinfo=rules.ZoneInfo(rules.LOCAL_TZ)))
+            .values("store_id", "month")
+            .annotate(received=Count("id"),
+                      response_decided=Count("id", filter=decided_response),
+                      response_in_time=Count("id", filter=Q(responded_at__lte=F("response_due_at"))),
+                      resolution_decided=Count("id", filter=decided_resolution),
+                      resolution_in_time=Count("id", filter=Q(resolved_at__lte=F("resolution_due_at"))),
+                      repeats=Count("id", filter=Q(is_repeat=True)),
+                      important=Count("id", filter=Q(severity="important")),
+                      open=Count("id", filter=~Q(status="closed"))))
+    return {(row["store_id"], _month(row["month"])): row for row in rows}
 
 
-def complaint_summary(store_ids, period):
-    """Counts for one month: received, open, breached, repeats, by category."""
-    return {}
+def complaint_figures(store_ids, periods, now=None):
+    """Complaint response (30 minutes) and resolution (24 hours) compliance per store and
+    month, over the complaints whose deadline is decided (met, or passed). One query."""
+    counts = _complaint_counts(store_ids, periods, now or timezone.now())
+    if counts is None:
+        return []
+    figures = []
+    for store_id in store_ids:
+        for period in periods:
+            row = counts.get((store_id, period), {})
+            figures.append(_figure(store_id, period, Measure.COMPLAINT_RESPONSE,
+                                   row.get("response_in_time", 0), row.get("response_decided", 0)))
+            figures.append(_figure(store_id, period, Measure.COMPLAINT_RESOLUTION,
+                                   row.get("resolution_in_time", 0), row.get("resolution_decided", 0)))
+    return figures
+
+
+def complaint_summary(store_ids, period, now=None):
+    """Counts for one month (received, important, repeats, still open, breached) and the
+    categories, with links to the complaint pages. Two queries."""
+    Complaint = _model("complaints", "Complaint")
+    if Complaint is None:
+        return {}
+    now = now or timezone.now()
+    counts = _complaint_counts(store_ids, [period], now)
+    total = dict.fromkeys(("received", "important", "repeats", "open", "response_in_time",
+                           "response_decided", "resolution_in_time", "resolution_decided"), 0)
+    for row in counts.values():
+        for key in total:
+            total[key] += row[key]
+    start, end = rules.period_bounds(period)
+    categories = list(Complaint.objects.filter(store_id__in=store_ids, received_at__gte=start,
+                                               received_at__lt=end)
+                      .values("category").annotate(n=Count("id")).order_by("-n", "category"))
+    labels = dict(Complaint.Category.choices)
+    store = store_ids[0] if len(store_ids) == 1 else ""
+    last_day = rules.add_months(period, 1) - timedelta(days=1)
+    report = _link("complaints:report", store=store, start=period.isoformat(), end=last_day.isoformat())
+    lines = [
+        {"label": _("本月投诉"), "value": total["received"], "link": report},
+        {"label": _("重要投诉"), "value": total["important"], "link": report},
+        {"label": _("重复投诉"), "value": total["repeats"], "link": report},
+        {"label": _("30分钟响应率"), "value": _pct(rules.rate(total["response_in_time"],
+                                                          total["response_decided"])), "link": report},
+        {"label": _("24小时解决率"), "value": _pct(rules.rate(total["resolution_in_time"],
+                                                          total["resolution_decided"])), "link": report},
+        {"label": _("未结案"), "value": total["open"],
+         "link": _link("complaints:board", store=store)},
+    ] + [{"label": labels.get(row["category"], row["category"]), "value": row["n"], "link": None}
+         for row in categories]
+    return {"totals": total, "categories": categories, "lines": lines}
 
 
 # Inspections ---------------------------------------------------------------------------------------
 
+def _inspection_counts(store_ids, periods):
+    Inspection = _model("inspections", "Inspection")
+    if Inspection is None:
+        return None
+    from django.db.models import Sum
+
+    start, end = _span(periods)
+    rows = (Inspection.objects.filter(store_id__in=store_ids, status="completed", day__gte=start,
+                                      day__lt=end)
+            .annotate(month=TruncMonth("day")).values("store_id", "month")
+            .annotate(rounds=Count("id"), passed=Sum("pass_count"), failed=Sum("fail_count")))
+    return {(row["store_id"], _month(row["month"])): row for row in rows}
+
+
 def inspection_figures(store_ids, periods):
-    """Inspection pass rate per store and month."""
-    return []
+    """Inspection pass rate per store and month: items passed over items judged (not
+    applicable excluded) in completed rounds. One query."""
+    counts = _inspection_counts(store_ids, periods)
+    if counts is None:
+        return []
+    figures = []
+    for store_id in store_ids:
+        for period in periods:
+            row = counts.get((store_id, period), {})
+            passed, failed = row.get("passed") or 0, row.get("failed") or 0
+            figures.append(_figure(store_id, period, Measure.INSPECTION_PASS, passed, passed + failed))
+    return figures
 
 
-def inspection_summary(store_ids, period):
-    """Pass rate and open / overdue rectifications for one month."""
-    return {}
+def inspection_summary(store_ids, period, now=None):
+    """Rounds, pass rate and rectifications (opened in the month; open and overdue now).
+    Two queries."""
+    Rectification = _model("inspections", "Rectification")
+    counts = _inspection_counts(store_ids, [period])
+    if counts is None or Rectification is None:
+        return {}
+    rounds = sum(row["rounds"] for row in counts.values())
+    passed = sum(row["passed"] or 0 for row in counts.values())
+    failed = sum(row["failed"] or 0 for row in counts.values())
+    start, end = rules.period_bounds(period)
+    rect = Rectification.objects.filter(store_id__in=store_ids).aggregate(
+        opened=Count("id", filter=Q(notified_at__gte=start, notified_at__lt=end)),
+        open=Count("id", filter=Q(status__in=("open", "overdue"))),
+        overdue=Count("id", filter=Q(status="overdue")))
+    store = store_ids[0] if len(store_ids) == 1 else ""
+    lines = [
+        {"label": _("完成巡检"), "value": rounds, "link": _link("inspections:dashboard", store=store)},
+        {"label": _("合格率"), "value": _pct(rules.rate(passed, passed + failed)),
+         "link": _link("inspections:dashboard", store=store)},
+        {"label": _("本月整改"), "value": rect["opened"], "link": _link("inspections:rectifications")},
+        {"label": _("未完成整改"), "value": rect["open"],
+         "link": _link("inspections:rectifications", status="open")},
+        {"label": _("超时整改"), "value": rect["overdue"],
+         "link": _link("inspections:rectifications", status="overdue")},
+    ]
+    return {"rounds": rounds, "passed": passed, "failed": failed, **rect, "lines": lines}

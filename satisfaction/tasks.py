@@ -20,3 +20,11 @@ def month_close(period=None):
     for store in Store.objects.filter(is_active=True):
         count += services.weak_items_detect_ms(store=store, period=month).count()
     return count
+
+
+@shared_task(name="satisfaction.tasks.survey_complaints_sweep")
+def survey_complaints_sweep(days=7):
+    """Open the complaints of dissatisfied survey answers that have none yet."""
+    from datetime import timedelta
+
+    return services.survey_complaints_sweep(since=timezone.localdate() - timedelta(days=days))

@@ -2,6 +2,8 @@
 reports, weak items, improvement plans, analysis meetings, mystery-shopper checks,
 targets and the monthly report export."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -96,6 +98,8 @@ TREND_CHARTS = [
 def _drilldowns(store, period):
     month = f"{period:%Y-%m}"
     common = {"store": store.pk, "period": month}
+    complaint_range = {"store": store.pk, "start": period.isoformat(),
+                       "end": (rules.add_months(period, 1) - timedelta(days=1)).isoformat()}
     return {
         Measure.CSS_SCORE: _url("satisfaction:report-list", survey="css", **common),
         Measure.CSI_SCORE: _url("satisfaction:report-list", survey="csi", **common),
@@ -104,9 +108,9 @@ def _drilldowns(store, period):
         Measure.MS_SCORE: _url("satisfaction:check-list", **common),
         Measure.FOLLOWUP_RATE: _url("satisfaction:followup-calls", **common),
         Measure.SATISFIED_SHARE: _url("satisfaction:answers", **common),
-        Measure.COMPLAINT_RESPONSE: _url("complaints:board", **common),
-        Measure.COMPLAINT_RESOLUTION: _url("complaints:board", **common),
-        Measure.INSPECTION_PASS: _url("inspections:manager", **common),
+        Measure.COMPLAINT_RESPONSE: _url("complaints:report", **complaint_range),
+        Measure.COMPLAINT_RESOLUTION: _url("complaints:report", **complaint_range),
+        Measure.INSPECTION_PASS: _url("inspections:dashboard", store=store.pk),
     }
 
 
@@ -140,13 +144,6 @@ def _chart_data(data):
     }
 
 
-PROGRAMME_LABELS = {
-    "first_service": _("首保提醒"), "periodic_service": _("定保提醒"),
-    "insurance_renewal": _("续保提醒"), "lapsed_recall": _("流失客户召回"),
-}
-DEPARTMENT_LABELS = {"sales": _("销售"), "service": _("售后"), "": _("未分部门")}
-
-
 @login_required
 @permission_required("satisfaction.view_dashboard", raise_exception=True)
 def dashboard(request):
@@ -155,13 +152,7 @@ def dashboard(request):
     store = _store(request, stores)
     period = _period(request)
     data = selectors.dashboard(store, period)
-    for row in data.funnel:
-        row["label"] = PROGRAMME_LABELS.get(row["programme"], row["programme"])
-    for _rank, row in data.staff_ranking:
-        row["name"] = f"{row['staff__last_name']}{row['staff__first_name']}" or row["staff__username"]
     by_department = selectors.followup_departments([store.pk], period)
-    for row in by_department:
-        row["label"] = DEPARTMENT_LABELS.get(row["department"], row["department"])
     data.plan_counts = {ImprovementPlan.Status(status).label: n for status, n in data.plan_counts.items()}
     links = _drilldowns(store, period)
     cards = [{"figure": data.figures[m], "label": Measure(m).label, "link": links.get(m),

@@ -1,0 +1,207 @@
+"""Each KPI from known rows, with the edge cases: nothing due (not applicable), and the
+month boundary at midnight Asia/Shanghai. And the closed loop: a dissatisfied answer
+opens exactly one complaint."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from satisfaction import selectors, services
+from satisfaction.models import Measure, SurveyComplaint
+
+from .factories import import_scores, ms_check
+
+pytestmark = pytest.mark.django_db
+MAY, JUNE = date(2026, 5, 1), date(2026, 6, 1)
+
+followups = pytest.importorskip("followups.models")
+complaints = pytest.importorskip("complaints.models")
+
+
+def _figures(store, periods):
+    return {(f.period, f.measure): f for f in selectors.kpi_table([store.pk], periods)}
+
+
+@pytest.fixture
+def customer(store):
+    from customers.services import customer_create
+
+    return customer_create(store=store, name="王小明", mobile="13800138000")
+
+
+_SEQ = iter(range(10**6))
+
+
+def _another_customer(store):
+    from customers.services import customer_create
+
+    n = next(_SEQ)
+    return customer_create(store=store, name=f"客户{n}", mobile=f"139{n:08d}")
+
+
+def _task(store, customer, planned_on, *, kind="", code="post_service_followup", status="done",
+          channel="call"):
+    if followups.Task.objects.filter(customer=customer).exists():
+        customer = _another_customer(store)
+    programme = followups.Programme.objects.get(code=code)
+    step = programme.steps.filter(channel=channel).first()
+    return followups.Task.objects.create(
+        store=store, programme=programme, programme_code=code, step=step, customer=customer,
+        due_on=planned_on - timedelta(days=step.offset_days), offset_days=step.offset_days,
+        planned_on=planned_on, channel=channel, status=status, outcome_kind=kind)
+
+
+def _answer(task, rating, caller, answered_on=None, question=None):
+    question = question or followups.SatisfactionQuestion.objects.filter(
+        programme=task.programme).first()
+    answer, _created = followups.SatisfactionAnswer.objects.update_or_create(
+        task=task, question=question, defaults={
+            "store_id": task.store_id, "programme_code": task.programme_code,
+            "department": question.department, "rating": rating, "reason": "等太久",
+            "answered_on": answered_on or task.planned_on, "caller": caller})
+    return answer
+
+
+class TestFollowupFigures:
+    def test_followup_rate_reached_over_due(self, store, customer):
+        for kind in ("reached", "booked", "refused", "unreachable", ""):
+            _task(store, customer, date(2026, 5, 3), kind=kind,
+                  status="planned" if not kind else "done")
+        _task(store, customer, date(2026, 5, 4), kind="reached", status="cancelled")  # not due
+        _task(store, customer, date(2026, 6, 1), kind="reached")  # next month
+        figure = _figures(store, [MAY])[(MAY, Measure.FOLLOWUP_RATE)]
+        assert (figure.numerator, figure.denominator, figure.value) == (3, 5, Decimal("60.0"))
+        assert figure.status == "missed"  # target 80 %
+
+    def test_no_calls_due_is_not_applicable(self, store):
+        figure = _figures(store, [MAY])[(MAY, Measure.FOLLOWUP_RATE)]
+        assert figure.value is None and figure.denominator == 0
+        assert figure.status is None
+        share = _figures(store, [MAY])[(MAY, Measure.SATISFIED_SHARE)]
+        assert share.value is None
+
+    def test_satisfied_share(self, store, customer, caller, django_capture_on_commit_callbacks):
+        questions = list(followups.SatisfactionQuestion.objects.filter(
+            programme__code="post_service_followup"))
+        task = _task(store, customer, date(2026, 5, 10), kind="reached")
+        with django_capture_on_commit_callbacks(execute=False):
+            for question, rating in zip(questions, [5, 4, 4, 2], strict=False):
+                _answer(task, rating, caller, question=question)
+        figure = _figures(store, [MAY])[(MAY, Measure.SATISFIED_SHARE)]
+        assert (figure.numerator, figure.denominator) == (3, 4)
+        assert figure.value == Decimal("75.0")
+
+    def test_another_stores_calls_do_not_count(self, store, other_store, customer):
+        _task(store, customer, date(2026, 5, 3), kind="reached")
+        figures = {(f.store_id, f.measure): f for f in
+                   selectors.kpi_table([store.pk, other_store.pk], [MAY])}
+        assert figures[(store.pk, Measure.FOLLOWUP_RATE)].value == Decimal("100.0")
+        assert figures[(other_store.pk, Measure.FOLLOWUP_RATE)].value is None
+
+    def test_reminder_funnel(self, store, customer):
+        from satisfaction import sources
+
+        _task(store, customer, date(2026, 5, 10), code="first_service", kind="booked")
+        funnel = {row["programme"]: row for row in sources.reminder_funnel([store.pk], MAY)}
+        first = funnel["first_service"]
+        assert first["reached"] == 1 and first["booked"] == 1
+        assert funnel["insurance_renewal"]["conversion"] is None
+
+
+class TestComplaintFigures:
+    def _complaint(self, actor, customer, received_at):
+        from complaints.services import complaint_open
+
+        return complaint_open(actor=actor, customer=customer, channel="phone", category="other",
+                              description="测试", received_at=received_at)
+
+    def test_midnight_beijing_boundary(self, cr_manager, store, customer):
+        # 15:59:59 UTC on 31 May is 23:59:59 in Beijing (May); 16:00:00 UTC is June.
+        with time_machine.travel(datetime(2026, 6, 2, 0, 0, tzinfo=UTC), tick=False):
+            self._complaint(cr_manager, customer, datetime(2026, 5, 31, 15, 59, 59, tzinfo=UTC))
+            self._complaint(cr_manager, customer, datetime(2026, 5, 31, 16, 0, 0, tzinfo=UTC))
+            self._complaint(cr_manager, customer, datetime(2026, 6, 1, 3, 0, 0, tzinfo=UTC))
+        may = selectors.kpi_table([store.pk], [MAY])
+        june = selectors.kpi_table([store.pk], [JUNE])
+        summary_may = {f.measure: f for f in may}
+        summary_june = {f.measure: f for f in june}
+        assert summary_may[Measure.COMPLAINT_RESPONSE].denominator == 1
+        assert summary_june[Measure.COMPLAINT_RESPONSE].denominator == 2
+
+    def test_no_complaints_is_not_applicable(self, store):
+        figure = _figures(store, [MAY])[(MAY, Measure.COMPLAINT_RESPONSE)]
+        assert figure.value is None
+
+
+class TestManufacturerAndMystery:
+    def test_css_score_rank_and_grade_against_targets(self, cr_manager, store):
+        import_scores(cr_manager, store, "CSS", "2026-05", {"S01": 960}, total=951, rank=41, grade="B")
+        figures = _figures(store, [MAY])
+        score = figures[(MAY, Measure.CSS_SCORE)]
+        assert score.value == Decimal("951") and score.status == "met"
+        assert score.grade_status == "secure"
+        assert figures[(MAY, Measure.CSS_RANK)].status == "missed"  # top 40 wanted
+
+    def test_ms_score_is_the_average_of_the_months_checks(self, cr_manager, sales_manager, store):
+        ms_check(cr_manager, store, sales_manager, [10, 10], checked_on=date(2026, 5, 31))
+        ms_check(cr_manager, store, sales_manager, [10, 7], checked_on=date(2026, 5, 1))
+        ms_check(cr_manager, store, sales_manager, [0, 0], checked_on=date(2026, 6, 1))
+        figure = _figures(store, [MAY])[(MAY, Measure.MS_SCORE)]
+        assert figure.value == Decimal("92.50")
+        assert figure.status == "met"
+        assert figure.denominator == 2
+
+
+class TestSurveyComplaint:
+    def test_dissatisfied_answer_opens_exactly_one_complaint(
+            self, store, customer, caller, django_capture_on_commit_callbacks):
+        task = _task(store, customer, timezone.localdate(), kind="reached")
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(task, 2, caller)
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(task, 1, caller)  # the outcome saved again
+        services.survey_complaint_open(task_id=task.pk)
+        services.survey_complaints_sweep(since=timezone.localdate() - timedelta(days=7))
+        assert complaints.Complaint.objects.count() == 1
+        link = SurveyComplaint.objects.get(task_id=task.pk)
+        complaint = complaints.Complaint.objects.get(pk=link.complaint_id)
+        assert complaint.customer == customer
+        assert complaint.channel == "followup_call"
+        assert "等太久" in complaint.description
+
+    def test_through_the_followup_outcome_service(self, store, customer, caller,
+                                                  django_capture_on_commit_callbacks):
+        from followups.services import task_record_outcome
+
+        task = _task(store, customer, timezone.localdate(), status="planned")
+        questions = followups.SatisfactionQuestion.objects.filter(programme=task.programme)
+        answers = [{"question": q, "rating": 4 if i else 2, "reason": "" if i else "收费不清"}
+                   for i, q in enumerate(questions)]
+        with django_capture_on_commit_callbacks(execute=True):
+            task_record_outcome(task=task, actor=caller, outcome="reached", answers=answers)
+        services.survey_complaints_sweep(since=timezone.localdate())
+        assert complaints.Complaint.objects.count() == 1
+
+    def test_satisfied_answers_open_nothing(self, store, customer, caller,
+                                            django_capture_on_commit_callbacks):
+        task = _task(store, customer, timezone.localdate(), kind="reached")
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(task, 3, caller)
+        assert services.survey_complaint_open(task_id=task.pk) is None
+        assert not complaints.Complaint.objects.exists()
+
+    def test_a_call_that_raised_a_complaint_is_linked_not_doubled(
+            self, store, customer, caller, cr_manager, django_capture_on_commit_callbacks):
+        from complaints.services import complaint_open
+
+        task = _task(store, customer, timezone.localdate(), kind="reached")
+        existing = complaint_open(actor=caller, customer=customer, channel="followup_call",
+                                  category="other", description="电话中提出")
+        followups.Task.objects.filter(pk=task.pk).update(complaint_id=existing.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(task, 1, caller)
+        assert complaints.Complaint.objects.count() == 1
+        assert SurveyComplaint.objects.get(task_id=task.pk).opened is False
