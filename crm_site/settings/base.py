@@ -211,6 +211,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm_site.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/5"),
     },
+    # Month close: weak mystery-shopper items of last month, early on the 1st.
+    "satisfaction-month-close": {
+        "task": "satisfaction.tasks.month_close",
+        "schedule": crontab(day_of_month=1, hour=2, minute=30),
+    },
+    # Dissatisfied survey answers whose complaint was not opened at once.
+    "satisfaction-survey-complaints": {
+        "task": "satisfaction.tasks.survey_complaints_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
     # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
     "inspections-schedule-rounds": {
         "task": "inspections.tasks.rounds_schedule",
