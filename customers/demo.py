@@ -56,8 +56,9 @@ def _id_number(rng, born, male):
 
 def seed(context):
     out = context["stdout"]
+    size = context.get("customers_demo_size", 300)
     for store, count, plate_prefix, seed_value in (
-        (context["store"], 300, "沪A", 2026), (context["other_store"], 40, "浙A", 571),
+        (context["store"], size, "沪A", 2026), (context["other_store"], max(size // 8, 10), "浙A", 571),
     ):
         if Customer.objects.filter(store=store, source__in=SOURCES).exists():
             out.write(f"  customers: {store.name} already has demo customers")

@@ -1,0 +1,182 @@
+"""/api/v1/ for customer records: validation, scoping, masking, DMS pushes, query counts."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from crm_site.roles import Role
+from customers.models import Customer, ServiceVisit, Vehicle
+from tests.customers.factories import make_customer, make_id_number, make_sale, make_vehicle, make_vin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(cr_manager):
+    client = APIClient()
+    client.force_authenticate(cr_manager)
+    return client
+
+
+@pytest.fixture
+def specialist_api(specialist):
+    client = APIClient()
+    client.force_authenticate(specialist)
+    return client
+
+
+def test_create_with_bad_input_gives_field_errors_and_saves_nothing(api, store):
+    response = api.post("/api/v1/customers/", {
+        "store": store.pk, "name": "王伟", "mobile": "12345", "id_number": "310101",
+        "family": [{"relation": "spouse", "name": "李丽"}]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) >= {"mobile", "id_number"}
+    assert not Customer.objects.exists()
+
+
+def test_create_into_another_store_is_refused(api, other_store):
+    response = api.post("/api/v1/customers/", {"store": other_store.pk, "name": "王伟",
+                                               "mobile": "13900000001"}, format="json")
+    assert response.status_code == 400 and "store" in response.json()
+    assert not Customer.objects.exists()
+
+
+def test_create_normalises_and_masks_for_roles_without_the_right(specialist_api, api, store):
+    response = specialist_api.post("/api/v1/customers/", {
+        "store": store.pk, "name": "王伟", "mobile": "+86 139 0000 0001",
+        "id_number": make_id_number(), "family": [{"relation": "child", "name": "王小明"}]},
+        format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["mobile"] == "139****0001"
+    assert "*" in body["id_number"]
+    assert body["family_members"][0]["name"] == "王小明"
+    customer = Customer.objects.get()
+    assert customer.mobile == "13900000001" and customer.birth_date == date(1985, 6, 15)
+    # a role that may reveal personal data sees it in full
+    assert api.get(f"/api/v1/customers/{customer.pk}/").json()["mobile"] == "13900000001"
+
+
+def test_duplicate_refused_unless_confirmed(api, store, customer):
+    data = {"store": store.pk, "name": "另一人", "mobile": customer.mobile}
+    response = api.post("/api/v1/customers/", data, format="json")
+    assert response.status_code == 400 and "mobile" in response.json()
+    response = api.post("/api/v1/customers/", {**data, "allow_duplicate": True}, format="json")
+    assert response.status_code == 201
+
+
+def test_scoping_other_store_is_404_and_absent(api, customer, other_customer):
+    assert api.get(f"/api/v1/customers/{other_customer.pk}/").status_code == 404
+    ids = [row["id"] for row in api.get("/api/v1/customers/").json()["results"]]
+    assert ids == [customer.pk]
+    other_vehicle = make_vehicle(other_customer, 77)
+    assert api.get(f"/api/v1/vehicles/{other_vehicle.pk}/").status_code == 404
+    assert api.get("/api/v1/vehicles/").json()["count"] == 0
+
+
+def test_search_by_mobile_fragment_and_plate(api, customer, vehicle, store):
+    make_customer(store, 2, name="别人", mobile="13812345678")
+    assert [r["id"] for r in api.get("/api/v1/customers/", {"q": customer.mobile[-5:]}).json()["results"]] \
+        == [customer.pk]
+    assert [r["id"] for r in api.get("/api/v1/customers/", {"q": vehicle.plate}).json()["results"]] \
+        == [customer.pk]
+
+
+def test_list_query_count_fixed(api, store):
+    def fill(start, count):
+        for n in range(start, start + count):
+            make_vehicle(make_customer(store, n), n)
+
+    fill(1, 1)
+    api.get("/api/v1/customers/")
+    with CaptureQueriesContext(connection) as one:
+        assert api.get("/api/v1/customers/").json()["count"] == 1
+    fill(2, 19)
+    with CaptureQueriesContext(connection) as twenty:
+        assert api.get("/api/v1/customers/").json()["count"] == 20
+    assert len(one) == len(twenty)
+
+
+def test_dms_pushes_delivery_and_visit_by_vin_and_dates_move(client, make_user, store, vehicle):
+    sales, service = APIClient(), APIClient()
+    sales.force_authenticate(make_user(Role.SALES_MANAGER, store))
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    response = sales.post("/api/v1/sales/", {"vin": vehicle.vin, "price": "150000",
+                                             "order_date": "2026-08-01", "delivered_on": "2026-08-10",
+                                             "dms_ref": "XS1"}, format="json")
+    assert response.status_code == 201, response.json()
+    vehicle.refresh_from_db()
+    assert vehicle.first_service_due_on == date(2026, 11, 10)
+    response = service.post("/api/v1/service-visits/", {
+        "vin": vehicle.vin, "repair_type": "first_service", "date_in": "2026-11-01",
+        "mileage": 5000, "next_service_on": "2027-04-01"}, format="json")
+    assert response.status_code == 201, response.json()
+    vehicle.refresh_from_db()
+    assert vehicle.first_service_due_on is None
+    assert vehicle.next_service_due_on == date(2027, 4, 1)
+    assert vehicle.last_visit_on == date(2026, 11, 1)
+
+
+def test_visit_with_bad_dates_saves_nothing(client, make_user, store, vehicle):
+    service = APIClient()
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    response = service.post("/api/v1/service-visits/", {
+        "vehicle": vehicle.pk, "repair_type": "repair", "date_in": "2026-11-01",
+        "date_out": "2026-10-01"}, format="json")
+    assert response.status_code == 400 and "date_out" in response.json()
+    assert not ServiceVisit.objects.exists()
+
+
+def test_unknown_vin_is_a_field_error(api):
+    response = api.post("/api/v1/service-visits/", {"vin": make_vin(99), "repair_type": "repair",
+                                                    "date_in": "2026-11-01"}, format="json")
+    assert response.status_code == 400 and "vin" in response.json()
+
+
+def test_insurance_policy_push(api, vehicle):
+    response = api.post("/api/v1/insurance-policies/", {
+        "vehicle": vehicle.pk, "insurer": "平安产险", "starts_on": "2026-01-01",
+        "expires_on": "2026-12-31"}, format="json")
+    assert response.status_code == 201
+    vehicle.refresh_from_db()
+    assert vehicle.insurance_expires_on == date(2026, 12, 31)
+
+
+def test_vehicle_register_and_due_filters(api, customer):
+    response = api.post("/api/v1/vehicles/", {"customer": customer.pk, "vin": make_vin(5).lower(),
+                                              "plate": "沪a12345"}, format="json")
+    assert response.status_code == 201, response.json()
+    vehicle = Vehicle.objects.get()
+    assert vehicle.plate == "沪A12345"
+    make_sale(vehicle, delivered_on=date(2026, 8, 10))
+    rows = api.get("/api/v1/vehicles/", {"first_service_due_on__gte": "2026-11-01",
+                                         "first_service_due_on__lte": "2026-11-30"}).json()["results"]
+    assert [r["id"] for r in rows] == [vehicle.pk]
+
+
+def test_caller_cannot_create_customers(client, caller, store):
+    api = APIClient()
+    api.force_authenticate(caller)
+    response = api.post("/api/v1/customers/", {"store": store.pk, "name": "王伟",
+                                               "mobile": "13900000001"}, format="json")
+    assert response.status_code == 403
+    assert api.get("/api/v1/customers/").status_code == 200
+
+
+def test_merge_and_undo_through_the_api(api, store, customer):
+    dup = make_customer(store, 2, name=customer.name, mobile=customer.mobile, allow_duplicate=True)
+    make_vehicle(dup, 3)
+    response = api.post(f"/api/v1/customers/{customer.pk}/merge/", {"merged": dup.pk}, format="json")
+    assert response.status_code == 201
+    assert customer.vehicles.count() == 1
+    merge_id = response.json()["id"]
+    assert api.post(f"/api/v1/customer-merges/{merge_id}/undo/").status_code == 200
+    assert dup.vehicles.count() == 1
+
+
+def test_delete_is_not_offered(api, customer):
+    assert api.delete(f"/api/v1/customers/{customer.pk}/").status_code in (403, 405)
+    assert Customer.objects.filter(pk=customer.pk).exists()
