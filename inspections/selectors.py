@@ -22,6 +22,11 @@ from .models import (
 )
 
 
+def _photos(lookup="photos"):
+    photos = Photo.objects.select_related("uploaded_by").order_by("uploaded_at", "id")
+    return Prefetch(lookup, queryset=photos)
+
+
 def checklists_for(user):
     active_items = ChecklistItem.objects.filter(is_active=True).order_by("position", "id")
     return (for_user(ChecklistTemplate.objects.all(), user)
@@ -38,7 +43,7 @@ def inspections_for(user):
 def inspection_with_results(user):
     """Rounds with their results, each result's photos and rectification, in order."""
     results = (InspectionResult.objects.select_related("responsible", "rectification")
-               .prefetch_related("photos").order_by("position", "id"))
+               .prefetch_related(_photos()).order_by("position", "id"))
     return inspections_for(user).prefetch_related(Prefetch("results", queryset=results))
 
 
@@ -52,7 +57,7 @@ def rectifications_for(user):
     the ones the user is responsible for."""
     qs = Rectification.objects.select_related(
         "store", "result", "inspection", "responsible", "verified_by",
-    ).prefetch_related("photos", "result__photos")
+    ).prefetch_related(_photos(), _photos("result__photos"))
     if user.has_perm("inspections.view_rectification"):
         return for_user(qs, user)
     return for_user(qs.filter(responsible=user), user)
