@@ -474,3 +474,28 @@ class SurveyComplaint(models.Model):
 
     def __str__(self):
         return f"{self.task_id} -> {self.complaint_id}"
+
+
+class MonthlyFigure(models.Model):
+    """A figure of a floor below (follow-ups, complaints, inspections) for one store and
+    month, computed by the refresh job so dashboards over a large dealer group read one
+    small table. `computed_at` is shown next to the figure. A machine table."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", verbose_name=_("门店"))
+    period = models.DateField(_("月份"))
+    measure = models.CharField(_("指标"), max_length=30, choices=Measure.choices)
+    numerator = models.IntegerField(_("分子"), null=True, blank=True)
+    denominator = models.IntegerField(_("分母"), null=True, blank=True)
+    value = models.DecimalField(_("数值"), max_digits=10, decimal_places=2, null=True, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("月度指标汇总")
+        verbose_name_plural = _("月度指标汇总")
+        ordering = ["-period", "store", "measure"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "period", "measure"], name="monthly_figure_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id} {self.period:%Y-%m} {self.measure} {self.value}"

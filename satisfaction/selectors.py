@@ -23,6 +23,7 @@ from .models import (
     ItemScore,
     ManufacturerReport,
     Measure,
+    MonthlyFigure,
     MysteryShopCheck,
     SatisfactionPolicy,
     Target,
@@ -119,17 +120,42 @@ def mystery_figures(store_ids, periods):
                    rules.average([row["avg"]]), denominator=row["n"]) for row in rows]
 
 
-def kpi_table(store_ids, periods):
+def live_source_figures(store_ids, periods):
+    """Follow-up, complaint and inspection figures computed now (a few GROUP BY queries)."""
+    return (sources.followup_figures(store_ids, periods)
+            + sources.complaint_figures(store_ids, periods)
+            + sources.inspection_figures(store_ids, periods))
+
+
+def source_figures(store_ids, periods, *, live=False):
+    """The floors' figures: from the monthly summary for each month it covers for every
+    store asked for (one query; each figure carries its computed_at), computed live for
+    the other months (a few GROUP BY queries)."""
+    if live:
+        return live_source_figures(store_ids, periods)
+    rows = list(MonthlyFigure.objects.filter(store_id__in=store_ids, period__in=periods))
+    covered = {(row.store_id, row.period) for row in rows}
+    summarised = {p for p in periods if all((s, p) in covered for s in store_ids)}
+    figures = [Figure(row.store_id, row.period, row.measure, row.value, numerator=row.numerator,
+                      denominator=row.denominator, computed_at=row.computed_at)
+               for row in rows if row.period in summarised]
+    missing = [p for p in periods if p not in summarised]
+    if missing:
+        figures += live_source_figures(store_ids, missing)
+    return figures
+
+
+def kpi_table(store_ids, periods, *, live=False):
     """Every figure for these stores and months, each with its target and status.
     A fixed number of queries whatever the number of stores, months or rows; a measure
-    with nothing due is present with value None ("not applicable")."""
+    with nothing due is present with value None ("not applicable"). The floors' figures
+    come from the monthly summary when it is complete (see services.figures_refresh),
+    else live; `live=True` always computes them now."""
     store_ids, periods = list(store_ids), sorted(set(periods))
     if not store_ids or not periods:
         return []
     figures = manufacturer_figures(store_ids, periods) + mystery_figures(store_ids, periods)
-    figures += sources.followup_figures(store_ids, periods)
-    figures += sources.complaint_figures(store_ids, periods)
-    figures += sources.inspection_figures(store_ids, periods)
+    figures += source_figures(store_ids, periods, live=live)
     book = TargetBook(store_ids, periods)
     for figure in figures:
         figure.target = book.get(figure.measure, figure.store_id, figure.period)
@@ -194,6 +220,7 @@ class Dashboard:
     complaint_summary: dict
     inspection_summary: dict
     plan_counts: dict = field(default_factory=dict)
+    computed_at: object = None  # oldest summary figure shown; None: all computed now
 
 
 def dashboard(store, period, months=TREND_MONTHS):
@@ -202,6 +229,7 @@ def dashboard(store, period, months=TREND_MONTHS):
     figures = kpi_table([store.pk], trend_months)
     by_key = {(f.period, f.measure): f for f in figures}
     current = {f.measure: f for f in figures if f.period == period}
+    stamps = [f.computed_at for f in current.values() if f.computed_at]
     book = TargetBook([store.pk], trend_months)
     trend, trend_targets = {}, {}
     for measure in Measure.values:
@@ -242,7 +270,7 @@ def dashboard(store, period, months=TREND_MONTHS):
         funnel=funnel,
         complaint_summary=sources.complaint_summary([store.pk], period),
         inspection_summary=sources.inspection_summary([store.pk], period),
-        plan_counts=plan_counts,
+        plan_counts=plan_counts, computed_at=min(stamps) if stamps else None,
     )
 
 

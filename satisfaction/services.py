@@ -21,6 +21,7 @@ from .models import (
     ItemScore,
     ManufacturerReport,
     Measure,
+    MonthlyFigure,
     MysteryShopCheck,
     MysteryShopItem,
     MysteryShopResult,
@@ -602,3 +603,27 @@ def survey_complaints_sweep(*, since):
         except ValidationError:
             logger.exception("survey complaint for task %s could not be opened", task_id)
     return opened
+
+
+# The monthly summary -------------------------------------------------------------------------------
+
+def figures_refresh(*, periods, store_ids=None, now=None):
+    """Recompute the floors' figures (follow-up rate, satisfied share, complaint SLA
+    compliance, inspection pass rate) of these months for every active store, and upsert
+    them into the summary in one statement. Safe to run twice or concurrently."""
+    from crm_site.models import Store
+
+    from .selectors import live_source_figures
+
+    now = now or timezone.now()
+    if store_ids is None:
+        store_ids = list(Store.objects.filter(is_active=True).values_list("pk", flat=True))
+    figures = live_source_figures(store_ids, sorted(set(periods)))
+    MonthlyFigure.objects.bulk_create(
+        [MonthlyFigure(store_id=f.store_id, period=f.period, measure=f.measure, value=f.value,
+                       numerator=f.numerator, denominator=f.denominator, computed_at=now)
+         for f in figures],
+        update_conflicts=True, unique_fields=["store", "period", "measure"],
+        update_fields=["value", "numerator", "denominator", "computed_at"],
+    )
+    return len(figures)

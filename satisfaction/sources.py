@@ -35,6 +35,7 @@ PROGRAMME_LABELS = {
     "insurance_renewal": _lazy("续保提醒"), "lapsed_recall": _lazy("流失客户召回"),
 }
 DEPARTMENT_LABELS = {"sales": _lazy("销售"), "service": _lazy("售后"), "": _lazy("未分部门")}
+PLANNED_BEFORE_DAYS, PLANNED_AFTER_DAYS = 90, 30
 RATE_NAMES = {"insurance_renewal": "renewal", "lapsed_recall": "recall"}
 
 
@@ -172,7 +173,11 @@ def reminder_funnel(store_ids, period):
     if Task is None:
         return []
     start, end = period, rules.add_months(period, 1)
+    # planned_on = N + offset (offsets -65 ... +7, moved to an earlier working day): the
+    # bounds let the (store, planned_on) index find the month's cycles.
     rows = (Task.objects.filter(store_id__in=store_ids, programme_code__in=FUNNEL_PROGRAMMES,
+                                planned_on__gte=start - timedelta(days=PLANNED_BEFORE_DAYS),
+                                planned_on__lt=end + timedelta(days=PLANNED_AFTER_DAYS),
                                 due_on__gte=start, due_on__lt=end)
             .values("programme_code")
             .annotate(due=Count("customer_id", distinct=True),

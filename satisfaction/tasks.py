@@ -19,6 +19,7 @@ def month_close(period=None):
     count = 0
     for store in Store.objects.filter(is_active=True):
         count += services.weak_items_detect_ms(store=store, period=month).count()
+    services.figures_refresh(periods=rules.months_back(month, 12))
     return count
 
 
@@ -28,3 +29,10 @@ def survey_complaints_sweep(days=7):
     from datetime import timedelta
 
     return services.survey_complaints_sweep(since=timezone.localdate() - timedelta(days=days))
+
+
+@shared_task(name="satisfaction.tasks.figures_refresh")
+def figures_refresh(months=2):
+    """Refresh the monthly summary of the current and previous month(s)."""
+    current = timezone.localdate().replace(day=1)
+    return services.figures_refresh(periods=rules.months_back(current, months))

@@ -6,6 +6,7 @@ app_name = "satisfaction"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("group/", views.group, name="group"),
+    path("refresh/", views.figures_refresh, name="figures-refresh"),
     path("export/monthly/", views.export_monthly, name="export-monthly"),
     path("answers/", views.answers, name="answers"),
     path("followup-calls/", views.followup_calls, name="followup-calls"),

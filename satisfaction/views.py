@@ -163,8 +163,24 @@ def dashboard(request):
         "stores": stores, "store": store, "period": period, "data": data, "cards": cards,
         "chart_data": _chart_data(data), "by_department": by_department,
         "previous": rules.add_months(period, -1), "next": rules.add_months(period, 1),
-        "computed_at": timezone.now(),
+        "computed_at": data.computed_at or timezone.now(),
     })
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+@require_POST
+def figures_refresh(request):
+    """Recompute the summary figures of one of the user's stores for one month now."""
+    stores = selectors.stores_for(request.user)
+    store = get_object_or_404(stores, pk=request.POST.get("store") or 0)
+    try:
+        period = rules.parse_period(request.POST.get("period") or "")
+    except ValueError:
+        period = timezone.localdate().replace(day=1)
+    services.figures_refresh(periods=[period], store_ids=[store.pk])
+    messages.success(request, _("指标已重新计算。"))
+    return redirect(f"{reverse('satisfaction:dashboard')}?store={store.pk}&period={period:%Y-%m}")
 
 
 @login_required
@@ -174,13 +190,14 @@ def group(request):
     period = _period(request)
     stores = selectors.stores_for(request.user)
     rows = selectors.group_view(stores, period)
+    stamps = [f.computed_at for row in rows for f in row["figures"].values() if f.computed_at]
     measures = [(m, Measure(m).label) for m in DASHBOARD_MEASURES]
     for row in rows:
         row["cells"] = [(row["figures"].get(m), row["ranks"][m]) for m, _label in measures]
     return render(request, "satisfaction/group.html", {
         "rows": rows, "measures": measures, "period": period,
         "previous": rules.add_months(period, -1), "next": rules.add_months(period, 1),
-        "computed_at": timezone.now(),
+        "computed_at": min(stamps) if stamps else timezone.now(),
     })
 
 

@@ -205,3 +205,28 @@ class TestSurveyComplaint:
             _answer(task, 1, caller)
         assert complaints.Complaint.objects.count() == 1
         assert SurveyComplaint.objects.get(task_id=task.pk).opened is False
+
+
+class TestMonthlySummary:
+    def test_refresh_then_read_from_the_summary(self, store, other_store, customer):
+        from satisfaction.models import MonthlyFigure
+
+        _task(store, customer, date(2026, 5, 3), kind="reached")
+        services.figures_refresh(periods=[MAY])
+        services.figures_refresh(periods=[MAY])  # idempotent
+        assert MonthlyFigure.objects.filter(store=store, period=MAY,
+                                            measure=Measure.FOLLOWUP_RATE).count() == 1
+        _task(store, customer, date(2026, 5, 4), kind="unreachable")  # after the refresh
+        figure = _figures(store, [MAY])[(MAY, Measure.FOLLOWUP_RATE)]
+        assert figure.value == Decimal("100.0") and figure.computed_at is not None
+        live = {f.measure: f for f in selectors.kpi_table([store.pk], [MAY], live=True)}
+        assert live[Measure.FOLLOWUP_RATE].value == Decimal("50.0")
+        assert figure.status == "met"  # targets still applied to summary figures
+
+    def test_months_not_in_the_summary_are_computed_live(self, store, customer):
+        _task(store, customer, date(2026, 6, 3), kind="reached")
+        services.figures_refresh(periods=[MAY])
+        figures = _figures(store, [MAY, JUNE])
+        assert figures[(JUNE, Measure.FOLLOWUP_RATE)].value == Decimal("100.0")
+        assert figures[(JUNE, Measure.FOLLOWUP_RATE)].computed_at is None
+        assert figures[(MAY, Measure.FOLLOWUP_RATE)].value is None

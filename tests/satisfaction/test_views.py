@@ -216,3 +216,38 @@ def test_mystery_check_form(manager_client, cr_manager, sales_manager, store):
                                   "answers", "followup-calls", "import-template"])
 def test_pages_open(manager_client, name):
     assert manager_client.get(reverse(f"satisfaction:{name}")).status_code == 200
+
+
+@pytest.mark.parametrize(("utc", "expected"), [
+    ("2026-05-31T15:59:59+00:00", "2026-05"),  # 23:59:59 in Beijing
+    ("2026-05-31T16:00:00+00:00", "2026-06"),  # midnight in Beijing
+])
+def test_dashboard_opens_on_the_beijing_month(manager_client, utc, expected):
+    from datetime import datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(utc), tick=False):
+        response = manager_client.get(reverse("satisfaction:dashboard"))
+    assert f"{response.context['period']:%Y-%m}" == expected
+
+
+def test_dashboard_from_the_summary_shows_when_it_was_computed(client, cr_manager, sales_manager,
+                                                                store):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    client.force_login(cr_manager)
+    period = _period()
+    url = f"{reverse('satisfaction:dashboard')}?store={store.pk}&period={_month_text(period)}"
+    _load(store, cr_manager, sales_manager, 1, period)
+    stamp = datetime(2026, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Shanghai"))
+    services.figures_refresh(periods=[rules_previous(period), period], now=stamp)
+    few = _queries(client, url)
+    _load(store, cr_manager, sales_manager, 10, period)
+    assert _queries(client, url) == few
+    assert "2026-01-02 03:04" in client.get(url).content.decode()
+    response = client.post(reverse("satisfaction:figures-refresh"),
+                           {"store": store.pk, "period": _month_text(period)})
+    assert response.status_code == 302
+    assert "2026-01-02 03:04" not in client.get(url).content.decode()
