@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "satisfaction.tasks.survey_complaints_sweep",
         "schedule": crontab(minute="*/10"),
     },
+    # The monthly summary behind the dashboards (current and previous month).
+    "satisfaction-figures-refresh": {
+        "task": "satisfaction.tasks.figures_refresh",
+        "schedule": crontab(minute="*/15"),
+    },
     # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
     "inspections-schedule-rounds": {
         "task": "inspections.tasks.rounds_schedule",
