@@ -114,3 +114,23 @@ def import_template():
     sheet.append(["sh-pudong", "CSS", "2026-05", "S01", "销售顾问接待", 962, 955, 951, 32, 120, "B"])
     sheet.append(["sh-pudong", "CSS", "2026-05", "S02", "交车过程", 931, 948, 951, 32, 120, "B"])
     return _save(workbook)
+
+
+def table_workbook(title, sheets):
+    """A workbook of simple tables: sheets is [(name, headers, rows)]; the first sheet
+    starts with the title line."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for index, (name, headers, rows) in enumerate(sheets):
+        sheet = workbook.create_sheet(str(name)[:31])
+        if index == 0:
+            sheet.append([str(title)])
+            sheet["A1"].font = Font(bold=True, size=14)
+            sheet.append([_("生成时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
+            sheet.append([])
+        _header(sheet, headers)
+        for row in rows:
+            sheet.append([_n(v) if hasattr(v, "quantize") else v for v in row])
+        for column in "ABCDEFGHIJ":
+            sheet.column_dimensions[column].width = 16
+    return _save(workbook)

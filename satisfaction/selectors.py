@@ -6,7 +6,7 @@ Figures of the other floors (follow-ups, complaints, inspections) come from
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Avg, Count, Prefetch, Q
@@ -340,3 +340,22 @@ def followup_calls_for(user, store, period):
         store=store, channel="call", programme_code__in=list(sources.FOLLOWUP_PROGRAMMES),
         planned_on__gte=period, planned_on__lt=rules.add_months(period, 1)).exclude(status="cancelled"),
         user).select_related("customer", "assignee", "outcome").order_by("planned_on", "id"))
+
+
+def followup_week(store_ids, week_start):
+    """The weekly follow-up summary per department (sales, service): calls due and
+    reached, answers and satisfied share, and the customers' verbatim remarks."""
+    end = week_start + timedelta(days=7)
+    calls = sources.followup_counts_between(store_ids, week_start, end)
+    answers = sources.answer_counts_between(store_ids, week_start, end)
+    departments = sorted(set(calls) | set(answers))
+    rows = []
+    for department in departments:
+        due, reached = calls.get(department, (0, 0))
+        answered, satisfied, dissatisfied = answers.get(department, (0, 0, 0))
+        rows.append({"department": department,
+                     "label": str(sources.DEPARTMENT_LABELS.get(department, department)),
+                     "due": due, "reached": reached, "rate": rules.rate(reached, due),
+                     "answered": answered, "satisfied": satisfied, "dissatisfied": dissatisfied,
+                     "share": rules.rate(satisfied, answered)})
+    return rows, sources.week_remarks(store_ids, week_start, end)

@@ -13,7 +13,8 @@ Definitions (DOMAIN.md sections 3, 4, 5, 6 and 8):
   boundaries) responded within 30 minutes / resolved within 24 hours over those received.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.db.models import Count, F, Q
@@ -120,6 +121,36 @@ def answer_counts(store_ids, periods, by_department=False):
             key += (row["department"] or "",)
         result[key] = (row["n"], row["satisfied"], row["dissatisfied"])
     return result
+
+
+def followup_counts_between(store_ids, start, end):
+    """{department: (due, reached)} for follow-up calls planned in [start, end). One query."""
+    Task = _model("followups", "Task")
+    if Task is None:
+        return {}
+    rows = (Task.objects.filter(store_id__in=store_ids, channel="call",
+                                programme_code__in=list(FOLLOWUP_PROGRAMMES),
+                                planned_on__gte=start, planned_on__lt=end)
+            .exclude(status="cancelled").values("programme_code")
+            .annotate(due=Count("id"), reached=Count("id", filter=Q(outcome_kind__in=REACHED_KINDS))))
+    result = {}
+    for row in rows:
+        department = FOLLOWUP_PROGRAMMES[row["programme_code"]]
+        due, reached = result.get(department, (0, 0))
+        result[department] = (due + row["due"], reached + row["reached"])
+    return result
+
+
+def answer_counts_between(store_ids, start, end):
+    """{department: (answered, satisfied, dissatisfied)} for answers in [start, end)."""
+    Answer = _model("followups", "SatisfactionAnswer")
+    if Answer is None:
+        return {}
+    rows = (Answer.objects.filter(store_id__in=store_ids, answered_on__gte=start, answered_on__lt=end)
+            .values("department")
+            .annotate(n=Count("id"), satisfied=Count("id", filter=Q(rating__gte=4)),
+                      dissatisfied=Count("id", filter=Q(rating__lte=2))))
+    return {row["department"] or "": (row["n"], row["satisfied"], row["dissatisfied"]) for row in rows}
 
 
 def followup_figures(store_ids, periods):
@@ -339,3 +370,55 @@ def inspection_summary(store_ids, period, now=None):
          "link": _link("inspections:rectifications", status="overdue")},
     ]
     return {"rounds": rounds, "passed": passed, "failed": failed, **rect, "lines": lines}
+
+
+# Reports managers send on ----------------------------------------------------------------------------
+
+def caller_day(store_ids, day):
+    """The day report per caller: calls dialled, reached, booked, unreachable (from the
+    call attempts of that Beijing day) and survey answers taken. Two queries."""
+    Attempt = _model("followups", "CallAttempt")
+    Answer = _model("followups", "SatisfactionAnswer")
+    if Attempt is None or Answer is None:
+        return []
+    start = datetime.combine(day, time.min, tzinfo=ZoneInfo(rules.LOCAL_TZ))
+    end = start + timedelta(days=1)
+    rows = (Attempt.objects.filter(task__store_id__in=store_ids, called_at__gte=start, called_at__lt=end)
+            .values("caller_id", "caller__last_name", "caller__first_name", "caller__username")
+            .annotate(calls=Count("id"), tasks=Count("task_id", distinct=True),
+                      reached=Count("id", filter=Q(outcome__kind__in=REACHED_KINDS)),
+                      booked=Count("id", filter=Q(outcome__kind="booked")),
+                      unreachable=Count("id", filter=Q(outcome__kind="unreachable"))))
+    answers = {row["caller_id"]: row for row in
+               Answer.objects.filter(store_id__in=store_ids, answered_on=day).values("caller_id")
+               .annotate(answered=Count("id"), satisfied=Count("id", filter=Q(rating__gte=4)),
+                         dissatisfied=Count("id", filter=Q(rating__lte=2)))}
+    report = []
+    for row in rows:
+        answer = answers.pop(row["caller_id"], {})
+        report.append({**row, "answered": answer.get("answered", 0),
+                       "satisfied": answer.get("satisfied", 0),
+                       "dissatisfied": answer.get("dissatisfied", 0)})
+    for caller_id, answer in answers.items():
+        report.append({"caller_id": caller_id, "caller__last_name": "", "caller__first_name": "",
+                       "caller__username": str(caller_id), "calls": 0, "tasks": 0, "reached": 0,
+                       "booked": 0, "unreachable": 0, **{k: answer[k] for k in
+                                                          ("answered", "satisfied", "dissatisfied")}})
+    for row in report:
+        row["name"] = (f"{row['caller__last_name']}{row['caller__first_name']}".strip()
+                       or row["caller__username"])
+        row["reach_rate"] = rules.rate(row["reached"], row["calls"])
+        row["share"] = rules.rate(row["satisfied"], row["answered"])
+    return sorted(report, key=lambda row: (-row["calls"], row["name"]))
+
+
+def week_remarks(store_ids, start, end, limit=300):
+    """Verbatim customer remarks of the week's survey answers (those with a reason),
+    worst first, with the question and customer: one query, at most `limit` rows."""
+    Answer = _model("followups", "SatisfactionAnswer")
+    if Answer is None:
+        return []
+    return list(Answer.objects.filter(store_id__in=store_ids, answered_on__gte=start,
+                                      answered_on__lt=end).exclude(reason="")
+                .select_related("question", "task__customer", "caller")
+                .order_by("department", "rating", "answered_on", "id")[:limit])

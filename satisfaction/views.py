@@ -2,7 +2,7 @@
 reports, weak items, improvement plans, analysis meetings, mystery-shopper checks,
 targets and the monthly report export."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import exports, rules, selectors, services
+from . import exports, rules, selectors, services, sources
 from .forms import (
     CountermeasureDoneForm,
     CountermeasureForm,
@@ -215,6 +215,76 @@ def export_monthly(request):
     response["Content-Disposition"] = (f'attachment; filename="satisfaction-{store.code}-'
                                        f'{period:%Y-%m}.xlsx"')
     return response
+
+
+# Reports managers send on --------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(content, filename):
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _day(request, name, default):
+    try:
+        return date.fromisoformat(request.GET.get(name) or "")
+    except ValueError:
+        return default
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def report_daily(request):
+    """The day report per caller (回访员日报)."""
+    stores = selectors.stores_for(request.user)
+    store = _store(request, stores)
+    day = _day(request, "day", timezone.localdate())
+    rows = sources.caller_day([store.pk], day)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("回访员"), _("拨打次数"), _("任务数"), _("接通"), _("预约"), _("未接通"), _("接通率"),
+                   _("满意度评价"), _("满意"), _("不满意"), _("满意率")]
+        table = [[r["name"], r["calls"], r["tasks"], r["reached"], r["booked"], r["unreachable"],
+                  r["reach_rate"], r["answered"], r["satisfied"], r["dissatisfied"], r["share"]]
+                 for r in rows]
+        title = _("回访员日报 %(store)s %(day)s") % {"store": store.name, "day": day.isoformat()}
+        return _xlsx(exports.table_workbook(title, [(_("日报"), headers, table)]),
+                     f"daily-{store.code}-{day.isoformat()}.xlsx")
+    return render(request, "satisfaction/report_daily.html", {
+        "rows": rows, "store": store, "stores": stores, "day": day,
+        "previous": day - timedelta(days=1), "next": day + timedelta(days=1)})
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def report_weekly(request):
+    """The weekly follow-up summary per department with verbatim remarks (回访周报)."""
+    stores = selectors.stores_for(request.user)
+    store = _store(request, stores)
+    day = _day(request, "week", timezone.localdate())
+    week = day - timedelta(days=day.weekday())
+    rows, remarks = selectors.followup_week([store.pk], week)
+    if request.GET.get("format") == "xlsx":
+        summary = [[r["label"], r["due"], r["reached"], r["rate"], r["answered"], r["satisfied"],
+                    r["dissatisfied"], r["share"]] for r in rows]
+        verbatim = [[str(sources.DEPARTMENT_LABELS.get(a.department, a.department)),
+                     a.answered_on.isoformat(), str(a.task.customer), a.question.text,
+                     a.get_rating_display(), a.reason, str(a.caller)] for a in remarks]
+        title = _("回访周报 %(store)s %(start)s 至 %(end)s") % {
+            "store": store.name, "start": week.isoformat(),
+            "end": (week + timedelta(days=6)).isoformat()}
+        return _xlsx(exports.table_workbook(title, [
+            (_("按部门汇总"), [_("部门"), _("应回访"), _("已接通"), _("回访率"), _("评价数"), _("满意"),
+                          _("不满意"), _("满意率")], summary),
+            (_("客户原话"), [_("部门"), _("日期"), _("客户"), _("问题"), _("评价"), _("客户原话"),
+                          _("回访员")], verbatim)]),
+            f"weekly-{store.code}-{week.isoformat()}.xlsx")
+    return render(request, "satisfaction/report_weekly.html", {
+        "rows": rows, "remarks": remarks, "store": store, "stores": stores, "week": week,
+        "week_end": week + timedelta(days=6), "previous": week - timedelta(days=7),
+        "next": week + timedelta(days=7)})
 
 
 # Drill-down to the rows behind the follow-up figures ----------------------------------------------

@@ -213,7 +213,8 @@ def test_mystery_check_form(manager_client, cr_manager, sales_manager, store):
 
 @pytest.mark.parametrize("name", ["import-list", "report-list", "weak-item-list", "plan-list",
                                   "meeting-list", "check-list", "check-create", "target-list",
-                                  "answers", "followup-calls", "import-template"])
+                                  "answers", "followup-calls", "import-template",
+                                  "report-daily", "report-weekly"])
 def test_pages_open(manager_client, name):
     assert manager_client.get(reverse(f"satisfaction:{name}")).status_code == 200
 
@@ -251,3 +252,68 @@ def test_dashboard_from_the_summary_shows_when_it_was_computed(client, cr_manage
                            {"store": store.pk, "period": _month_text(period)})
     assert response.status_code == 302
     assert "2026-01-02 03:04" not in client.get(url).content.decode()
+
+
+class TestReports:
+    def _calls(self, store, caller, day):
+        from customers.services import customer_create
+        from followups.models import CallAttempt, Outcome, Programme, SatisfactionAnswer, Task
+
+        programme = Programme.objects.get(code="post_service_followup")
+        step = programme.steps.first()
+        question = programme.questions.first()
+        for i, (code, rating, reason) in enumerate([("reached", 2, "等太久"), ("no_answer", None, ""),
+                                                    ("booked", 5, "很好")]):
+            k = next(_SEQ)
+            customer = customer_create(store=store, name=f"客户{k}", mobile=f"137{k:08d}")
+            outcome = Outcome.objects.get(code=code)
+            task = Task.objects.create(store=store, programme=programme, programme_code=programme.code,
+                                       step=step, customer=customer, due_on=day, offset_days=0,
+                                       planned_on=day, channel="call", status="done",
+                                       outcome_kind=outcome.kind)
+            CallAttempt.objects.create(task=task, number=1, caller=caller, outcome=outcome,
+                                       called_at=timezone.make_aware(
+                                           datetime_at(day, 10 + i)))
+            if rating:
+                SatisfactionAnswer.objects.create(
+                    task=task, question=question, store=store, programme_code=programme.code,
+                    department="service", rating=rating, reason=reason, answered_on=day,
+                    caller=caller)
+
+    def test_daily_report_per_caller(self, manager_client, store, caller,
+                                     django_capture_on_commit_callbacks):
+        day = timezone.localdate()
+        with django_capture_on_commit_callbacks(execute=False):
+            self._calls(store, caller, day)
+        response = manager_client.get(reverse("satisfaction:report-daily"),
+                                      {"store": store.pk, "day": day.isoformat()})
+        row = response.context["rows"][0]
+        assert (row["calls"], row["reached"], row["booked"], row["unreachable"]) == (3, 2, 1, 1)
+        assert (row["answered"], row["dissatisfied"]) == (2, 1)
+        export = manager_client.get(reverse("satisfaction:report-daily"),
+                                    {"store": store.pk, "day": day.isoformat(), "format": "xlsx"})
+        sheet = load_workbook(io.BytesIO(export.content)).active
+        assert any(str(caller) == cell.value for r in sheet.iter_rows() for cell in r)
+
+    def test_weekly_summary_with_verbatim_remarks(self, manager_client, store, caller,
+                                                  django_capture_on_commit_callbacks):
+        day = timezone.localdate()
+        with django_capture_on_commit_callbacks(execute=False):
+            self._calls(store, caller, day)
+        response = manager_client.get(reverse("satisfaction:report-weekly"),
+                                      {"store": store.pk, "week": day.isoformat()})
+        html = response.content.decode()
+        assert "“等太久”" in html and "“很好”" in html
+        service = next(r for r in response.context["rows"] if r["department"] == "service")
+        assert (service["due"], service["reached"], service["answered"]) == (3, 2, 2)
+        export = manager_client.get(reverse("satisfaction:report-weekly"),
+                                    {"store": store.pk, "week": day.isoformat(), "format": "xlsx"})
+        workbook = load_workbook(io.BytesIO(export.content))
+        remarks = [c.value for r in workbook.worksheets[1].iter_rows() for c in r]
+        assert "等太久" in remarks
+
+
+def datetime_at(day, hour):
+    from datetime import datetime, time
+
+    return datetime.combine(day, time(hour))
