@@ -199,11 +199,15 @@ class Complaint(models.Model):
     department_warned_at = models.DateTimeField(_("部门预警记录时间"), null=True, blank=True)
     department_breached_at = models.DateTimeField(_("部门超时记录时间"), null=True, blank=True)
 
+    current_due_at = models.DateTimeField(
+        _("当前截止时间"), null=True, blank=True,
+        help_text=_("正在计时的时限的截止时间（看板排序用），结案后为空。"))
     callback_at = models.DateTimeField(_("最近回访时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
     history = HistoricalRecords(excluded_fields=[
         "response_warned_at", "response_breached_at", "resolution_warned_at",
-        "resolution_breached_at", "department_warned_at", "department_breached_at"])
+        "resolution_breached_at", "department_warned_at", "department_breached_at",
+        "current_due_at"])
 
     objects = ComplaintQuerySet.as_manager()
 
@@ -230,6 +234,9 @@ class Complaint(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "status"], name="complaint_store_status_idx"),
+            # The board: a store's open complaints, the most urgent deadline first.
+            models.Index(fields=["store", "current_due_at", "id"], name="complaint_board_idx",
+                         condition=~Q(status="closed")),
             models.Index(fields=["customer", "received_at"], name="complaint_customer_idx"),
             models.Index(fields=["vehicle", "received_at"], name="complaint_vehicle_idx"),
             # The sweep's range scans: only rows whose mark is still to be made.
@@ -317,6 +324,10 @@ class Complaint(models.Model):
         if self.department_due_at and self.department_feedback_at is None:
             return "department", self.department_window
         return None, None
+
+    def current_due(self):
+        _clock, window = self.current_window()
+        return window.due_at if window else None
 
     def allowed_actions(self):
         return rules.allowed_actions(self.status, paused=self.is_paused)

@@ -84,9 +84,11 @@ def _event(complaint, kind, *, actor, at, clock="", note="", data=None, round=No
 
 
 def _save(complaint, actor, fields):
+    """Save the changed fields and the board's sort key (the deadline that runs now)."""
     if actor is not None:
         complaint._history_user = actor
-    complaint.save(update_fields=fields)
+    complaint.current_due_at = complaint.current_due()
+    complaint.save(update_fields=[*fields, "current_due_at"])
 
 
 def complaint_url(complaint_id):
@@ -188,7 +190,7 @@ def complaint_open(*, actor, customer, channel, category, description, received_
         department=department, owner=owner, logged_by=actor, received_at=received_at,
         response_warn_at=response.warn_at, response_due_at=response.due_at,
         resolution_warn_at=resolution.warn_at, resolution_due_at=resolution.due_at,
-        is_repeat=earlier is not None, repeat_of=earlier,
+        is_repeat=earlier is not None, repeat_of=earlier, current_due_at=response.due_at,
     )
     complaint._history_user = actor
     complaint.save()
@@ -579,8 +581,11 @@ def _sweep_batch(clock, mark, now, batch):
     write their events and notifications, all in one transaction."""
     flag, query = _due_rows(clock, mark, now)
     with transaction.atomic():
+        # Earliest first, in the order of the partial index the filter matches, so the
+        # scan stops at `batch` rows or at `now` however many rows the table holds.
+        moment = f"{clock}_warn_at" if mark == "warning" else f"{clock}_due_at"
         ids = list(Complaint.objects.filter(query).select_for_update(skip_locked=True)
-                   .order_by("id").values_list("id", flat=True)[:batch])
+                   .order_by(moment, "id").values_list("id", flat=True)[:batch])
         if not ids:
             return 0
         Complaint.objects.filter(id__in=ids).update(**{flag: now})
@@ -593,7 +598,7 @@ def _sweep_batch(clock, mark, now, batch):
                            round=row["round"] if clock == "department" else 1,
                            data={"due_at": row[f"{clock}_due_at"].isoformat()})
             for row in rows
-        ])
+        ], ignore_conflicts=True)  # the unique mark constraint backs the flag up
         if mark == "breach" and clock == "resolution":
             ComplaintEvent.objects.bulk_create([
                 ComplaintEvent(complaint_id=row["id"], kind=Kind.ESCALATED, clock=clock, at=now,

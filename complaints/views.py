@@ -40,6 +40,52 @@ def _int(value):
         return None
 
 
+class BoardLabels:
+    """The translated labels of the board's choice fields, looked up once per request
+    (get_FOO_display() on lazy labels costs a translation per row and field)."""
+
+    _cache = {}
+
+    def __init__(self):
+        from django.utils.translation import get_language
+
+        language = get_language()
+        if language not in self._cache:
+            self._cache[language] = {
+                name: {value: str(label) for value, label in choices}
+                for name, choices in (("category", Complaint.Category.choices),
+                                      ("status", Complaint.Status.choices),
+                                      ("department", Complaint.Department.choices))
+            }
+        self.maps = self._cache[language]
+
+    def __call__(self, name, value):
+        return self.maps[name].get(value, "")
+
+
+def _iso(moment):
+    return timezone.localtime(moment).isoformat() if moment else ""
+
+
+def _board_row(complaint, now, *, labels):
+    clock, window = complaint.current_window()
+    return {
+        "id": complaint.pk, "customer": complaint.customer.name,
+        "plate": complaint.vehicle.plate if complaint.vehicle else "",
+        "store": complaint.store.name, "is_repeat": complaint.is_repeat,
+        "important": complaint.severity == "important", "reasons": complaint.important_reasons,
+        "category": labels("category", complaint.category),
+        "status": labels("status", complaint.status), "round": complaint.round,
+        "department": labels("department", complaint.department),
+        "owner": str(complaint.owner), "clock": clock,
+        "due": _iso(window.due_at) if window else "", "warn": _iso(window.warn_at) if window else "",
+        "due_text": timezone.localtime(window.due_at).strftime("%m-%d %H:%M:%S") if window else "",
+        "paused": _iso(complaint.paused_at) if clock == "resolution" else "",
+        "state": complaint.sla_state(now),
+        "clock_state": complaint.clock_states(now).get(clock) if clock else None,
+    }
+
+
 @login_required
 @permission_required("complaints.view_complaint", raise_exception=True)
 def board(request, mine=False):
@@ -53,17 +99,14 @@ def board(request, mine=False):
         department=params.get("department") or None,
         severity=params.get("severity") or None, owner=owner, state=state, now=now)
     page = Paginator(complaints, 100).get_page(params.get("page"))
-    rows = []
-    for complaint in page.object_list:
-        clock, window = complaint.current_window()
-        rows.append({"complaint": complaint, "clock": clock, "window": window,
-                     "state": complaint.sla_state(now),
-                     "clock_state": complaint.clock_states(now).get(clock)})
+    rows = [_board_row(complaint, now, labels=BoardLabels())
+            for complaint in selectors.board_rows(page.object_list)]
     stores = list(stores_of(request.user).order_by("code"))
     owners = list(User.objects.filter(is_active=True, stores__in=[s.pk for s in stores])
                   .distinct().order_by("username"))
     return render(request, "complaints/board.html", {
         "page": page, "rows": rows, "now": now, "mine": mine,
+        "detail_base": reverse("complaints:board"),
         "stores": stores, "owners": owners, "states": selectors.BOARD_STATES,
         "departments": Complaint.Department.choices, "severities": Severity.choices,
         "filters": {"store": _int(params.get("store")), "department": params.get("department", ""),
