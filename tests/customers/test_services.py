@@ -201,7 +201,7 @@ def test_brand_rule_row_wins_over_default(store, vehicle):
 
 
 def test_default_rule_row_is_editable(vehicle):
-    ServiceRule.objects.filter(brand="").update(first_service_months=4)
+    ServiceRule.objects.update_or_create(brand="", defaults={"first_service_months": 4})
     make_sale(vehicle, delivered_on=date(2026, 8, 10))
     vehicle.refresh_from_db()
     assert vehicle.first_service_due_on == date(2026, 12, 10)
