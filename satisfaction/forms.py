@@ -25,6 +25,22 @@ class PeriodField(forms.DateField):
         return value.replace(day=1) if value else value
 
 
+def _lower_choices(app_label, model_name, choices_name):
+    """Choices of a floor below (complaint categories, inspection areas), if installed."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    if not apps.is_installed(app_label):
+        return []
+    try:
+        module = import_module(f"{app_label}.models")
+        owner = getattr(module, model_name) if model_name else module
+        return list(getattr(owner, choices_name).choices)
+    except (ImportError, AttributeError):
+        return []
+
+
 class ScoreImportForm(forms.Form):
     file = forms.FileField(label=_("厂家报告文件（.xlsx 或 .csv）"))
 
@@ -88,6 +104,12 @@ class PlanForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = staff_choices(store_ids)
         self.fields["department"].choices = Department.choices
+        for name, choices in (("complaint_category", _lower_choices("complaints", "Complaint", "Category")),
+                              ("inspection_area", _lower_choices("inspections", None, "Area"))):
+            if choices:
+                self.fields[name] = forms.ChoiceField(
+                    label=self.fields[name].label, required=False,
+                    choices=[("", "---------"), *choices])
         whys = list(self.instance.whys or []) if self.instance.pk else []
         for index in range(5):
             if index < len(whys):
