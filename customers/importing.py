@@ -513,7 +513,8 @@ KIND_LABELS = {
 class ImportReport:
     """What an import did or would do: the column map, counts and every bad row."""
 
-    mapping: dict = field(default_factory=dict)
+    mapping: dict = field(default_factory=dict)  # {file header: column key or None}
+    labels: dict = field(default_factory=dict)  # {column key: column label}
     missing: list = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     row_errors: list = field(default_factory=list)  # [(spreadsheet row, [messages])]
@@ -524,6 +525,11 @@ class ImportReport:
     @property
     def ok(self):
         return not (self.missing or self.row_errors or self.file_errors)
+
+    @property
+    def column_rows(self):
+        """(file header, recognised column label or None) for the mapping preview."""
+        return [(header, self.labels.get(key)) for header, key in self.mapping.items()]
 
     @property
     def imported(self):
@@ -558,6 +564,7 @@ def run_import(*, kind, store, content, filename, actor=None, dry_run=True):
         report.file_errors = [_("文件无法读取，请确认是 .xlsx 或 .csv 格式。")]
         return report
     report.mapping = resource_class.map_headers(dataset.headers or [])
+    report.labels = {column.key: column.label for column in resource_class.COLUMNS}
     report.missing = resource_class.missing_columns(report.mapping)
     report.total_rows = len(dataset)
     if report.missing:

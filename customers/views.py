@@ -47,6 +47,7 @@ from .validators import (
 )
 
 PAGE_SIZE = 25
+PAGE_SIZES = (25, 50, 100)
 EXPORT_LIMIT = 5000
 
 
@@ -74,10 +75,13 @@ def customer_list(request):
     customers = selectors.customer_list(request.user, filters)
     if request.GET.get("export") == "csv":
         return _export_csv(customers)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    per_page = _int(request.GET.get("per_page"))
+    per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZE
+    page = Paginator(customers, per_page).get_page(request.GET.get("page"))
     stores = stores_of(request.user)
     context = {
-        "page": page, "filters": filters, "stores": stores,
+        "page": page, "filters": filters, "stores": stores, "per_page": per_page,
+        "page_sizes": PAGE_SIZES,
         "owners": User.objects.filter(is_active=True, stores__in=stores).distinct()
         .order_by("username"),
         "programmes": [(key, label) for key, label in _programme_labels()],

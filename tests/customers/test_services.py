@@ -477,3 +477,22 @@ def test_reveal_is_logged_and_needs_the_right(customer, cr_manager, caller):
 
 def test_vin_helper_is_valid():
     assert Vehicle(vin=make_vin(3)).vin.startswith("L")
+
+
+def test_merge_moves_rows_of_every_app_that_points_at_customers():
+    """Tasks, complaints, survey answers: every foreign key to Customer in any installed app
+    is moved by a merge, without customers knowing those apps."""
+    from django.apps import apps
+
+    from customers.services import _MERGE_SKIP, _customer_relations
+
+    expected = {
+        (model._meta.label_lower, field.name)
+        for model in apps.get_models()
+        for field in model._meta.fields
+        if field.many_to_one and field.related_model is Customer
+        and model._meta.label_lower not in _MERGE_SKIP and not hasattr(model, "instance_type")
+    }
+    found = {(model._meta.label_lower, name) for model, name in _customer_relations()}
+    assert found == expected
+    assert ("customers.vehicle", "customer") in found

@@ -233,3 +233,21 @@ def test_merge_form_cannot_reach_another_store(manager_client, customer, other_c
                                                                  "merged": other_customer.pk})
     assert response.status_code == 200
     assert not CustomerMerge.objects.exists()
+
+
+def test_list_runs_the_same_queries_for_10_and_100_rows(manager_client, store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("customers:list")
+    for n in range(10):
+        make_vehicle(make_customer(store, n + 1), n + 1)
+    manager_client.get(url, {"per_page": 100})
+    with CaptureQueriesContext(connection) as ten:
+        manager_client.get(url, {"per_page": 100})
+    for n in range(10, 100):
+        make_vehicle(make_customer(store, n + 1), n + 1)
+    with CaptureQueriesContext(connection) as hundred:
+        response = manager_client.get(url, {"per_page": 100})
+    assert response.text.count('href="/customers/vehicles/') == 100
+    assert len(ten) == len(hundred)
