@@ -104,6 +104,12 @@ class CustomerForm(ServiceModelForm):
             self.fields[name].widget.attrs.update({"autocomplete": "off"})
         bootstrap(self)
         inline_validation(self, "mobile", "id_number", "credit_code")
+        if "id_number" in self.fields:
+            self.fields["id_number"].widget.attrs["hx-include"] = "[name=birth_date],[name=gender]"
+        for names, kind in ((self.PERSONAL, "private"), (self.COMPANY, "company")):
+            for name in names:
+                if name in self.fields:
+                    self.fields[name].widget.attrs["data-kind"] = kind
 
     def service_values(self):
         data = dict(self.cleaned_data)

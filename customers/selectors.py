@@ -228,3 +228,45 @@ def records_timeline(customer, user):
                 "status": correction.get_status_display()},
             url=reverse("customers:correction-detail", args=[correction.pk])))
     return entries
+
+
+HISTORY_HIDDEN = {"updated_at", "created_at", "id", "history_id", "history_date",
+                  "history_change_reason", "history_type", "history_user_id"}
+
+
+def _diffs(records, label):
+    """Consecutive history rows of one object -> [(when, user, what, [(field, old, new)])]."""
+    changes = []
+    previous = {}
+    for record in records:
+        key = record.id
+        prev = previous.get(key)
+        if prev is None:
+            changes.append((record.history_date, record.history_user, label(record),
+                            record.get_history_type_display(), []))
+        else:
+            delta = record.diff_against(prev)
+            fields = [(change.field, change.old, change.new) for change in delta.changes
+                      if change.field not in HISTORY_HIDDEN]
+            if fields or record.history_type != "~":
+                changes.append((record.history_date, record.history_user, label(record),
+                                record.get_history_type_display(), fields))
+        previous[key] = record
+    return changes
+
+
+def record_changes(customer, *, limit=200):
+    """The customer's and its vehicles' history as a list of changes, newest first."""
+    from django.utils.translation import gettext as _
+
+    customer_rows = list(customer.history.select_related("history_user")
+                         .order_by("history_date", "history_id"))
+    vehicle_rows = list(Vehicle.history.filter(customer_id=customer.pk)
+                        .select_related("history_user").order_by("history_date", "history_id"))
+    changes = _diffs(customer_rows, lambda r: _("客户档案"))
+    changes += _diffs(vehicle_rows, lambda r: _("车辆 %(plate)s") % {"plate": r.plate or r.vin})
+    changes.sort(key=lambda c: c[0], reverse=True)
+    labels = {f.name: f.verbose_name for f in Customer._meta.fields}
+    labels.update({f.name: f.verbose_name for f in Vehicle._meta.fields if f.name not in labels})
+    return [(when, user, what, kind, [(labels.get(name, name), old, new) for name, old, new in fields])
+            for when, user, what, kind, fields in changes[:limit]]

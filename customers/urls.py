@@ -9,6 +9,7 @@ urlpatterns = [
     path("validate/<slug:field>/", views.validate_field, name="validate"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/history/", views.customer_history, name="history"),
     path("<int:pk>/reveal/<slug:field>/", views.customer_reveal, name="reveal"),
     path("<int:pk>/consent/", views.customer_consent, name="consent"),
     path("<int:pk>/family/", views.family_add, name="family-add"),

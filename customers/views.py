@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -196,7 +197,13 @@ def validate_field(request, field):
     message, level = "", "danger"
     if value.strip():
         try:
-            result = check(value)
+            if field == "id_number":
+                birth_date = parse_date(request.POST.get("birth_date") or "")
+                gender = request.POST.get("gender") or None
+                result = check(value, birth_date=birth_date, gender=gender,
+                               today=timezone.localdate())
+            else:
+                result = check(value)
             if field == "vin" and result:
                 message, level = result, "warning"
         except ValidationError as error:
@@ -271,6 +278,16 @@ def family_remove(request, pk, member_pk):
     member = get_object_or_404(FamilyMember, pk=member_pk, customer=customer)
     services.family_member_remove(member=member, actor=request.user)
     return redirect("customers:detail", customer.pk)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_history(request, pk):
+    """Who changed what on the record and its vehicles (two queries plus the users)."""
+    customer = selectors.customer_get(request.user, pk)
+    changes = selectors.record_changes(customer)
+    return render(request, "customers/customer_history.html",
+                  {"customer": customer, "changes": changes})
 
 
 # Vehicles ---------------------------------------------------------------------------------------

@@ -251,3 +251,24 @@ def test_list_runs_the_same_queries_for_10_and_100_rows(manager_client, store):
         response = manager_client.get(url, {"per_page": 100})
     assert response.text.count('href="/customers/vehicles/') == 100
     assert len(ten) == len(hundred)
+
+
+def test_history_page_shows_who_changed_what(manager_client, cr_manager, customer, vehicle):
+    services.customer_update(customer=customer, actor=cr_manager, home_address="新地址")
+    services.vehicle_update(vehicle=vehicle, actor=cr_manager, plate="沪B54321")
+    response = manager_client.get(reverse("customers:history", args=[customer.pk]))
+    assert response.status_code == 200
+    assert "新地址" in response.text and "家庭住址" in response.text
+    assert "沪B54321" in response.text and str(cr_manager) in response.text
+
+
+def test_inline_id_validation_checks_agreement_with_the_form(specialist_client):
+    from tests.customers.factories import make_id_number
+
+    url = reverse("customers:validate", args=["id_number"])
+    number = make_id_number(date(1985, 6, 15), male=True)
+    assert specialist_client.post(url, {"id_number": number}).text.strip() == ""
+    response = specialist_client.post(url, {"id_number": number, "gender": "female"})
+    assert "性别" in response.text
+    response = specialist_client.post(url, {"id_number": number, "birth_date": "1985-06-16"})
+    assert "出生日期" in response.text
