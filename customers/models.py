@@ -79,7 +79,7 @@ class Customer(models.Model):
     kind = models.CharField(_("客户类型"), max_length=10, choices=Kind.choices,
                             default=Kind.PRIVATE)
     card = models.CharField(_("卡片"), max_length=1, choices=Card.choices, default=Card.C)
-    name = models.CharField(_("姓名/名称"), max_length=100)
+    name = models.CharField(_("姓名/名称"), max_length=100, db_index=True)
     mobile = models.CharField(_("手机"), max_length=11, blank=True, db_index=True)
     landline = models.CharField(_("固定电话"), max_length=30, blank=True)
     email = models.EmailField(_("电子邮箱"), blank=True)
@@ -148,7 +148,6 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "is_active", "-id"], name="customer_store_list_idx"),
-            models.Index(fields=["name"], name="customer_name_idx"),
         ]
 
     def __str__(self):

@@ -75,7 +75,9 @@ def customer_list(user, filters: CustomerFilters, *, today=None):
         qs = qs.filter(is_active=True)
     term = (filters.q or "").strip()
     if term:
-        condition = Q(name__contains=term)
+        # Trigram indexes serve fragments of 3 characters or more; a shorter term (a
+        # two-character Chinese name) matches from the start, on the name's btree index.
+        condition = Q(name__contains=term) if len(term) >= 3 else Q(name__startswith=term)
         digits = mobile_fragment(term)
         if len(digits) >= 3 and len(digits) >= len(re.sub(r"\s", "", term)) - 1:
             condition |= Q(mobile__contains=digits)

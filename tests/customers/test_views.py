@@ -272,3 +272,12 @@ def test_inline_id_validation_checks_agreement_with_the_form(specialist_client):
     assert "性别" in response.text
     response = specialist_client.post(url, {"id_number": number, "birth_date": "1985-06-16"})
     assert "出生日期" in response.text
+
+
+def test_two_character_name_search_matches_from_the_start(manager_client, store):
+    make_customer(store, 1, name="王伟")
+    make_customer(store, 2, name="王伟东")
+    make_customer(store, 3, name="李王伟")
+    response = manager_client.get(reverse("customers:list"), {"q": "王伟"})
+    assert "王伟东" in response.text and ">王伟<" in response.text
+    assert "李王伟" not in response.text
