@@ -129,6 +129,14 @@ class ResumeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ClassifySerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    important_reasons = serializers.ListField(child=serializers.CharField(max_length=1),
+                                              required=False, default=list)
+    category = serializers.ChoiceField(choices=Complaint.Category.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class ComplaintPermission(permissions.BasePermission):
     """Reading needs view_complaint, logging add_complaint, the department's feedback
     record_department_feedback, every other action change_complaint."""
@@ -163,7 +171,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         "category", "is_repeat"]
     ordering_fields = ["received_at", "response_due_at", "resolution_due_at", "id"]
     COMMANDS = {"respond", "hand_off", "department_feedback", "resolve", "callback", "reissue",
-                "pause", "resume"}
+                "pause", "resume", "classify"}
 
     def get_queryset(self):
         qs = selectors.complaints_for(self.request.user).select_related("customer")
@@ -277,6 +285,12 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def resume(self, request, pk=None):
         """Resume the resolution clock; its deadline moves by the paused time."""
         return self._command(request, ResumeSerializer, services.complaint_resume)
+
+    @extend_schema(request=ClassifySerializer, responses=ComplaintDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def classify(self, request, pk=None):
+        """Change severity, important reasons or category; deadlines follow the policy."""
+        return self._command(request, ClassifySerializer, services.complaint_classify)
 
 
 def register(router):

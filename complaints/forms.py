@@ -136,6 +136,22 @@ class ResumeForm(StyledForm):
     note = forms.CharField(label=_("说明"), required=False)
 
 
+class ClassifyForm(StyledForm):
+    severity = forms.ChoiceField(label=_("投诉级别"), choices=Severity.choices,
+                                 widget=forms.RadioSelect)
+    important_reasons = forms.MultipleChoiceField(
+        label=_("重要投诉原因"), choices=Reason.choices, required=False,
+        widget=forms.CheckboxSelectMultiple)
+    category = forms.ChoiceField(label=_("投诉类别"), choices=Complaint.Category.choices)
+    note = forms.CharField(label=_("说明"), required=False)
+
+    def __init__(self, *args, complaint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].initial = complaint.severity
+        self.fields["important_reasons"].initial = list(complaint.important_reasons)
+        self.fields["category"].initial = complaint.category
+
+
 class AttachmentForm(StyledForm):
     file = forms.FileField(label=_("照片或文档"))
 
@@ -149,10 +165,11 @@ ACTION_FORMS = {
     "reissue": (ReissueForm, _("重新派单")),
     "pause": (PauseForm, _("暂停解决计时")),
     "resume": (ResumeForm, _("恢复解决计时")),
+    "classify": (ClassifyForm, _("修改分类")),
 }
 
 
 def action_form(action, complaint, data=None):
     form_class = ACTION_FORMS[action][0]
-    kwargs = {"complaint": complaint} if form_class is HandOffForm else {}
+    kwargs = {"complaint": complaint} if form_class in (HandOffForm, ClassifyForm) else {}
     return form_class(data, prefix=action, **kwargs)

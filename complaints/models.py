@@ -240,18 +240,18 @@ class Complaint(models.Model):
             models.Index(fields=["customer", "received_at"], name="complaint_customer_idx"),
             models.Index(fields=["vehicle", "received_at"], name="complaint_vehicle_idx"),
             # The sweep's range scans: only rows whose mark is still to be made.
-            models.Index(fields=["response_warn_at"], name="complaint_resp_warn_idx",
+            models.Index(fields=["response_warn_at", "response_due_at"], name="complaint_resp_warn_idx",
                          condition=Q(responded_at__isnull=True, response_warned_at__isnull=True)),
             models.Index(fields=["response_due_at"], name="complaint_resp_due_idx",
                          condition=Q(responded_at__isnull=True,
                                      response_breached_at__isnull=True)),
-            models.Index(fields=["resolution_warn_at"], name="complaint_reso_warn_idx",
+            models.Index(fields=["resolution_warn_at", "resolution_due_at"], name="complaint_reso_warn_idx",
                          condition=Q(resolved_at__isnull=True,
                                      resolution_warned_at__isnull=True)),
             models.Index(fields=["resolution_due_at"], name="complaint_reso_due_idx",
                          condition=Q(resolved_at__isnull=True,
                                      resolution_breached_at__isnull=True)),
-            models.Index(fields=["department_warn_at"], name="complaint_dept_warn_idx",
+            models.Index(fields=["department_warn_at", "department_due_at"], name="complaint_dept_warn_idx",
                          condition=Q(department_feedback_at__isnull=True,
                                      department_warned_at__isnull=True)),
             models.Index(fields=["department_due_at"], name="complaint_dept_due_idx",
@@ -357,6 +357,7 @@ class ComplaintEvent(models.Model):
         BREACH = "breach", _("已超时")
         ESCALATED = "escalated", _("升级通知")
         ATTACHMENT = "attachment", _("上传附件")
+        CLASSIFIED = "classified", _("修改分类")
 
     class Clock(models.TextChoices):
         NONE = "", _("无")

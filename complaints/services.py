@@ -6,6 +6,7 @@ The clock counts whole seconds: every instant a service stores is truncated to t
 second, so "responded at 29:59" and "at 30:01" are judged exactly.
 """
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -144,26 +145,13 @@ def complaint_open(*, actor, customer, channel, category, description, received_
         errors["vehicle"] = _("该车辆不属于所选客户。")
     if channel not in Complaint.Channel.values:
         errors["channel"] = _("请选择投诉渠道。")
-    if category not in Complaint.Category.values:
-        errors["category"] = _("请选择投诉类别。")
     description = _required(errors, "description", description, _("请填写投诉内容。"))
     if department and department not in Complaint.Department.values:
         errors["department"] = _("未知的责任部门。")
     received_at = _second(received_at or now)
     if received_at > now:
         errors["received_at"] = _("投诉时间不能晚于当前时间。")
-    try:
-        reasons = rules.parse_reasons(important_reasons)
-    except rules.ReasonError as error:
-        errors["important_reasons"] = _("未知的重要投诉原因：%(letters)s（只能是A至H）。") % {
-            "letters": ", ".join(error.unknown)}
-        reasons = ""
-    if severity not in Severity.values:
-        errors["severity"] = _("未知的投诉级别。")
-    elif severity == Severity.IMPORTANT and not reasons and "important_reasons" not in errors:
-        errors["important_reasons"] = _("重要投诉请至少选择一个原因（A至H）。")
-    elif severity == Severity.GENERAL and reasons:
-        errors["important_reasons"] = _("一般投诉不填写重要投诉原因；如有原因请将级别设为重要投诉。")
+    reasons = _check_classification(severity, important_reasons, category, errors)
     owner = owner or actor
     if not owner.is_superuser and not owner.stores.filter(pk=store.pk).exists():
         errors["owner"] = _("跟进人不在该门店。")
@@ -222,6 +210,79 @@ def _escalate(complaint, *, actor, at):
     _event(complaint, Kind.ESCALATED, actor=actor, at=at,
            data={"notified": [user.pk for user in managers]},
            note=_("重要投诉已通知CR主管和总经理"))
+
+
+def _check_classification(severity, important_reasons, category, errors):
+    try:
+        reasons = rules.parse_reasons(important_reasons)
+    except rules.ReasonError as error:
+        errors["important_reasons"] = _("未知的重要投诉原因：%(letters)s（只能是A至H）。") % {
+            "letters": ", ".join(error.unknown)}
+        return ""
+    if severity not in Severity.values:
+        errors["severity"] = _("未知的投诉级别。")
+    elif severity == Severity.IMPORTANT and not reasons:
+        errors["important_reasons"] = _("重要投诉请至少选择一个原因（A至H）。")
+    elif severity == Severity.GENERAL and reasons:
+        errors["important_reasons"] = _("一般投诉不填写重要投诉原因；如有原因请将级别设为重要投诉。")
+    if category not in Complaint.Category.values:
+        errors["category"] = _("请选择投诉类别。")
+    return reasons
+
+
+def _replayed_resolution(complaint, rule, keeper):
+    """The resolution window under `rule`, moved by every pause taken so far."""
+    window = rules.resolution_window(complaint.received_at, rule, keeper)
+    resumes = complaint.events.filter(kind=Kind.RESUMED).order_by("at", "id")
+    for event in resumes:
+        paused_at = datetime.fromisoformat(event.data["paused_at"])
+        if paused_at <= window.due_at:
+            window = rules.resume_shift(window, paused_at=paused_at, resumed_at=event.at,
+                                        keeper=keeper)
+    return window
+
+
+@transaction.atomic
+def complaint_classify(*, actor, complaint, severity, important_reasons, category, note=""):
+    """Change the class of a complaint. A new severity brings its policy: the stored
+    deadlines are computed again from receipt (pauses taken so far still count);
+    warnings and breaches already recorded stay recorded. Raising it to important tells
+    the CR manager and general manager at once."""
+    complaint = _lock(complaint)
+    now = now_seconds()
+    if complaint.status == Status.CLOSED:
+        raise ValidationError({"status": _("投诉已结案，不能修改分类。")})
+    errors = {}
+    reasons = _check_classification(severity, important_reasons, category, errors)
+    _raise(errors)
+    before = {"severity": complaint.severity, "important_reasons": complaint.important_reasons,
+              "category": complaint.category}
+    became_important = severity == Severity.IMPORTANT and complaint.severity != severity
+    complaint.severity, complaint.important_reasons, complaint.category = \
+        severity, reasons, category
+    fields = ["severity", "important_reasons", "category"]
+    if before["severity"] != severity:
+        policy = policy_for(severity)
+        rule, keeper = policy.as_rules(), timekeeper_for(complaint.store, policy)
+        response = rules.response_window(complaint.received_at, rule, keeper)
+        resolution = _replayed_resolution(complaint, rule, keeper)
+        complaint.response_warn_at, complaint.response_due_at = response.warn_at, response.due_at
+        complaint.resolution_warn_at = resolution.warn_at
+        complaint.resolution_due_at = resolution.due_at
+        fields += ["response_warn_at", "response_due_at", "resolution_warn_at",
+                   "resolution_due_at"]
+        if complaint.handed_off_at and complaint.department_feedback_at is None:
+            department = rules.department_window(complaint.handed_off_at, rule, keeper)
+            complaint.department_warn_at = department.warn_at
+            complaint.department_due_at = department.due_at
+            fields += ["department_warn_at", "department_due_at"]
+    _save(complaint, actor, fields)
+    _event(complaint, Kind.CLASSIFIED, actor=actor, at=now, note=note,
+           data={"before": before, "after": {"severity": severity, "important_reasons": reasons,
+                                             "category": category}})
+    if became_important:
+        _escalate(complaint, actor=actor, at=now)
+    return complaint
 
 
 # The first contact ---------------------------------------------------------------------------

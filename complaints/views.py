@@ -120,7 +120,8 @@ def _detail_context(request, complaint, forms=None):
     now = timezone.now()
     forms = forms or {}
     actions = []
-    for action in complaint.allowed_actions():
+    extra = ["classify"] if complaint.status != Complaint.Status.CLOSED else []
+    for action in [*complaint.allowed_actions(), *extra]:
         perm = ACTION_PERMISSIONS.get(action, DEFAULT_ACTION_PERMISSION)
         if not request.user.has_perm(perm):
             continue
@@ -170,6 +171,9 @@ SERVICE_CALLS = {
     "pause": lambda c, u, d: services.complaint_pause(actor=u, complaint=c, reason=d["reason"]),
     "resume": lambda c, u, d: services.complaint_resume(actor=u, complaint=c,
                                                         note=d.get("note", "")),
+    "classify": lambda c, u, d: services.complaint_classify(
+        actor=u, complaint=c, severity=d["severity"], category=d["category"],
+        important_reasons=d.get("important_reasons") or [], note=d.get("note", "")),
 }
 
 

@@ -383,3 +383,47 @@ def test_attachment_is_checked_by_content(open_complaint, staff, settings, tmp_p
                                       upload=SimpleUploadedFile("photo.png", bad))
         assert "file" in errors_of(info)
     assert ComplaintAttachment.objects.count() == 2
+
+
+# Classification ----------------------------------------------------------------------------
+
+def test_raising_to_important_applies_its_policy_and_tells_managers(open_complaint, staff, clock):
+    SlaPolicy.objects.filter(severity="important").update(response_minutes=15,
+                                                          resolution_minutes=12 * 60)
+    complaint = respond(open_complaint(), staff["caller"])
+    clock.move_to(T0 + timedelta(hours=1))
+    complaint = services.complaint_pause(actor=staff["caller"], complaint=complaint, reason="等客户")
+    clock.move_to(T0 + timedelta(hours=2, minutes=30))
+    complaint = services.complaint_resume(actor=staff["caller"], complaint=complaint)
+    complaint = services.complaint_classify(actor=staff["crm"], complaint=complaint,
+                                            severity="important", important_reasons=["B"],
+                                            category="attitude", note="客户称要起诉")
+    assert complaint.response_due_at == T0 + timedelta(minutes=15)
+    # 12 hours of resolution time plus the 90 minutes it was paused.
+    assert complaint.resolution_due_at == T0 + timedelta(hours=13, minutes=30)
+    assert complaint.current_due_at == complaint.resolution_due_at
+    told = set(Notification.objects.filter(dedupe_key=f"complaint:{complaint.pk}:important")
+               .values_list("user__username", flat=True))
+    assert told == {"crm", "gm"}
+    assert kinds(complaint)[-2:] == [Kind.CLASSIFIED, Kind.ESCALATED]
+
+
+def test_classify_refuses_bad_reasons_and_saves_nothing(open_complaint, staff):
+    complaint = open_complaint()
+    with pytest.raises(ValidationError) as info:
+        services.complaint_classify(actor=staff["crm"], complaint=complaint,
+                                    severity="important", important_reasons="Q",
+                                    category="price")
+    assert "important_reasons" in errors_of(info)
+    complaint.refresh_from_db()
+    assert complaint.severity == "general" and complaint.category == "service_quality"
+
+
+def test_board_sort_key_follows_the_running_clock(open_complaint, staff, clock):
+    complaint = open_complaint()
+    assert complaint.current_due_at == complaint.response_due_at
+    complaint = respond(complaint, staff["caller"])
+    assert complaint.current_due_at == complaint.resolution_due_at
+    complaint = services.complaint_resolve(actor=staff["caller"], complaint=complaint,
+                                           resolution="已解决")
+    assert complaint.current_due_at is None
