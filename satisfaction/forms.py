@@ -41,7 +41,25 @@ def _lower_choices(app_label, model_name, choices_name):
         return []
 
 
-class ScoreImportForm(forms.Form):
+class BootstrapMixin:
+    """Bootstrap classes on every widget."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()
+
+    def style(self):
+        for field in self.fields.values():
+            widget = field.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            classes = widget.attrs.get("class", "").split()
+            if css not in classes:
+                widget.attrs["class"] = " ".join([*classes, css])
+
+
+class ScoreImportForm(BootstrapMixin, forms.Form):
     file = forms.FileField(label=_("厂家报告文件（.xlsx 或 .csv）"))
 
 
@@ -50,7 +68,7 @@ def staff_choices(store_ids):
             .order_by("last_name", "first_name", "username"))
 
 
-class TargetForm(forms.ModelForm):
+class TargetForm(BootstrapMixin, forms.ModelForm):
     period = PeriodField(label=_("月份"), required=False, help_text=_("留空表示每个月"))
 
     class Meta:
@@ -68,14 +86,14 @@ class TargetForm(forms.ModelForm):
         """The service sets the target of a scope whether or not it exists yet."""
 
 
-class MeetingDueForm(forms.ModelForm):
+class MeetingDueForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = AnalysisMeeting
         fields = ["due_on"]
         widgets = {"due_on": forms.DateInput(attrs={"type": "date"})}
 
 
-class MeetingRecordForm(forms.Form):
+class MeetingRecordForm(BootstrapMixin, forms.Form):
     held_at = forms.DateTimeField(label=_("召开时间"),
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                   input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -84,7 +102,7 @@ class MeetingRecordForm(forms.Form):
     decisions = forms.CharField(label=_("决议"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(BootstrapMixin, forms.ModelForm):
     why_1 = forms.CharField(label=_("为什么 1"), required=False, max_length=300)
     why_2 = forms.CharField(label=_("为什么 2"), required=False, max_length=300)
     why_3 = forms.CharField(label=_("为什么 3"), required=False, max_length=300)
@@ -114,6 +132,11 @@ class PlanForm(forms.ModelForm):
         for index in range(5):
             if index < len(whys):
                 self.fields[f"why_{index + 1}"].initial = whys[index]
+        self.order_fields(["title", "department", "owner", "complaint_category", "inspection_area",
+                           "problem", "breakdown", "target_text", "target_score", "why_1", "why_2",
+                           "why_3", "why_4", "why_5", "root_cause", "implementation", "evaluation",
+                           "standardisation"])
+        self.style()
 
     def plan_fields(self):
         data = dict(self.cleaned_data)
@@ -121,7 +144,7 @@ class PlanForm(forms.ModelForm):
         return data
 
 
-class CountermeasureForm(forms.Form):
+class CountermeasureForm(BootstrapMixin, forms.Form):
     action = forms.CharField(label=_("对策"), max_length=300)
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=get_user_model().objects.none())
     due_on = forms.DateField(label=_("完成期限"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -131,16 +154,16 @@ class CountermeasureForm(forms.Form):
         self.fields["owner"].queryset = staff_choices(store_ids)
 
 
-class CountermeasureDoneForm(forms.Form):
+class CountermeasureDoneForm(BootstrapMixin, forms.Form):
     done_on = forms.DateField(label=_("完成日期"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.CharField(label=_("实施结果"), max_length=300, required=False)
 
 
-class PlanCloseForm(forms.Form):
+class PlanCloseForm(BootstrapMixin, forms.Form):
     reason = forms.CharField(label=_("关闭原因"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MysteryCheckForm(forms.Form):
+class MysteryCheckForm(BootstrapMixin, forms.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None)
     kind = forms.ChoiceField(label=_("类型"), choices=MysteryShopCheck.Kind.choices)
     department = forms.ChoiceField(label=_("部门"),
@@ -159,6 +182,7 @@ class MysteryCheckForm(forms.Form):
             self.fields[f"item_{item.pk}"] = forms.DecimalField(
                 label=f"{item.get_department_display()} · {item.name}（{item.max_points}）",
                 min_value=0, max_value=item.max_points, required=False, decimal_places=2)
+        self.style()
 
     def item_fields(self):
         return [self[f"item_{item.pk}"] for item in self.items]
