@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from crm_site.models import Store, User
@@ -146,6 +147,12 @@ class MergeResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CappedPagination(PageNumberPagination):
+    """`count` stops at 10,000 on very large lists (see selectors.CappedPaginator)."""
+
+    django_paginator_class = selectors.CappedPaginator
+
+
 @extend_schema_view(list=extend_schema(parameters=[
     OpenApiParameter("q", OpenApiTypes.STR, description="Name, any part of the mobile, plate or VIN."),
     OpenApiParameter("due", OpenApiTypes.STR, enum=list(selectors.DUE_PROGRAMMES),
@@ -164,6 +171,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     queryset = Customer.objects.none()
     filter_backends = []
+    pagination_class = CappedPagination
 
     def get_queryset(self):
         user = self.request.user

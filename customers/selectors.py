@@ -5,9 +5,11 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from crm_site.scoping import for_user
 
@@ -52,6 +54,21 @@ def _vehicle_search_ids(term):
         Vehicle.objects.filter(Q(plate__contains=term) | Q(vin__contains=term))
         .values_list("customer_id", flat=True)[:SEARCH_VEHICLE_LIMIT]
     )
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` rows (COUNT over a LIMITed subquery): on a dealer group's
+    million customers an unfiltered list page stays fast; the page shows "10000+"."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self):
+        counted = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
+    capped = False
 
 
 @dataclass

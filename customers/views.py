@@ -78,7 +78,7 @@ def customer_list(request):
         return _export_csv(customers)
     per_page = _int(request.GET.get("per_page"))
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZE
-    page = Paginator(customers, per_page).get_page(request.GET.get("page"))
+    page = selectors.CappedPaginator(customers, per_page).get_page(request.GET.get("page"))
     stores = stores_of(request.user)
     context = {
         "page": page, "filters": filters, "stores": stores, "per_page": per_page,

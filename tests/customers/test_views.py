@@ -281,3 +281,13 @@ def test_two_character_name_search_matches_from_the_start(manager_client, store)
     response = manager_client.get(reverse("customers:list"), {"q": "王伟"})
     assert "王伟东" in response.text and ">王伟<" in response.text
     assert "李王伟" not in response.text
+
+
+def test_count_is_capped_on_huge_lists(manager_client, store, monkeypatch):
+    from customers.selectors import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    for n in range(5):
+        make_customer(store, n + 1)
+    response = manager_client.get(reverse("customers:list"))
+    assert "超过 3 位客户" in response.text
