@@ -8,5 +8,6 @@ class InspectionsConfig(AppConfig):
     nav_items = [
         (_("今日检查"), "inspections:today", "inspections.view_inspection"),
         (_("我的整改"), "inspections:my-rectifications", "inspections.fix_rectification"),
+        (_("整改复查"), "inspections:rectifications", "inspections.verify_rectification"),
         (_("检查统计"), "inspections:dashboard", "inspections.view_inspection_reports"),
     ]

@@ -3,7 +3,7 @@ to the user's stores and loads its relations up front, so query counts stay fixe
 
 from datetime import timedelta
 
-from django.db.models import Avg, Count, Prefetch, Q, Sum
+from django.db.models import Avg, Case, Count, IntegerField, Prefetch, Q, Sum, Value, When
 from django.db.models.functions import TruncWeek
 
 from crm_site.models import User
@@ -65,9 +65,14 @@ def rectifications_for(user):
 
 def my_rectifications(user):
     """What the user has to fix, the most urgent first, then what waits for a re-check."""
+    urgency = Case(
+        When(status=Rectification.Status.OVERDUE, then=Value(0)),
+        When(status=Rectification.Status.OPEN, then=Value(1)),
+        default=Value(2), output_field=IntegerField(),
+    )
     return (rectifications_for(user).filter(responsible=user)
             .exclude(status=Rectification.Status.VERIFIED)
-            .order_by("status", "due_at", "id"))
+            .order_by(urgency, "due_at", "id"))
 
 
 def staff_choices(store):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm_site.models import Store, User
 from crm_site.roles import Role
@@ -59,15 +59,15 @@ def checklists_ensure_for_store(*, store):
                 .prefetch_related("items", "rules"))
     for default in defaults:
         template = ChecklistTemplate.objects.create(store=store, area=default.area, name=default.name)
-        ChecklistItem.objects.bulk_create(
+        bulk_create_with_history([
             ChecklistItem(template=template, position=item.position, text=item.text, weight=item.weight,
                           photo_required=item.photo_required, severity=item.severity)
             for item in default.items.all() if item.is_active
-        )
-        RoundRule.objects.bulk_create(
+        ], ChecklistItem)
+        bulk_create_with_history([
             RoundRule(template=template, time_of_day=rule.time_of_day)
             for rule in default.rules.all() if rule.is_active
-        )
+        ], RoundRule)
         created.append(template)
     return created
 
@@ -227,11 +227,11 @@ def inspection_start(*, inspection, actor, now=None):
     items = list(template.items.filter(is_active=True).order_by("position", "id"))
     if not items:
         raise ValidationError({"template": _("检查表没有任何检查项。")})
-    InspectionResult.objects.bulk_create(
+    bulk_create_with_history([
         InspectionResult(inspection=inspection, item=item, position=index, text=item.text,
                          weight=item.weight, severity=item.severity, photo_required=item.photo_required)
         for index, item in enumerate(items, start=1)
-    )
+    ], InspectionResult, default_user=actor, default_date=now)
     inspection.status = Inspection.Status.IN_PROGRESS
     inspection.inspector = actor
     inspection.started_at = now

@@ -172,14 +172,15 @@ def my_rectifications(request):
 @login_required
 @permission_required("inspections.view_rectification", raise_exception=True)
 def rectification_list(request):
-    """Open and overdue rectifications of the user's stores (or any status by filter)."""
+    """Rectifications of the user's stores still to be fixed or re-checked (or any
+    status by filter)."""
     qs = selectors.rectifications_for(request.user)
     status = request.GET.get("status")
     if status in Rectification.Status.values:
         qs = qs.filter(status=status)
     else:
         status = ""
-        qs = qs.unresolved()
+        qs = qs.exclude(status=Rectification.Status.VERIFIED)
     page = Paginator(qs.order_by("due_at", "id"), 50).get_page(request.GET.get("page"))
     return render(request, "inspections/rectification_list.html", {
         "page": page, "status": status, "statuses": Rectification.Status.choices, "now": timezone.now(),

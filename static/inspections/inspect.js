@@ -48,6 +48,11 @@
     try { localStorage.setItem(key(card.getAttribute("data-result")), JSON.stringify(saved)); } catch (e) { /* full */ }
   });
 
+  var soon = null;
+  function retrySoon() {
+    if (soon === null) { soon = setTimeout(function () { soon = null; retry(); }, 3000); }
+  }
+
   function failed(event) {
     var form = event.detail.elt;
     if (form && form.hasAttribute && form.hasAttribute("data-offline-retry")) {
@@ -55,6 +60,7 @@
       var card = cardOf(form);
       if (card) { card.classList.add("unsaved"); }
       refresh();
+      retrySoon();
     }
   }
   document.body.addEventListener("htmx:sendError", failed);
@@ -120,7 +126,7 @@
     }
   });
 
-  window.addEventListener("online", retry);
+  window.addEventListener("online", function () { retry(); retrySoon(); });
   window.addEventListener("offline", refresh);
   setInterval(retry, 15000);
   if (pending.size) { retry(); }
