@@ -5,4 +5,28 @@ from django.utils.translation import gettext_lazy as _
 class FollowupsConfig(AppConfig):
     name = "followups"
     verbose_name = _("回访与提醒")
-    nav_items = []
+    nav_items = [
+        (_("今日回访"), "followups:worklist", "followups.record_outcome"),
+        (_("回访计划"), "followups:plan", "followups.reassign_task"),
+        (_("提醒漏斗"), "followups:funnel", "followups.view_task"),
+        (_("提醒方案"), "followups:programmes", "followups.change_programme"),
+        (_("召回与课堂"), "followups:campaigns", "followups.view_campaign"),
+        (_("预约"), "followups:appointments", "followups.view_appointment"),
+    ]
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from customers.models import ServiceVisit
+
+        from . import signals
+
+        post_save.connect(signals.on_service_visit_saved, sender=ServiceVisit,
+                          dispatch_uid="followups.visit_closes_cycle")
+        try:
+            from customers import timeline
+        except ImportError:  # the customer page has no timeline yet
+            return
+        from .timeline import followup_entries
+
+        timeline.register(followup_entries)

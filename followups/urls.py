@@ -1,4 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "followups"
-urlpatterns = []
+urlpatterns = [
+    path("", views.worklist, name="worklist"),
+    path("tasks/<int:pk>/", views.task_detail, name="task"),
+    path("tasks/<int:pk>/outcome/", views.task_outcome, name="task-outcome"),
+    path("plan/", views.plan, name="plan"),
+    path("plan/reassign/", views.reassign, name="reassign"),
+    path("funnel/", views.funnel, name="funnel"),
+    path("programmes/", views.programme_list, name="programmes"),
+    path("programmes/<int:pk>/", views.programme_edit, name="programme"),
+    path("steps/<int:pk>/", views.step_edit, name="step"),
+    path("settings/", views.settings_edit, name="settings"),
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/new/", views.campaign_create, name="campaign-create"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("classes/new/", views.care_class_create, name="class-create"),
+    path("classes/<int:pk>/", views.care_class_detail, name="class"),
+    path("invitations/<int:pk>/", views.invitation_update, name="invitation"),
+    path("appointments/", views.appointment_list, name="appointments"),
+]

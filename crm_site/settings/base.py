@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "complaints.tasks.complaints_sweep",
         "schedule": 60.0,
     },
+    "plan-reminders": {
+        "task": "followups.tasks.plan_reminders",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 
 # Outbound SMS: China's SMS is template based (sign name, template code, parameters).

@@ -1,0 +1,533 @@
+# ruff: noqa: S608 - the SQL is assembled from table names and fixed fragments only;
+# every value travels as a query parameter.
+"""The nightly planner: decides who must be reminded, invited or called, set-based.
+
+For each active step of each active programme one INSERT ... SELECT ... ON CONFLICT DO
+NOTHING joins a small table of (store, N, planned day, SMS window) rows, computed in
+Python from the store calendar by the pure rules, against the indexed due-date columns.
+SMS tasks queue their outbox message in the same statement (a data-modifying CTE), so
+a task never exists without its message nor a message twice. Nothing loops per vehicle.
+
+Running it twice, or twice at once, creates each row once (the ledger's unique
+constraints); a night that did not run is caught up by the next (`catch_up_days`); an
+SMS whose send window has passed is recorded expired and never queued.
+"""
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from crm_site.models import Message, Store, User
+from crm_site.roles import Role
+from crm_site.selectors import store_calendar
+from crm_site.services import messages_expire
+from customers.models import Customer, ServiceVisit, Vehicle
+
+from . import rules
+from .models import (
+    Appointment,
+    Campaign,
+    CampaignMember,
+    CareClass,
+    Channel,
+    ClassInvitation,
+    FollowupSettings,
+    Programme,
+    Step,
+    Task,
+)
+
+logger = logging.getLogger(__name__)
+
+CALLER_ROLES = (Role.CALLER, Role.CR_SPECIALIST)
+OPEN = ("planned", "retry")
+
+VEHICLE_COLUMNS = {
+    Programme.Anchor.DELIVERY: "delivered_on",
+    Programme.Anchor.FIRST_SERVICE: "first_service_due_on",
+    Programme.Anchor.NEXT_SERVICE: "next_service_due_on",
+    Programme.Anchor.INSURANCE: "insurance_expires_on",
+}
+# A service visit's out date is not indexed; its in date is, and a car leaves the
+# workshop within this many days of coming in (longer stays get no follow-up call).
+SERVICE_STAY_DAYS = 60
+
+
+def _t(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _local(naive, tz):
+    return naive.replace(tzinfo=ZoneInfo(tz))
+
+
+class Plan:
+    """One run of the planner for `day` (the store-local date) at `now`."""
+
+    def __init__(self, *, day, now, stores=None):
+        self.day = day
+        self.now = now
+        self.cfg = FollowupSettings.current()
+        self.stores = list(stores if stores is not None else Store.objects.filter(is_active=True))
+        self.calendars = {store.pk: store_calendar(store) for store in self.stores}
+        self.counts = {}
+        self.task_ct = ContentType.objects.get_for_model(Task).pk
+
+    # -- windows -------------------------------------------------------------------------
+
+    def _window(self, store, channel):
+        return rules.planning_window(self.day, self.cfg.catch_up_days, channel,
+                                     self.calendars[store.pk])
+
+    def _sms_times(self, store, planned):
+        not_before, expires_at = rules.sms_send_window(
+            planned, store.sms_window_start, store.sms_window_end,
+            valid_days=self.cfg.sms_valid_days)
+        return _local(not_before, store.time_zone), _local(expires_at, store.time_zone)
+
+    def _rows_for_dates(self, step):
+        """(store, N, planned, not_before, expires_at, key1, key2) for date-anchored steps."""
+        rows = []
+        channel = Channel.CALL if step.channel == Channel.CALL else Channel.SMS
+        for store in self.stores:
+            window = self._window(store, channel)
+            for due_on, (_nominal, planned) in rules.due_dates_for(window, step.offset_days).items():
+                nb, ex = self._sms_times(store, planned) if channel == Channel.SMS else (None, None)
+                if step.programme.anchor == Programme.Anchor.BIRTHDAY:
+                    for month, dom in rules.birthday_keys(due_on):
+                        rows.append((store.pk, due_on, planned, nb, ex, month, dom))
+                else:
+                    rows.append((store.pk, due_on, planned, nb, ex, None, None))
+        return rows
+
+    def _rows_for_campaigns(self, step):
+        rows = []
+        stores = {store.pk: store for store in self.stores}
+        horizon = self.day + timedelta(days=60)
+        campaigns = Campaign.objects.filter(
+            programme=step.programme, store__in=stores,
+            date__gte=self.day - timedelta(days=self.cfg.catch_up_days + step.offset_days),
+            date__lte=horizon - timedelta(days=step.offset_days),
+        ).exclude(status=Campaign.Status.CLOSED)
+        for campaign in campaigns:
+            store = stores[campaign.store_id]
+            window = self._window(store, step.channel)
+            nominal = rules.nominal_date(campaign.date, step.offset_days)
+            if nominal in window:
+                planned = window[nominal]
+                nb, ex = self._sms_times(store, planned) if step.channel == Channel.SMS else (None, None)
+                rows.append((store.pk, campaign.date, planned, nb, ex, campaign.pk, None))
+        return rows
+
+    def _rows_for_classes(self, step):
+        rows = []
+        stores = {store.pk: store for store in self.stores}
+        first = self.day - timedelta(days=self.cfg.catch_up_days + step.offset_days + 1)
+        last = self.day + timedelta(days=15 - step.offset_days)
+        classes = CareClass.objects.filter(
+            programme=step.programme, store__in=stores, is_cancelled=False,
+            starts_at__date__gte=first, starts_at__date__lte=last)
+        for care_class in classes:
+            store = stores[care_class.store_id]
+            tz = ZoneInfo(store.time_zone)
+            local_start = timezone.localtime(care_class.starts_at, tz).replace(tzinfo=None)
+            due_on = local_start.date()
+            window = self._window(store, step.channel)
+            nominal = rules.nominal_date(due_on, step.offset_days)
+            if nominal not in window:
+                continue
+            planned = window[nominal]
+            nb = ex = None
+            if step.channel == Channel.SMS:
+                if step.offset_minutes is not None:
+                    nb, ex = rules.timed_sms_window(
+                        local_start + timedelta(days=step.offset_days), step.offset_minutes,
+                        store.sms_window_start, store.sms_window_end)
+                    nb, ex, planned = _local(nb, store.time_zone), care_class.starts_at, nb.date()
+                else:
+                    nb, ex = self._sms_times(store, planned)
+                    ex = min(ex, care_class.starts_at)
+            rows.append((store.pk, due_on, planned, nb, ex, care_class.pk, None))
+        return rows
+
+    # -- the SQL of one step ---------------------------------------------------------------
+
+    def _source(self, step):
+        """FROM/JOIN clause and conditions producing v (vehicle or NULL) and c (customer)."""
+        anchor = step.programme.anchor
+        vehicle, customer = _t(Vehicle), _t(Customer)
+        if anchor in VEHICLE_COLUMNS:
+            column = VEHICLE_COLUMNS[anchor]
+            return (f"JOIN {vehicle} v ON v.store_id = w.store_id AND v.{column} = w.due_on "
+                    f"JOIN {customer} c ON c.id = v.customer_id", "v.is_active", "NULL", "NULL")
+        if anchor == Programme.Anchor.SERVICE_OUT:
+            visit = _t(ServiceVisit)
+            return (f"JOIN {visit} sv ON sv.store_id = w.store_id AND sv.date_out = w.due_on "
+                    f"AND sv.date_in BETWEEN w.due_on - {SERVICE_STAY_DAYS} AND w.due_on "
+                    f"JOIN {vehicle} v ON v.id = sv.vehicle_id "
+                    f"JOIN {customer} c ON c.id = sv.customer_id", "v.is_active", "NULL", "NULL")
+        if anchor == Programme.Anchor.CAMPAIGN:
+            member = _t(CampaignMember)
+            return (f"JOIN {member} m ON m.campaign_id = w.key1 "
+                    f"JOIN {vehicle} v ON v.id = m.vehicle_id "
+                    f"JOIN {customer} c ON c.id = m.customer_id",
+                    "v.is_active AND m.came_in_on IS NULL", "w.key1", "NULL")
+        if anchor == Programme.Anchor.CARE_CLASS:
+            invitation = _t(ClassInvitation)
+            reply = "'pending'" if step.channel == Channel.CALL else "'accepted'"
+            return (f"JOIN {invitation} i ON i.care_class_id = w.key1 AND i.reply = {reply} "
+                    f"JOIN {customer} c ON c.id = i.customer_id "
+                    f"LEFT JOIN {vehicle} v ON FALSE", "TRUE", "NULL", "w.key1")
+        if anchor == Programme.Anchor.BIRTHDAY:
+            return (f"JOIN {customer} c ON c.store_id = w.store_id AND c.birth_date IS NOT NULL "
+                    "AND EXTRACT(MONTH FROM c.birth_date) = w.key1 "
+                    "AND EXTRACT(DAY FROM c.birth_date) = w.key2 "
+                    f"LEFT JOIN {vehicle} v ON FALSE", "TRUE", "NULL", "NULL")
+        raise ValueError(f"unknown anchor {anchor}")
+
+    def _text_sql(self, step):
+        """SQL expressions of the SMS parameters and the rendered text."""
+        params = {
+            "name": "c.name",
+            "plate": "COALESCE(v.plate, '')",
+            "model": "COALESCE(v.model_name, '')",
+            "date": "to_char(ins.due_on, 'YYYY-MM-DD')",
+            "store": "s.name",
+            "phone": "s.phone",
+        }
+        anchor = step.programme.anchor
+        if anchor == Programme.Anchor.CAMPAIGN:
+            params["offer"] = f"(SELECT offer FROM {_t(Campaign)} WHERE id = ins.campaign_id)"
+        if anchor == Programme.Anchor.CARE_CLASS:
+            params["time"] = ("(SELECT to_char(starts_at AT TIME ZONE s.time_zone, 'HH24:MI') "
+                              f"FROM {_t(CareClass)} WHERE id = ins.care_class_id)")
+        json_sql = "jsonb_build_object(" + ", ".join(
+            f"'{key}', {expr}" for key, expr in params.items()) + ")"
+        text_sql = "%(sms_text)s"
+        for key, expr in params.items():
+            text_sql = f"replace({text_sql}, '{{{key}}}', COALESCE({expr}, ''))"
+        return json_sql, text_sql
+
+    def _first_offset(self, programme):
+        return min((s.offset_days for s in programme.active_steps), default=0)
+
+    def plan_step(self, step, rows):
+        if not rows:
+            return 0
+        programme = step.programme
+        source, condition, campaign_sql, class_sql = self._source(step)
+        appointment, task = _t(Appointment), _t(Task)
+        gates = [condition, "c.is_active", "c.merged_into_id IS NULL"]
+        if step.channel == Channel.SMS:
+            gates += ["c.sms_allowed", "c.mobile <> ''"]
+        else:
+            gates += ["c.call_allowed"]
+        if step.only_until_came_in:
+            # Skip cycles already closed: the customer booked or refused on an earlier
+            # step, or (for programmes a visit ends) the car came in since the cycle began.
+            gates.append(
+                f"NOT EXISTS (SELECT 1 FROM {task} t2 WHERE t2.programme_id = %(programme)s "
+                "AND t2.due_on = w.due_on AND t2.customer_id = c.id "
+                "AND t2.vehicle_id IS NOT DISTINCT FROM v.id "
+                "AND t2.outcome_kind IN ('booked', 'refused'))")
+            gates.append(
+                f"NOT EXISTS (SELECT 1 FROM {appointment} a WHERE a.programme_id = %(programme)s "
+                "AND a.due_on = w.due_on AND a.customer_id = c.id "
+                "AND a.vehicle_id IS NOT DISTINCT FROM v.id AND a.status <> 'cancelled')")
+            if programme.closes_on_visit:
+                gates.append("NOT (v.last_visit_on IS NOT NULL AND "
+                             "v.last_visit_on >= w.due_on + %(first_offset)s)")
+        if step.channel == Channel.SMS:
+            status = "CASE WHEN w.expires_at <= %(now)s THEN 'expired' ELSE 'done' END"
+            assignee = "NULL"
+        else:
+            status = "'planned'"
+            assignee = f"(SELECT u.id FROM {_t(User)} u WHERE u.id = c.owner_id AND u.is_active)"
+        deadline = ("w.planned_on + %(within)s" if step.channel == Channel.CALL and step.due_within_days
+                    else "NULL")
+        insert = f"""
+            INSERT INTO {task} (store_id, programme_id, programme_code, step_id, customer_id,
+                vehicle_id, campaign_id, care_class_id, due_on, offset_days, planned_on,
+                deadline_on, channel, status, assignee_id, outcome_kind, notes, attempts,
+                cancel_reason, created_at, done_at)
+            SELECT w.store_id, %(programme)s, %(code)s, %(step)s, c.id, v.id, {campaign_sql},
+                {class_sql}, w.due_on, %(offset)s, w.planned_on, {deadline}, %(channel)s,
+                {status}, {assignee}, '', '', 0, '', %(now)s,
+                CASE WHEN %(channel)s = 'sms' THEN %(now)s END
+            FROM w {source}
+            WHERE {" AND ".join(gates)}
+            ON CONFLICT DO NOTHING
+            RETURNING id, store_id, customer_id, vehicle_id, campaign_id, care_class_id,
+                due_on, planned_on, status
+        """
+        window = """
+            WITH w AS (SELECT * FROM unnest(%(w_store)s::bigint[], %(w_due)s::date[],
+                %(w_planned)s::date[], %(w_nb)s::timestamptz[], %(w_ex)s::timestamptz[],
+                %(w_key1)s::bigint[], %(w_key2)s::bigint[])
+                AS w(store_id, due_on, planned_on, not_before, expires_at, key1, key2))
+        """
+        params = {
+            "w_store": [r[0] for r in rows], "w_due": [r[1] for r in rows],
+            "w_planned": [r[2] for r in rows], "w_nb": [r[3] for r in rows],
+            "w_ex": [r[4] for r in rows], "w_key1": [r[5] for r in rows],
+            "w_key2": [r[6] for r in rows],
+            "programme": programme.pk, "code": programme.code, "step": step.pk,
+            "offset": step.offset_days, "channel": step.channel, "now": self.now,
+            "within": step.due_within_days, "first_offset": self._first_offset(programme),
+        }
+        if step.channel == Channel.SMS:
+            json_sql, text_sql = self._text_sql(step)
+            key_match = {
+                Programme.Anchor.CAMPAIGN: "w.key1 = ins.campaign_id",
+                Programme.Anchor.CARE_CLASS: "w.key1 = ins.care_class_id",
+            }.get(programme.anchor, "TRUE")
+            sql = f"""{window}, ins AS ({insert}),
+                timing AS (SELECT DISTINCT ON (ins.id) ins.id, w.not_before, w.expires_at
+                           FROM ins JOIN w ON w.store_id = ins.store_id AND w.due_on = ins.due_on
+                           AND {key_match} ORDER BY ins.id),
+                msg AS (
+                INSERT INTO {_t(Message)} (store_id, recipient, sign_name, template_code, params,
+                    text, purpose, status, not_before, expires_at, attempts, last_error,
+                    provider_id, dedupe_key, content_type_id, object_id, created_at)
+                SELECT ins.store_id, c.mobile,
+                    COALESCE(NULLIF(s.sms_sign_name, ''), NULLIF(%(default_sign)s, ''), s.name),
+                    %(template)s, {json_sql}, {text_sql}, %(purpose)s, 'ready',
+                    timing.not_before, timing.expires_at, 0, '', '',
+                    'followups.task:' || ins.id, %(task_ct)s, ins.id, %(now)s
+                FROM ins JOIN timing ON timing.id = ins.id
+                JOIN {_t(Customer)} c ON c.id = ins.customer_id
+                JOIN {_t(Store)} s ON s.id = ins.store_id
+                LEFT JOIN {_t(Vehicle)} v ON v.id = ins.vehicle_id
+                WHERE ins.status = 'done'
+                ON CONFLICT DO NOTHING
+                RETURNING 1)
+                SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM msg)"""
+            params.update({
+                "default_sign": settings.SMS_SIGN_NAME, "template": step.sms_template_code,
+                "purpose": f"{programme.code}:{step.code}", "task_ct": self.task_ct,
+                "sms_text": step.sms_text,
+            })
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                inserted, sent = cursor.fetchone()
+            self.counts[f"{programme.code}:{step.code}"] = {"tasks": inserted, "sms": sent}
+            return inserted
+        with connection.cursor() as cursor:
+            cursor.execute(f"{window} {insert}", params)
+            inserted = cursor.rowcount
+        self.counts[f"{programme.code}:{step.code}"] = {"tasks": inserted}
+        return inserted
+
+    # -- the other set-based jobs -----------------------------------------------------------
+
+    def draw_campaigns(self, programmes):
+        """Draw the audience of recall campaigns whose list day has come (set-based)."""
+        drawn = 0
+        for programme in programmes:
+            if programme.anchor != Programme.Anchor.CAMPAIGN:
+                continue
+            list_steps = [s for s in programme.active_steps if s.channel == Channel.LIST]
+            offset = min((s.offset_days for s in list_steps), default=None)
+            if offset is None:
+                continue
+            due = Campaign.objects.filter(
+                programme=programme, store__in=self.stores, status=Campaign.Status.PLANNED,
+                date__lte=self.day - timedelta(days=offset))
+            for campaign in due:
+                drawn += campaign_draw(campaign=campaign, on=self.day, now=self.now)
+        return drawn
+
+    def close_cycles(self, vehicle_id=None):
+        return cycles_close_on_visit(vehicle_id=vehicle_id, now=self.now)
+
+    def assign(self):
+        """Open calls without an assignee go to the store's callers, balanced by load."""
+        unassigned = dict(
+            Task.objects.filter(store__in=self.stores, channel=Channel.CALL, status__in=OPEN,
+                                assignee__isnull=True)
+            .values_list("store").annotate(n=Count("id")).values_list("store", "n"))
+        if not unassigned:
+            return 0
+        return tasks_assign_balanced(store_ids=list(unassigned), counts=unassigned)
+
+    def run(self, programmes=None):
+        programmes = list(programmes if programmes is not None else
+                          Programme.objects.filter(is_active=True).prefetch_related(
+                              _active_steps()))
+        self.counts["closed"] = self.close_cycles()
+        self.counts["drawn"] = self.draw_campaigns(programmes)
+        for programme in programmes:
+            for step in programme.active_steps:
+                step.programme = programme
+                if step.channel == Channel.LIST:
+                    continue
+                if programme.anchor == Programme.Anchor.CAMPAIGN:
+                    rows = self._rows_for_campaigns(step)
+                elif programme.anchor == Programme.Anchor.CARE_CLASS:
+                    rows = self._rows_for_classes(step)
+                else:
+                    rows = self._rows_for_dates(step)
+                self.plan_step(step, rows)
+        self.counts["assigned"] = self.assign()
+        self.counts["credited"] = appointments_credit()
+        self.counts["messages_expired"] = messages_expire(now=self.now)
+        return self.counts
+
+
+def _active_steps():
+    from django.db.models import Prefetch
+
+    return Prefetch("steps", queryset=Step.objects.filter(is_active=True).order_by("order", "offset_days"),
+                    to_attr="active_steps")
+
+
+def reminders_plan(*, day=None, now=None):
+    """Plan `day` (default: today in Asia/Shanghai) for every active store."""
+    now = now or timezone.now()
+    day = day or timezone.localdate(now)
+    counts = Plan(day=day, now=now).run()
+    logger.info("planned reminders for %s: %s", day, counts)
+    return counts
+
+
+def cycles_close_on_visit(*, vehicle_id=None, now=None):
+    """Cancel what is left of the cycles a car came in for (set-based): an open task of
+    an only-until-came-in step of a programme a visit ends, whose vehicle's last visit
+    is on or after the cycle's first step."""
+    now = now or timezone.now()
+    firsts = {}
+    for step in Step.objects.filter(is_active=True, programme__closes_on_visit=True):
+        firsts[step.programme_id] = min(firsts.get(step.programme_id, step.offset_days),
+                                        step.offset_days)
+    if not firsts:
+        return 0
+    where_vehicle = "AND t.vehicle_id = %(vehicle)s" if vehicle_id else ""
+    sql = f"""
+        UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
+        FROM unnest(%(programmes)s::bigint[], %(offsets)s::int[]) AS po(programme_id, first_offset),
+             {_t(Step)} s, {_t(Vehicle)} v
+        WHERE t.programme_id = po.programme_id AND s.id = t.step_id AND s.only_until_came_in
+          AND t.status IN ('planned', 'retry') AND v.id = t.vehicle_id
+          AND v.last_visit_on >= t.due_on + po.first_offset {where_vehicle}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"programmes": list(firsts), "offsets": list(firsts.values()),
+                             "now": now, "vehicle": vehicle_id})
+        return cursor.rowcount
+
+
+def appointments_credit(*, vehicle_id=None):
+    """Booked appointments whose car came in within the credit window are credited
+    (set-based; the nearest visit wins)."""
+    days = FollowupSettings.current().appointment_credit_days
+    where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
+    sql = f"""
+        UPDATE {_t(Appointment)} a SET status = 'came_in', came_in_on = x.date_in, visit_id = x.id
+        FROM (
+            SELECT DISTINCT ON (a2.id) a2.id AS appointment_id, sv.id, sv.date_in
+            FROM {_t(Appointment)} a2 JOIN {_t(ServiceVisit)} sv ON sv.vehicle_id = a2.vehicle_id
+              AND sv.date_in BETWEEN a2.booked_for - %(days)s AND a2.booked_for + %(days)s
+            WHERE a2.status = 'booked' {where_vehicle.replace('a.', 'a2.')}
+            ORDER BY a2.id, abs(sv.date_in - a2.booked_for), sv.id
+        ) x
+        WHERE a.id = x.appointment_id AND a.status = 'booked'
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"days": days, "vehicle": vehicle_id})
+        return cursor.rowcount
+
+
+def callers_of(store_ids):
+    """{store id: [user id, ...]} of the active callers and CR specialists."""
+    groups = Group.objects.filter(name__in=CALLER_ROLES)
+    rows = (User.objects.filter(is_active=True, groups__in=groups, stores__in=store_ids)
+            .values_list("stores", "id").distinct())
+    result = {}
+    for store_id, user_id in rows:
+        if store_id in store_ids:
+            result.setdefault(store_id, []).append(user_id)
+    return result
+
+
+def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
+    """Give unassigned open calls to the store's callers so loads end even: the pure
+    rules.balance_counts decides how many each caller gets, one UPDATE hands them out
+    in urgency order."""
+    callers = callers_of(store_ids)
+    loads = {}
+    for store_id, user_id, n in (
+            Task.objects.filter(store__in=store_ids, channel=Channel.CALL, status__in=OPEN,
+                                assignee__isnull=False)
+            .values_list("store", "assignee").annotate(n=Count("id"))):
+        loads[(store_id, user_id)] = n
+    bounds = []  # (store, user, first row number, last row number)
+    for store_id in store_ids:
+        users = callers.get(store_id, [])
+        if not users:
+            continue
+        share = rules.balance_counts({u: loads.get((store_id, u), 0) for u in users},
+                                     counts.get(store_id, 0))
+        position = 1
+        for user_id in sorted(share):
+            if share[user_id]:
+                bounds.append((store_id, user_id, position, position + share[user_id] - 1))
+                position += share[user_id]
+    if not bounds:
+        return 0
+    only = "AND id = ANY(%(ids)s)" if task_ids is not None else ""
+    sql = f"""
+        UPDATE {_t(Task)} t SET assignee_id = b.user_id
+        FROM (SELECT id, store_id, row_number() OVER (PARTITION BY store_id
+                     ORDER BY planned_on, due_on, id) AS rn
+              FROM {_t(Task)} WHERE assignee_id IS NULL AND channel = 'call'
+                AND status IN ('planned', 'retry') AND store_id = ANY(%(stores)s) {only}) u
+        JOIN unnest(%(b_store)s::bigint[], %(b_user)s::bigint[], %(b_lo)s::int[], %(b_hi)s::int[])
+             AS b(store_id, user_id, lo, hi)
+          ON b.store_id = u.store_id AND u.rn BETWEEN b.lo AND b.hi
+        WHERE t.id = u.id AND t.assignee_id IS NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {
+            "stores": list(store_ids), "ids": list(task_ids or []),
+            "b_store": [b[0] for b in bounds], "b_user": [b[1] for b in bounds],
+            "b_lo": [b[2] for b in bounds], "b_hi": [b[3] for b in bounds],
+        })
+        return cursor.rowcount
+
+
+@transaction.atomic
+def campaign_draw(*, campaign, on=None, now=None):
+    """Draw a recall campaign's audience once: the store's active vehicles with no visit
+    for `lapsed_days` on the day of the draw (never visited: delivered that long ago)."""
+    now = now or timezone.now()
+    on = on or timezone.localdate(now)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.PLANNED:
+        return 0
+    cutoff = on - timedelta(days=campaign.lapsed_days)
+    sql = f"""
+        INSERT INTO {_t(CampaignMember)} (campaign_id, vehicle_id, customer_id, last_visit_on)
+        SELECT %(campaign)s, v.id, v.customer_id, v.last_visit_on
+        FROM {_t(Vehicle)} v JOIN {_t(Customer)} c ON c.id = v.customer_id
+        WHERE v.store_id = %(store)s AND v.is_active AND c.is_active
+          AND (v.last_visit_on < %(cutoff)s
+               OR (v.last_visit_on IS NULL AND v.delivered_on < %(cutoff)s))
+        ON CONFLICT DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"campaign": campaign.pk, "store": campaign.store_id, "cutoff": cutoff})
+        drawn = cursor.rowcount
+    campaign.status, campaign.drawn_at = Campaign.Status.DRAWN, now
+    campaign.save(update_fields=["status", "drawn_at"])
+    return drawn
+
+
+__all__ = ["Plan", "reminders_plan", "cycles_close_on_visit", "appointments_credit",
+           "tasks_assign_balanced", "campaign_draw", "callers_of"]

@@ -1,0 +1,157 @@
+"""Pure arithmetic of the reminder programmes: planned dates, the planning window of a
+night, SMS send windows and expiry, retries of unreachable calls and balanced
+assignment. No ORM, no clock, no I/O: callers pass the day, `now`, the store calendar
+(crm_site.rules.StoreCalendar) and the settings values."""
+
+import heapq
+from datetime import date, datetime, time, timedelta
+
+CALL = "call"
+SMS = "sms"
+
+
+def nominal_date(due_on: date, offset_days: int) -> date:
+    """The day a step falls on before the calendar is applied: N + offset."""
+    return due_on + timedelta(days=offset_days)
+
+
+def call_day(nominal: date, calendar) -> date:
+    """A call that falls on a non-working day moves to the previous working day."""
+    return calendar.previous_working_day(nominal, include_today=True)
+
+
+def planned_day(channel: str, nominal: date, calendar) -> date:
+    """The day a step is worked: calls on working days, SMS on their own day (the send
+    window takes care of the hour)."""
+    if channel == CALL:
+        return call_day(nominal, calendar)
+    return nominal
+
+
+def planning_window(run_day: date, catch_up_days: int, channel: str, calendar):
+    """The nominal dates a run on `run_day` plans for one channel, as {nominal: planned}.
+
+    Every night plans its own day and catches up the `catch_up_days` before it (a night
+    the job did not run). Calls look ahead to the day before the next working day: a
+    call whose nominal day is a holiday is planned on the working day before it, which
+    may be today.
+    """
+    if catch_up_days < 0:
+        raise ValueError("catch_up_days must not be negative")
+    first = run_day - timedelta(days=catch_up_days)
+    last = run_day
+    if channel == CALL:
+        last = calendar.next_working_day(run_day) - timedelta(days=1)
+    window = {}
+    day = first
+    while day <= last:
+        window[day] = planned_day(channel, day, calendar)
+        day += timedelta(days=1)
+    return window
+
+
+def due_dates_for(window: dict, offset_days: int) -> dict:
+    """{due_on (N): (nominal, planned)} for a step with this offset over a window."""
+    return {
+        nominal - timedelta(days=offset_days): (nominal, planned)
+        for nominal, planned in window.items()
+    }
+
+
+def birthday_on(birth: date, year: int) -> date:
+    """The day a birthday is kept in `year`; 29 February is kept on 28 February in a
+    common year."""
+    try:
+        return birth.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def birthday_keys(day: date) -> list:
+    """The (month, day) pairs of birth dates whose birthday is kept on `day`."""
+    keys = [(day.month, day.day)]
+    if day.month == 2 and day.day == 28 and birthday_on(date(2000, 2, 29), day.year) == day:
+        keys.append((2, 29))
+    return keys
+
+
+def sms_send_window(planned: date, window_start: time, window_end: time, *, valid_days=0):
+    """(not_before, expires_at) as store-local naive datetimes: the SMS goes out inside
+    the window on its day and expires at the end of the window `valid_days` later, so a
+    stale SMS is never sent late."""
+    not_before = datetime.combine(planned, window_start)
+    expires_at = datetime.combine(planned + timedelta(days=valid_days), window_end)
+    return not_before, expires_at
+
+
+def timed_sms_window(event_start: datetime, offset_minutes: int, window_start: time,
+                     window_end: time):
+    """(not_before, expires_at) for an SMS a fixed time before an event ("2 hours before
+    the class"): sent at that moment, or at the window start if earlier that day; it
+    expires when the event starts. Store-local naive datetimes."""
+    send_at = event_start + timedelta(minutes=offset_minutes)
+    if send_at.time() < window_start:
+        send_at = datetime.combine(send_at.date(), window_start)
+    elif send_at.time() >= window_end:
+        send_at = datetime.combine(send_at.date(), window_end) - timedelta(minutes=30)
+    return send_at, event_start
+
+
+def sms_is_stale(expires_at: datetime, now: datetime) -> bool:
+    """An SMS whose expiry has passed is marked expired instead of being sent."""
+    return expires_at <= now
+
+
+def retry_on(today: date, attempts: int, max_attempts: int, within_days: int, calendar):
+    """The day to call again after an unreachable attempt, or None when the attempts are
+    used up. `attempts` counts the attempts made so far, this one included.
+
+    The retry is the first working day after today within `within_days`; when every
+    day within reach is closed, the next working day after them.
+    """
+    if attempts >= max_attempts:
+        return None
+    for step in range(1, max(within_days, 1) + 1):
+        candidate = today + timedelta(days=step)
+        if calendar.is_working_day(candidate):
+            return candidate
+    return calendar.next_working_day(today + timedelta(days=max(within_days, 1)))
+
+
+def cycle_start(due_on: date, offsets) -> date:
+    """The first day of a programme cycle: N plus the earliest step offset."""
+    return due_on + timedelta(days=min(offsets, default=0))
+
+
+def visit_closes_cycle(visit_day: date, due_on: date, offsets) -> bool:
+    """A visit on or after the cycle's first step means the customer came in."""
+    return visit_day >= cycle_start(due_on, offsets)
+
+
+def appointment_credited(booked_for: date, visit_day: date, credit_days: int) -> bool:
+    """An appointment is credited when the visit falls within `credit_days` of the
+    booked date (either side)."""
+    return abs((visit_day - booked_for).days) <= credit_days
+
+
+def balance_counts(loads: dict, new_tasks: int) -> dict:
+    """How many of `new_tasks` each caller receives so that loads end as even as
+    possible: each task goes to the least-loaded caller, ties to the smaller key.
+    `loads` is {caller: open tasks}. Returns {caller: count} for every caller."""
+    if not loads:
+        return {}
+    counts = dict.fromkeys(loads, 0)
+    heap = [(load, key) for key, load in loads.items()]
+    heapq.heapify(heap)
+    for _task in range(new_tasks):
+        load, key = heapq.heappop(heap)
+        counts[key] += 1
+        heapq.heappush(heap, (load + 1, key))
+    return counts
+
+
+def balance_assign(loads: dict, new_tasks: int) -> list:
+    """The callers for `new_tasks` tasks in order, with the counts of balance_counts:
+    [caller, caller, ...], grouped by caller in key order."""
+    counts = balance_counts(loads, new_tasks)
+    return [key for key in sorted(counts) for _n in range(counts[key])]

@@ -1,0 +1,338 @@
+"""Pages of the follow-ups floor: the caller's worklist (home of callers), the manager's
+plan, workload, reassignment and funnel, programme editing, campaigns and classes."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_site.scoping import for_user, stores_of
+from customers.models import Customer
+
+from . import selectors, services
+from .forms import CampaignForm, CareClassForm, ProgrammeForm, QuestionFormSet, SettingsForm, StepForm
+from .models import (
+    Campaign,
+    CareClass,
+    ClassInvitation,
+    FollowupSettings,
+    Outcome,
+    Programme,
+    SatisfactionAnswer,
+    Step,
+    Task,
+)
+
+
+def _day(request, name="day"):
+    try:
+        return date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+def _outcome_context():
+    return {"outcomes": selectors.outcome_choices(), "reasons": selectors.refusal_reasons(),
+            "ratings": SatisfactionAnswer.Rating.choices}
+
+
+@login_required
+@permission_required("followups.record_outcome", raise_exception=True)
+def worklist(request):
+    """Today's and overdue calls of the signed-in caller, most urgent first."""
+    today = timezone.localdate()
+    tasks = list(selectors.worklist(request.user, today)[:200])
+    return render(request, "followups/worklist.html", {
+        "tasks": tasks, "today": today,
+        "progress": selectors.worklist_progress(request.user, today),
+        **_outcome_context(),
+    })
+
+
+@login_required
+@permission_required("followups.view_task", raise_exception=True)
+def task_detail(request, pk):
+    task = get_object_or_404(
+        selectors.tasks_for(request.user).select_related(
+            "customer", "vehicle", "step", "programme", "assignee", "outcome", "reason"), pk=pk)
+    attempts = task.call_attempts.select_related("caller", "outcome")
+    answers = task.answers.select_related("question")
+    return render(request, "followups/task_detail.html", {
+        "task": task, "attempts": attempts, "answers": answers})
+
+
+def _answers_from(request, task):
+    answers = []
+    for question in task.programme.questions.filter(is_active=True):
+        rating = request.POST.get(f"q_{question.pk}")
+        if rating:
+            answers.append({"question": question.pk, "rating": rating,
+                            "reason": request.POST.get(f"qr_{question.pk}", "")})
+    return answers
+
+
+@login_required
+@permission_required("followups.record_outcome", raise_exception=True)
+@require_POST
+def task_outcome(request, pk):
+    """One-click outcome from the worklist; answers with the card re-rendered in place
+    (htmx) and the progress bar updated out of band."""
+    task = get_object_or_404(selectors.tasks_for(request.user).select_related("programme"), pk=pk)
+    outcome = Outcome.objects.filter(code=request.POST.get("outcome"), is_active=True).first()
+    errors = None
+    appointment_on = None
+    if request.POST.get("appointment_on"):
+        try:
+            appointment_on = date.fromisoformat(request.POST["appointment_on"])
+        except ValueError:
+            errors = {"appointment_on": [_("日期格式不正确。")]}
+    if errors is None:
+        try:
+            task = services.task_record_outcome(
+                task=task, actor=request.user, outcome=outcome,
+                reason=request.POST.get("reason") or None, notes=request.POST.get("notes", ""),
+                appointment_on=appointment_on,
+                appointment_purpose=request.POST.get("appointment_purpose", ""),
+                answers=_answers_from(request, task), problem=request.POST.get("problem", ""))
+        except ValidationError as error:
+            errors = error.message_dict
+        except PermissionDenied as error:
+            errors = {"task": [str(error)]}
+    if not request.htmx:
+        if errors:
+            for field_errors in errors.values():
+                for message in field_errors:
+                    messages.error(request, message)
+        return redirect("followups:worklist")
+    task = selectors.worklist(request.user, timezone.localdate(), assignee=task.assignee_id) \
+        .filter(pk=task.pk).first() or Task.objects.select_related(
+            "customer", "vehicle", "step", "programme", "outcome", "reason").get(pk=task.pk)
+    return render(request, "followups/partials/task_card.html", {
+        "task": task, "errors": errors, "updated": errors is None, "today": timezone.localdate(),
+        "progress": selectors.worklist_progress(request.user, timezone.localdate()),
+        "oob_progress": True, **_outcome_context(),
+    })
+
+
+@login_required
+@permission_required("followups.reassign_task", raise_exception=True)
+def plan(request):
+    """The day's plan per programme, workload per caller and bulk reassignment."""
+    day = _day(request)
+    assignee = request.GET.get("assignee", "")
+    return render(request, "followups/plan.html", {
+        "day": day, "plan_rows": selectors.day_plan(request.user, day),
+        "workload": selectors.workload(request.user, day),
+        "calls": selectors.open_calls(request.user, day, assignee=assignee,
+                                      programme=request.GET.get("programme") or None),
+        "callers": selectors.callers(request.user), "assignee": assignee,
+        "programmes": Programme.objects.filter(is_active=True),
+    })
+
+
+@login_required
+@permission_required("followups.reassign_task", raise_exception=True)
+@require_POST
+def reassign(request):
+    ids = [int(pk) for pk in request.POST.getlist("task") if pk.isdigit()]
+    target = request.POST.get("assignee")
+    assignee = None
+    if target:
+        assignee = get_object_or_404(selectors.callers(request.user), pk=target)
+    try:
+        count = services.tasks_reassign(actor=request.user, task_ids=ids, assignee=assignee)
+    except ValidationError as error:
+        for field_errors in error.message_dict.values():
+            for message in field_errors:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("已分派 %(n)s 个任务。") % {"n": count})
+    return redirect(request.POST.get("next") or "followups:plan")
+
+
+@login_required
+@permission_required("followups.view_task", raise_exception=True)
+def funnel(request):
+    end = _day(request, "end")
+    try:
+        start = date.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        start = end - timedelta(days=30)
+    programme = request.GET.get("programme") or None
+    rows = selectors.funnel(request.user, start, end, programme=programme)
+    return render(request, "followups/funnel.html", {
+        "rows": rows, "start": start, "end": end, "programme": programme,
+        "programmes": Programme.objects.all(),
+        "reasons": selectors.refusal_breakdown(request.user, start, end),
+    })
+
+
+@login_required
+@permission_required("followups.change_programme", raise_exception=True)
+def programme_list(request):
+    return render(request, "followups/programme_list.html", {
+        "programmes": selectors.programmes(), "settings": FollowupSettings.current()})
+
+
+@login_required
+@permission_required("followups.change_programme", raise_exception=True)
+def programme_edit(request, pk):
+    programme = get_object_or_404(Programme, pk=pk)
+    form = ProgrammeForm(request.POST or None, instance=programme, prefix="p")
+    questions = QuestionFormSet(request.POST or None, instance=programme, prefix="q")
+    if request.method == "POST" and form.is_valid() and questions.is_valid():
+        programme._history_user = request.user
+        form.save()
+        questions.save()
+        messages.success(request, _("方案已保存。"))
+        return redirect("followups:programmes")
+    return render(request, "followups/programme_form.html", {
+        "form": form, "questions": questions, "programme": programme,
+        "steps": programme.steps.order_by("order", "offset_days")})
+
+
+@login_required
+@permission_required("followups.change_step", raise_exception=True)
+def step_edit(request, pk):
+    step = get_object_or_404(Step.objects.select_related("programme"), pk=pk)
+    form = StepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid():
+        step._history_user = request.user
+        form.save()
+        messages.success(request, _("步骤已保存。"))
+        return redirect("followups:programme", pk=step.programme_id)
+    return render(request, "followups/step_form.html", {"form": form, "step": step})
+
+
+@login_required
+@permission_required("followups.change_followupsettings", raise_exception=True)
+def settings_edit(request):
+    form = SettingsForm(request.POST or None, instance=FollowupSettings.current())
+    if request.method == "POST" and form.is_valid():
+        form.instance._history_user = request.user
+        form.save()
+        messages.success(request, _("设置已保存。"))
+        return redirect("followups:programmes")
+    return render(request, "followups/settings_form.html", {"form": form})
+
+
+@login_required
+@permission_required("followups.view_campaign", raise_exception=True)
+def campaign_list(request):
+    campaigns = (for_user(Campaign.objects.all(), request.user).select_related("store")
+                 .annotate(n_members=Count("members", distinct=True),
+                           n_back=Count("members", filter=Q(members__came_in_on__isnull=False),
+                                        distinct=True)))
+    classes = (for_user(CareClass.objects.all(), request.user).select_related("store")
+               .annotate(n_invited=Count("invitations"),
+                         n_accepted=Count("invitations", filter=Q(invitations__reply="accepted")),
+                         n_attended=Count("invitations", filter=Q(invitations__attended=True))))
+    return render(request, "followups/campaign_list.html", {
+        "campaigns": campaigns[:100], "classes": classes[:100]})
+
+
+@login_required
+@permission_required("followups.add_campaign", raise_exception=True)
+def campaign_create(request):
+    form = CampaignForm(request.POST or None, stores=stores_of(request.user),
+                        initial={"lapsed_days": FollowupSettings.current().lapsed_after_days})
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("followups:campaign", pk=campaign.pk)
+    return render(request, "followups/form.html", {"form": form, "title": _("新建召回活动")})
+
+
+@login_required
+@permission_required("followups.view_campaign", raise_exception=True)
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(for_user(Campaign.objects.select_related("store"), request.user),
+                                 pk=pk)
+    if request.method == "POST" and request.user.has_perm("followups.change_campaign"):
+        drawn = services.campaign_draw(campaign=campaign)
+        messages.success(request, _("已抽取 %(n)s 辆车。") % {"n": drawn})
+        return redirect("followups:campaign", pk=pk)
+    members = Paginator(campaign.members.select_related("vehicle", "customer").order_by("id"),
+                        100).get_page(request.GET.get("page"))
+    return render(request, "followups/campaign_detail.html", {
+        "campaign": campaign, "page": members,
+        "funnel": selectors.funnel(request.user, campaign.date - timedelta(days=60), campaign.date,
+                                   programme=campaign.programme_id)})
+
+
+@login_required
+@permission_required("followups.add_careclass", raise_exception=True)
+def care_class_create(request):
+    form = CareClassForm(request.POST or None, stores=stores_of(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            care_class = services.care_class_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("followups:class", pk=care_class.pk)
+    return render(request, "followups/form.html", {"form": form, "title": _("新建养护课堂")})
+
+
+@login_required
+@permission_required("followups.view_careclass", raise_exception=True)
+def care_class_detail(request, pk):
+    care_class = get_object_or_404(for_user(CareClass.objects.select_related("store"),
+                                            request.user), pk=pk)
+    if request.method == "POST" and request.user.has_perm("followups.add_classinvitation"):
+        mobiles = [m.strip() for m in request.POST.get("mobiles", "").split() if m.strip()]
+        customers = list(Customer.objects.filter(store=care_class.store, mobile__in=mobiles,
+                                                 is_active=True))
+        added = services.care_class_invite(actor=request.user, care_class=care_class,
+                                           customers=customers)
+        messages.success(request, _("已邀请 %(n)s 位客户。") % {"n": added})
+        return redirect("followups:class", pk=pk)
+    invitations = care_class.invitations.select_related("customer").order_by("id")
+    accepted = sum(1 for i in invitations if i.reply == ClassInvitation.Reply.ACCEPTED)
+    return render(request, "followups/class_detail.html", {
+        "care_class": care_class, "invitations": invitations, "accepted": accepted,
+        "replies": ClassInvitation.Reply.choices})
+
+
+@login_required
+@permission_required("followups.change_classinvitation", raise_exception=True)
+@require_POST
+def invitation_update(request, pk):
+    invitation = get_object_or_404(
+        for_user(ClassInvitation.objects.select_related("care_class", "customer"), request.user,
+                 "care_class__store"), pk=pk)
+    try:
+        if "reply" in request.POST:
+            invitation = services.invitation_reply(actor=request.user, invitation=invitation,
+                                                   reply=request.POST["reply"])
+        if "attended" in request.POST:
+            services.invitation_attendance(actor=request.user, invitation=invitation,
+                                           attended=request.POST["attended"] == "1")
+    except ValidationError as error:
+        for field_errors in error.message_dict.values():
+            for message in field_errors:
+                messages.error(request, message)
+    return redirect("followups:class", pk=invitation.care_class_id)
+
+
+@login_required
+@permission_required("followups.view_appointment", raise_exception=True)
+def appointment_list(request):
+    qs = selectors.appointments(request.user).order_by("-booked_for", "-id")
+    status = request.GET.get("status")
+    if status:
+        qs = qs.filter(status=status)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "followups/appointment_list.html", {"page": page, "status": status})
