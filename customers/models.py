@@ -231,6 +231,14 @@ class Vehicle(models.Model):
         verbose_name = _("车辆")
         verbose_name_plural = _("车辆")
         ordering = ["-id"]
+        # A store's due lists (reminder programmes, the customer list's filters) are range
+        # scans on these.
+        indexes = [
+            models.Index(fields=["store", "first_service_due_on"], name="vehicle_store_first_due_idx"),
+            models.Index(fields=["store", "next_service_due_on"], name="vehicle_store_next_due_idx"),
+            models.Index(fields=["store", "insurance_expires_on"], name="vehicle_store_insurance_idx"),
+            models.Index(fields=["store", "last_visit_on"], name="vehicle_store_last_visit_idx"),
+        ]
 
     def __str__(self):
         return self.plate or self.vin

@@ -23,7 +23,7 @@ from .models import (
     Vehicle,
     VehicleOwnership,
 )
-from .validators import mobile_fragment
+from .validators import PROVINCES, mobile_fragment
 
 SEARCH_VEHICLE_LIMIT = 500
 LAPSED_AFTER_DAYS = 183  # DOMAIN.md: no visit for 6 months or more
@@ -45,15 +45,21 @@ def vehicles_for(user):
     return for_user(Vehicle.objects.all(), user)
 
 
-def _vehicle_search_ids(term):
-    """Ids of customers whose vehicle plate or VIN contains `term` (one query)."""
+def _vehicle_search_ids(user, term):
+    """Ids of customers whose vehicle (in the user's stores) has this plate or VIN, or one
+    containing `term` (one query). A whole VIN or plate is an exact match on its btree
+    index; a fragment of 3 or more characters uses the trigram indexes."""
     term = re.sub(r"[\s·•]", "", term).upper()
     if len(term) < 3:
         return []
-    return list(
-        Vehicle.objects.filter(Q(plate__contains=term) | Q(vin__contains=term))
-        .values_list("customer_id", flat=True)[:SEARCH_VEHICLE_LIMIT]
-    )
+    vehicles = vehicles_for(user)
+    if re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", term):
+        vehicles = vehicles.filter(vin=term)
+    elif re.fullmatch(rf"[{PROVINCES}][A-Z][A-Z0-9挂学警港澳]{{5,6}}", term):
+        vehicles = vehicles.filter(plate=term)
+    else:
+        vehicles = vehicles.filter(Q(plate__contains=term) | Q(vin__contains=term))
+    return list(vehicles.values_list("customer_id", flat=True)[:SEARCH_VEHICLE_LIMIT])
 
 
 class CappedPaginator(Paginator):
@@ -64,7 +70,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self):
-        counted = self.object_list.order_by()[: self.cap + 1].count()
+        rows = self.object_list
+        if hasattr(rows, "values"):
+            rows = rows.order_by().values("pk")
+        counted = rows[: self.cap + 1].count()
         self.capped = counted > self.cap
         return min(counted, self.cap)
 
@@ -98,7 +107,7 @@ def customer_list(user, filters: CustomerFilters, *, today=None):
         digits = mobile_fragment(term)
         if len(digits) >= 3 and len(digits) >= len(re.sub(r"\s", "", term)) - 1:
             condition |= Q(mobile__contains=digits)
-        vehicle_ids = _vehicle_search_ids(term)
+        vehicle_ids = _vehicle_search_ids(user, term)
         if vehicle_ids:
             condition |= Q(pk__in=vehicle_ids)
         if re.fullmatch(r"[0-9Xx]{18}", term):
@@ -110,13 +119,13 @@ def customer_list(user, filters: CustomerFilters, *, today=None):
         qs = qs.filter(owner_id=filters.owner)
     if filters.due in DUE_PROGRAMMES:
         column = DUE_PROGRAMMES[filters.due]
-        qs = qs.filter(pk__in=Vehicle.objects.filter(
+        qs = qs.filter(pk__in=vehicles_for(user).filter(
             is_active=True, **{f"{column}__gte": today,
                                f"{column}__lte": today + timedelta(days=filters.due_within)},
         ).values("customer_id"))
     if filters.lapsed:
         cutoff = today - timedelta(days=LAPSED_AFTER_DAYS)
-        qs = qs.filter(pk__in=Vehicle.objects.filter(is_active=True).filter(
+        qs = qs.filter(pk__in=vehicles_for(user).filter(is_active=True).filter(
             Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lt=cutoff)
         ).values("customer_id"))
     qs = qs.order_by(*SORTS.get(filters.sort, SORTS["-id"]))
