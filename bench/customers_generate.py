@@ -197,16 +197,19 @@ def fill(args, stores):
 
 
 def timed(client, url, params, repeat):
+    """Median and max of the whole request, and the median of its SQL time (the sum of its
+    queries' times as the database driver saw them)."""
     client.get(url, params)
-    times = []
+    times, sql_times = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url, params)
-        times.append((time.perf_counter() - started) * 1000)
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url, params)
+            times.append((time.perf_counter() - started) * 1000)
+        sql_times.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, params)
-    return statistics.median(times), max(times), len(queries), response, queries
+    return (statistics.median(times), max(times), len(queries), response, queries,
+            statistics.median(sql_times))
 
 
 def measure(args, gm, crm):
@@ -229,17 +232,18 @@ def measure(args, gm, crm):
         client.force_login(user)
         print(f"\n{label}:")
         for name, params in searches:
-            median, worst, queries, response, _captured = timed(client, "/customers/", params,
-                                                                args.repeat)
+            median, worst, queries, response, _captured, sql = timed(
+                client, "/customers/", params, args.repeat)
             rows = response.text.count('href="/customers/vehicles/')
             print(f"  search {name:<32} median {median:6.1f} ms  max {worst:6.1f} ms  "
-                  f"{queries} queries  ({rows} vehicle links on page)")
+                  f"SQL {sql:6.1f} ms  {queries} queries  ({rows} vehicle links on page)")
         detail_customer = (Customer.objects.filter(store=crm.stores.first())
                            .order_by("id")[args.customers // (3 * args.stores)])
-        median, worst, queries, response, captured = timed(
+        median, worst, queries, response, captured, sql = timed(
             client, f"/customers/{detail_customer.pk}/", {}, args.repeat)
+        visits = ServiceVisit.objects.filter(customer=detail_customer).count()
         print(f"  customer page                          median {median:6.1f} ms  max {worst:6.1f} ms  "
-              f"{queries} queries  ({ServiceVisit.objects.filter(customer=detail_customer).count()} visits)")
+              f"SQL {sql:6.1f} ms  {queries} queries  ({visits} visits)")
         slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:2]
         for query in slowest:
             print(f"    {float(query['time']) * 1000:.1f} ms  {query['sql'][:120]}")
