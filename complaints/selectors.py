@@ -1,6 +1,8 @@
 """Reads of the complaints app shared by the pages, the API and the customer timeline:
 scoped to the user's stores, with the joins they need so query counts stay fixed."""
 
+from datetime import timedelta
+
 from django.db.models import (
     Avg,
     Count,
@@ -9,6 +11,7 @@ from django.db.models import (
     F,
     Q,
     Sum,
+    Value,
 )
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
@@ -156,11 +159,14 @@ def report(user, *, start, end, store=None, now=None):
         "resolution_in_time": Count("id", filter=Q(resolved_at__lte=F("resolution_due_at"))),
         "repeats": Count("id", filter=Q(is_repeat=True)),
         "paused": Count("id", filter=Q(paused_seconds__gt=0) | Q(paused_at__isnull=False)),
-        "paused_seconds": Sum("paused_seconds"),
+        "paused_total_seconds": Sum("paused_seconds"),
         "avg_response": Avg(ExpressionWrapper(F("responded_at") - F("received_at"),
                                               output_field=DurationField())),
-        "avg_resolution": Avg(ExpressionWrapper(F("resolved_at") - F("received_at"),
-                                                output_field=DurationField())),
+        # Paused time is waiting on the customer or the manufacturer: not counted.
+        "avg_resolution": Avg(ExpressionWrapper(
+            F("resolved_at") - F("received_at")
+            - F("paused_seconds") * Value(timedelta(seconds=1), output_field=DurationField()),
+            output_field=DurationField())),
         "reissued": Count("id", filter=Q(round__gt=1)),
     }
 

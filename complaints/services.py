@@ -128,9 +128,9 @@ def _required(errors, field, value, message):
 # Opening -----------------------------------------------------------------------------------
 
 @transaction.atomic
-def complaint_open(*, actor, customer, channel, category, description, received_at=None,
-                   vehicle=None, severity=Severity.GENERAL, important_reasons="",
-                   department="", owner=None):
+def complaint_open(*, actor, customer, channel, description, category=Complaint.Category.OTHER,
+                   received_at=None, vehicle=None, severity=Severity.GENERAL,
+                   important_reasons="", department="", owner=None):
     """Log a complaint. The response and resolution clocks start at `received_at` (when
     the customer raised it; may be earlier than now, never later). A complaint from the
     same customer or vehicle within the repeat window is flagged as a repeat. An
@@ -140,6 +140,8 @@ def complaint_open(*, actor, customer, channel, category, description, received_
     store = customer.store
     if not stores_of(actor).filter(pk=store.pk).exists():
         errors["customer"] = _("该客户不属于您所在的门店。")
+    elif not customer.is_active:
+        errors["customer"] = _("该客户档案已停用或已合并，请选择有效的客户。")
     if vehicle is not None and (vehicle.customer_id != customer.pk
                                 or vehicle.store_id != customer.store_id):
         errors["vehicle"] = _("该车辆不属于所选客户。")

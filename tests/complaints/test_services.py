@@ -427,3 +427,17 @@ def test_board_sort_key_follows_the_running_clock(open_complaint, staff, clock):
     complaint = services.complaint_resolve(actor=staff["caller"], complaint=complaint,
                                            resolution="已解决")
     assert complaint.current_due_at is None
+
+
+def test_other_floors_may_open_without_a_category(staff, customer, clock):
+    complaint = services.complaint_open(actor=staff["caller"], customer=customer,
+                                        channel="followup_call", description="回访中客户抱怨")
+    assert complaint.category == "other"
+
+
+def test_inactive_customer_is_refused(open_complaint, customer):
+    customer.is_active = False
+    customer.save()
+    with pytest.raises(ValidationError) as info:
+        open_complaint()
+    assert "customer" in errors_of(info)

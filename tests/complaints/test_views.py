@@ -216,3 +216,19 @@ def test_complaints_appear_on_the_customer_timeline(open_complaint, customer, st
     complaint = open_complaint()
     entries = [e for e in timeline.collect(customer, staff["crm"]) if e.kind == "complaint"]
     assert [e.url for e in entries] == [reverse("complaints:detail", args=[complaint.pk])]
+
+
+def test_report_average_resolution_leaves_out_paused_time(open_complaint, staff, clock):
+    from complaints import selectors
+
+    complaint = services.complaint_respond(actor=staff["caller"], complaint=open_complaint(),
+                                           channel="phone", note="x")
+    clock.move_to(T0 + timedelta(hours=1))
+    services.complaint_pause(actor=staff["caller"], complaint=complaint, reason="等厂家")
+    clock.move_to(T0 + timedelta(hours=4))
+    services.complaint_resume(actor=staff["caller"], complaint=complaint)
+    clock.move_to(T0 + timedelta(hours=5))
+    services.complaint_resolve(actor=staff["caller"], complaint=complaint, resolution="好")
+    data = selectors.report(staff["crm"], start=T0 - timedelta(days=1), end=T0 + timedelta(days=1))
+    assert data["totals"]["avg_resolution"] == timedelta(hours=2)
+    assert data["totals"]["paused"] == 1 and data["totals"]["resolution_rate"] == 100.0
