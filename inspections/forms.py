@@ -51,6 +51,19 @@ class ChecklistItemForm(forms.ModelForm):
         }
 
 
+class ChecklistForm(forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=100,
+                           widget=forms.TextInput(attrs={"class": "form-control"}))
+    responsible = forms.ModelChoiceField(label=_("默认整改责任人"), queryset=None, required=False,
+                                         widget=forms.Select(attrs={"class": "form-select"}))
+    is_active = forms.BooleanField(label=_("启用"), required=False,
+                                   widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["responsible"].queryset = staff
+
+
 class ReportFilterForm(forms.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None, required=False,
                                    empty_label=_("全部门店"),

@@ -95,19 +95,23 @@ def _bump(template):
     template.refresh_from_db(fields=["version"])
 
 
+_UNCHANGED = object()
+
+
 @transaction.atomic
-def checklist_template_update(*, actor, template, name=None, responsible=None, is_active=None):
-    """A manager renames a checklist, names who fixes its failures by default, or
-    switches it off."""
+def checklist_template_update(*, actor, template, name=None, responsible=_UNCHANGED, is_active=None):
+    """A manager renames a checklist, names who fixes its failures by default (None:
+    nobody), or switches it off. Arguments left out stay as they are."""
     _check_template_edit(actor, template)
     if name is not None:
         if not name.strip():
             raise ValidationError({"name": _("请填写名称。")})
         template.name = name.strip()
-    if responsible is not None and template.store_id is not None and \
-            not _store_staff(template.store).filter(pk=responsible.pk).exists():
-        raise ValidationError({"responsible": _("责任人须是本店员工。")})
-    template.responsible = responsible
+    if responsible is not _UNCHANGED:
+        if responsible is not None and template.store_id is not None and \
+                not _store_staff(template.store).filter(pk=responsible.pk).exists():
+            raise ValidationError({"responsible": _("责任人须是本店员工。")})
+        template.responsible = responsible
     if is_active is not None:
         template.is_active = is_active
     template.save()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("rectifications/<int:pk>/verify/", views.rectification_verify, name="rectification-verify"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("checklists/", views.checklist_list, name="checklists"),
+    path("checklists/<int:pk>/", views.checklist_edit, name="checklist-edit"),
     path("checklists/<int:template_pk>/items/new/", views.checklist_item_edit, name="checklist-item-add"),
     path("checklists/items/<int:pk>/", views.checklist_item_edit, name="checklist-item-edit"),
 ]

@@ -17,7 +17,15 @@ from django.views.decorators.http import require_POST
 from crm_site.scoping import stores_of
 
 from . import selectors, services
-from .forms import AnswerForm, ChecklistItemForm, FixForm, PhotoForm, ReportFilterForm, VerifyForm
+from .forms import (
+    AnswerForm,
+    ChecklistForm,
+    ChecklistItemForm,
+    FixForm,
+    PhotoForm,
+    ReportFilterForm,
+    VerifyForm,
+)
 from .models import ChecklistItem, Inspection, InspectionResult, Outcome, Rectification
 
 
@@ -257,7 +265,7 @@ def dashboard(request):
     stores = stores_of(request.user).order_by("code")
     form = ReportFilterForm(request.GET or None, stores=stores)
     end = timezone.localdate()
-    start = end - timedelta(days=27)
+    start = end - timedelta(days=13)
     store = None
     if form.is_valid():
         store = form.cleaned_data["store"]
@@ -287,6 +295,25 @@ def checklist_list(request):
         "templates": selectors.checklists_for(request.user),
         "can_edit": request.user.has_perm("inspections.change_checklisttemplate"),
     })
+
+
+@login_required
+@permission_required("inspections.change_checklisttemplate", raise_exception=True)
+def checklist_edit(request, pk):
+    """Rename a checklist, name who fixes its failures by default, switch it off."""
+    template = get_object_or_404(selectors.checklists_for(request.user), pk=pk)
+    form = ChecklistForm(request.POST or None, staff=selectors.staff_choices(template.store), initial={
+        "name": template.name, "responsible": template.responsible, "is_active": template.is_active})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.checklist_template_update(actor=request.user, template=template, **form.cleaned_data)
+        except ValidationError as error:
+            for field, msgs in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, msgs)
+        else:
+            messages.success(request, _("检查表已保存。"))
+            return redirect("inspections:checklists")
+    return render(request, "inspections/checklist_form.html", {"form": form, "template": template})
 
 
 @login_required

@@ -13,7 +13,7 @@
     xAxis: { type: "category", data: trend.days },
     yAxis: { type: "value", min: 0, max: 100 },
     series: trend.series.map(function (s) {
-      return { name: s.name, type: "line", data: s.data, connectNulls: true, smooth: true };
+      return { name: s.name, type: "line", data: s.data, connectNulls: true, smooth: false };
     })
   });
   window.addEventListener("resize", function () { chart.resize(); });

@@ -2,6 +2,8 @@
 saved item by item (also through a dropped connection), then the responsible person
 fixes it with an after photo and the CR side re-checks it."""
 
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 
@@ -11,6 +13,15 @@ from .factories import image_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHOTO = {"name": "snap.jpg", "mimeType": "image/jpeg", "buffer": image_bytes((1200, 900))}
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def shot(page, name):
+    """Save the phone screen as it is now under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page, base, username):
@@ -28,8 +39,8 @@ def bar_round(store, checklists):
                                      day=timezone.localdate(), scheduled_for=timezone.now())
 
 
-def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, screenshot, bar_round, specialist,
-                                                 consultant, cr_manager):
+def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, bar_round, specialist, consultant,
+                                                 cr_manager):
     page = phone_page
     sign_in(page, live_server.url, specialist.username)
     page.goto(f"{live_server.url}/inspections/")
@@ -55,7 +66,7 @@ def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, screens
         with page.expect_response(lambda r: "/answer/" in r.url):
             page.locator("[data-testid=item]").nth(index).locator("[data-testid=answer-pass]").click()
     assert page.locator("[data-answered]").inner_text() == "3"
-    screenshot("inspection-round-phone")
+    shot(page, "inspection-round-phone")
     page.click("[data-testid=complete]")
     page.wait_for_selector("[data-testid=score]")
     assert page.locator("[data-testid=score]").inner_text() == "71.4"  # bar weights 2, 2, 3: 5 of 7
@@ -63,14 +74,16 @@ def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, screens
     rectification = Rectification.objects.get(inspection=bar_round)
     assert rectification.responsible_id == consultant.pk
 
+    shot(page, "inspection-result-phone")
+
     sign_in(page, live_server.url, consultant.username)
     page.goto(f"{live_server.url}/inspections/mine/")
     card = page.locator("[data-testid=rectification]")
     assert card.count() == 1
+    shot(page, "inspection-my-rectifications-phone")
     card.locator("[data-testid=after-photo]").set_input_files(PHOTO)
     card.locator("[data-testid=fix]").click()
     page.wait_for_load_state()
-    screenshot("inspection-my-rectifications-phone")
     rectification.refresh_from_db()
     assert rectification.status == Rectification.Status.FIXED
 

@@ -351,3 +351,14 @@ def test_sweep_is_safe_across_stores(started, walk, consultant, other_checklists
               .values_list("pk", flat=True)}
     notices = Notification.objects.filter(user=other_manager, title__startswith="整改超时")
     assert all(any(n.url.endswith(path) for path in theirs) for n in notices)
+
+
+def test_template_update_keeps_what_is_left_out(checklists, cr_manager, attendant, make_user, other_store):
+    template = checklists[Area.BAR]
+    services.checklist_template_update(actor=cr_manager, template=template, responsible=attendant)
+    services.checklist_template_update(actor=cr_manager, template=template, name="吧台 6S")
+    template.refresh_from_db()
+    assert template.responsible == attendant and template.name == "吧台 6S"
+    with pytest.raises(ValidationError):
+        services.checklist_template_update(actor=cr_manager, template=template,
+                                           responsible=make_user(Role.CALLER, other_store))

@@ -214,3 +214,18 @@ def test_checklist_page_edits_make_a_new_version(manager_client, checklists, sta
     response = manager_client.post(reverse("inspections:checklist-item-add", args=[item.template_id]), {
         "position": 9, "text": "", "weight": 0, "severity": "minor"})
     assert response.status_code == 200 and "text-danger" in response.content.decode()
+
+
+def test_checklist_name_and_responsible(manager_client, checklists, attendant, other_checklists, make_user,
+                                        other_store):
+    template = checklists[Area.BAR]
+    url = reverse("inspections:checklist-edit", args=[template.pk])
+    response = manager_client.post(url, {"name": "吧台 6S", "responsible": attendant.pk, "is_active": "on"})
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert template.name == "吧台 6S" and template.responsible == attendant and template.version == 1
+    stranger = make_user(Role.LOUNGE_ATTENDANT, other_store)
+    response = manager_client.post(url, {"name": "吧台", "responsible": stranger.pk, "is_active": "on"})
+    assert response.status_code == 200  # not a choice: only this store's staff are offered
+    foreign = other_checklists[Area.BAR]
+    assert manager_client.get(reverse("inspections:checklist-edit", args=[foreign.pk])).status_code == 404
