@@ -313,11 +313,12 @@ class ClassInvitation(models.Model):
         return f"{self.care_class} {self.customer_id}"
 
 
-class TaskQuerySet(models.QuerySet):
-    OPEN = ("planned", "retry")
+OPEN_STATUSES = ("planned", "retry")
 
+
+class TaskQuerySet(models.QuerySet):
     def open(self):
-        return self.filter(status__in=self.OPEN)
+        return self.filter(status__in=OPEN_STATUSES)
 
     def calls(self):
         return self.filter(channel=Channel.CALL)
@@ -410,7 +411,7 @@ class Task(models.Model):
 
     @property
     def is_open(self):
-        return self.status in TaskQuerySet.OPEN
+        return self.status in OPEN_STATUSES
 
 
 class CallAttempt(models.Model):

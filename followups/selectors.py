@@ -9,6 +9,7 @@ from crm_site.scoping import for_user
 from customers.models import ServiceVisit
 
 from .models import (
+    OPEN_STATUSES,
     Appointment,
     Channel,
     FollowupSettings,
@@ -47,7 +48,7 @@ def worklist_progress(user, day):
     from .models import CallAttempt
 
     counts = Task.objects.filter(Q(assignee=user) | Q(done_by=user)).aggregate(
-        open=Count("id", filter=Q(assignee=user, status__in=Task.objects.OPEN,
+        open=Count("id", filter=Q(assignee=user, status__in=OPEN_STATUSES,
                                   channel=Channel.CALL, planned_on__lte=day)),
         done=Count("id", filter=Q(done_by=user, done_at__date=day)),
     )
@@ -80,8 +81,8 @@ def workload(user, day):
     rows = (tasks_for(user).calls()
             .values("assignee", "assignee__last_name", "assignee__first_name",
                     "assignee__username")
-            .annotate(open=Count("id", filter=Q(status__in=Task.objects.OPEN, planned_on__lte=day)),
-                      overdue=Count("id", filter=Q(status__in=Task.objects.OPEN,
+            .annotate(open=Count("id", filter=Q(status__in=OPEN_STATUSES, planned_on__lte=day)),
+                      overdue=Count("id", filter=Q(status__in=OPEN_STATUSES,
                                                    planned_on__lt=day)),
                       done=Count("id", filter=Q(done_at__date=day)))
             .filter(Q(open__gt=0) | Q(done__gt=0))

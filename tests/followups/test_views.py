@@ -1,0 +1,148 @@
+"""Pages: the caller's worklist (fixed query count, htmx outcomes), manager pages."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from crm_site.roles import Role
+from followups.models import Programme, Step, Task
+
+from .helpers import MON, at, make_calls
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _monday_morning():
+    """Sessions are timed: the whole test lives on Monday morning."""
+    with time_machine.travel(at(MON, 10), tick=False):
+        yield
+
+
+def _worklist(client, django_assert_num_queries, queries=None):
+    with time_machine.travel(at(MON, 10), tick=False):
+        if queries is None:
+            return client.get(reverse("followups:worklist"))
+        with django_assert_num_queries(queries):
+            return client.get(reverse("followups:worklist"))
+
+
+def test_caller_home_is_the_worklist(client, caller):
+    client.force_login(caller)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response.url == reverse("followups:worklist")
+
+
+def test_worklist_query_count_is_the_same_for_1_and_20_tasks(client, store, caller, make_user,
+                                                             django_assert_num_queries):
+    client.force_login(caller)
+    make_calls(store, 1)
+    response = _worklist(client, django_assert_num_queries)
+    assert response.status_code == 200
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one, time_machine.travel(at(MON, 10), tick=False):
+        client.get(reverse("followups:worklist"))
+    Task.objects.all().delete()
+    tasks = make_calls(store, 20)
+    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(assignee=caller)
+    response = _worklist(client, django_assert_num_queries, queries=len(one))
+    # The first car's call is planned again (its row was deleted): 21 cards.
+    assert response.content.decode().count('class="card mb-2 task-card') == 21
+
+
+def test_worklist_shows_overdue_first_with_script_and_progress(client, store, caller):
+    tasks = make_calls(store, 2)
+    Task.objects.filter(pk=tasks[1].pk).update(planned_on=MON - timedelta(days=2))
+    client.force_login(caller)
+    response = _worklist(client, None)
+    html = response.content.decode()
+    assert html.index(f'id="task-{tasks[1].pk}"') < html.index(f'id="task-{tasks[0].pk}"')
+    assert "逾期" in html and tasks[0].vehicle.plate in html and 'id="progress"' in html
+    assert "{name}" not in html  # the script is filled in
+
+
+def test_outcome_by_htmx_updates_the_card_in_place(client, store, caller):
+    [task] = make_calls(store, 1)
+    client.force_login(caller)
+    with time_machine.travel(at(MON, 10), tick=False):
+        response = client.post(reverse("followups:task-outcome", args=[task.pk]),
+                               {"outcome": "no_answer"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="task-{task.pk}"' in html and 'hx-swap-oob="true"' in html
+    task.refresh_from_db()
+    assert task.status == "retry"
+    with time_machine.travel(at(MON + timedelta(days=1), 10), tick=False):
+        client.force_login(caller)
+        response = client.post(reverse("followups:task-outcome", args=[task.pk]),
+                               {"outcome": "refused"}, HTTP_HX_REQUEST="true")
+    assert "请选择拒绝原因" in response.content.decode()
+
+
+def test_other_store_task_is_404(client, store, other_store, make_user):
+    [task] = make_calls(store, 1)
+    stranger = make_user(Role.CALLER, other_store)
+    client.force_login(stranger)
+    assert client.post(reverse("followups:task-outcome", args=[task.pk]),
+                       {"outcome": "reached"}).status_code == 404
+    assert client.get(reverse("followups:task", args=[task.pk])).status_code == 404
+    response = _worklist(client, None)
+    assert f'task-{task.pk}' not in response.content.decode()
+
+
+def test_manager_plan_workload_reassign_and_funnel(manager_client, store, caller, specialist):
+    tasks = make_calls(store, 4)
+    with time_machine.travel(at(MON, 10), tick=False):
+        response = manager_client.get(reverse("followups:plan"), {"day": MON.isoformat()})
+        assert response.status_code == 200 and "定保提醒" in response.content.decode()
+        response = manager_client.post(reverse("followups:reassign"), {
+            "task": [t.pk for t in tasks], "assignee": specialist.pk})
+        assert response.status_code == 302
+        assert set(Task.objects.filter(pk__in=[t.pk for t in tasks])
+                   .values_list("assignee", flat=True)) == {specialist.pk}
+        response = manager_client.get(reverse("followups:funnel"),
+                                      {"start": MON.isoformat(), "end": MON.isoformat()})
+        assert response.status_code == 200 and "定保提醒" in response.content.decode()
+
+
+def test_caller_cannot_open_manager_pages(client, caller):
+    client.force_login(caller)
+    assert client.get(reverse("followups:plan")).status_code == 403
+    assert client.get(reverse("followups:programmes")).status_code == 403
+
+
+def test_manager_edits_a_step_script(manager_client):
+    step = Step.objects.get(programme__code="first_service", code="call-14")
+    response = manager_client.get(reverse("followups:step", args=[step.pk]))
+    assert response.status_code == 200
+    data = {"order": 1, "offset_days": -13, "due_within_days": 0, "channel": "call",
+            "purpose": "invite", "sms_template_code": "", "sms_text": "", "script": "新话术 {name}",
+            "only_until_came_in": "on", "is_active": "on"}
+    response = manager_client.post(reverse("followups:step", args=[step.pk]), data)
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert (step.offset_days, step.script) == (-13, "新话术 {name}")
+    assert step.history.first().history_user.username == "crm"
+    assert manager_client.get(reverse("followups:programmes")).status_code == 200
+    programme = Programme.objects.get(code="first_service")
+    assert manager_client.get(reverse("followups:programme", args=[programme.pk])).status_code == 200
+
+
+def test_campaign_and_class_pages(manager_client, store):
+    with time_machine.travel(at(MON, 10), tick=False):
+        response = manager_client.post(reverse("followups:campaign-create"), {
+            "store": store.pk, "name": "春季召回", "date": (MON + timedelta(days=50)).isoformat(),
+            "offer": "工时八折", "lapsed_days": 180})
+        assert response.status_code == 302
+        assert manager_client.get(response.url).status_code == 200
+        response = manager_client.post(reverse("followups:class-create"), {
+            "store": store.pk, "title": "冬季用车", "starts_at": "2026-12-20T14:00",
+            "capacity": 10, "location": "二楼", "description": ""})
+        assert response.status_code == 302
+        assert manager_client.get(response.url).status_code == 200
+        assert manager_client.get(reverse("followups:campaigns")).status_code == 200
+        assert manager_client.get(reverse("followups:appointments")).status_code == 200
