@@ -138,3 +138,17 @@ def test_production_settings_pass_check_deploy():
                             cwd=settings.BASE_DIR, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_pages_carry_a_content_security_policy_without_inline_script(client, store, make_user):
+    import re
+
+    response = client.get("/accounts/login/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline' " not in policy.split("script-src")[1]
+    client.force_login(make_user(Role.CR_MANAGER, store))
+    for url in ("/notifications/", "/staff/", "/messages/", "/api/docs/"):
+        html = client.get(url).content.decode()
+        inline = [s for s in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+                  if "application/json" not in s]
+        assert inline == [], (url, inline)
