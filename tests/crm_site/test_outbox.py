@@ -1,6 +1,6 @@
 """The SMS outbox: queued inside the send window, sent once, failures kept with reason."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
