@@ -215,7 +215,15 @@ def records_timeline(customer, user):
     from .timeline import TimelineEntry
 
     entries = []
-    for sale in Sale.objects.filter(customer=customer).select_related("vehicle")[:100]:
+    can = user.has_perm
+    sales = Sale.objects.filter(customer=customer) if can("customers.view_sale") else Sale.objects.none()
+    visits = (ServiceVisit.objects.filter(customer=customer) if can("customers.view_servicevisit")
+              else ServiceVisit.objects.none())
+    policies = (InsurancePolicy.objects.filter(customer=customer)
+                if can("customers.view_insurancepolicy") else InsurancePolicy.objects.none())
+    corrections = (CorrectionRequest.objects.filter(customer=customer)
+                   if can("customers.view_correctionrequest") else CorrectionRequest.objects.none())
+    for sale in sales.select_related("vehicle")[:100]:
         entries.append(TimelineEntry(
             when=sale.delivered_on or sale.order_date, kind="sale",
             title=_("购车：%(model)s %(plate)s") % {"model": sale.vehicle.model_name,
@@ -223,7 +231,7 @@ def records_timeline(customer, user):
             body=_("成交价 %(price)s，顾问 %(who)s") % {"price": sale.price,
                                                    "who": sale.consultant_name or "-"},
             url=reverse("customers:vehicle-detail", args=[sale.vehicle_id])))
-    for visit in ServiceVisit.objects.filter(customer=customer).select_related("vehicle")[:100]:
+    for visit in visits.select_related("vehicle")[:100]:
         entries.append(TimelineEntry(
             when=visit.date_in, kind="visit",
             title=_("进厂：%(type)s %(plate)s") % {"type": visit.get_repair_type_display(),
@@ -231,7 +239,7 @@ def records_timeline(customer, user):
             body=_("金额 %(amount)s，里程 %(km)s") % {"amount": visit.amount,
                                                   "km": visit.mileage or "-"},
             url=reverse("customers:vehicle-detail", args=[visit.vehicle_id])))
-    for policy in InsurancePolicy.objects.filter(customer=customer).select_related("vehicle")[:50]:
+    for policy in policies.select_related("vehicle")[:50]:
         entries.append(TimelineEntry(
             when=policy.starts_on, kind="insurance",
             title=_("投保：%(insurer)s %(plate)s") % {"insurer": policy.insurer,
@@ -248,7 +256,7 @@ def records_timeline(customer, user):
                 when=ownership.ended_on, kind="ownership",
                 title=_("不再是车主：%(plate)s") % {
                     "plate": ownership.vehicle.plate or ownership.vehicle.vin}))
-    for correction in CorrectionRequest.objects.filter(customer=customer)[:50]:
+    for correction in corrections[:50]:
         entries.append(TimelineEntry(
             when=correction.filed_at, kind="correction",
             title=_("信息修正申请：%(field)s（%(status)s）") % {

@@ -345,6 +345,7 @@ def _record_form(kind, vehicle, data=None):
 
 
 @login_required
+@permission_required("customers.view_vehicle", raise_exception=True)
 def vehicle_detail(request, pk, kind=None):
     vehicle = selectors.vehicle_get(request.user, pk)
     forms = {name: _record_form(name, vehicle) for name in RECORD_FORMS

@@ -291,3 +291,16 @@ def test_count_is_capped_on_huge_lists(manager_client, store, monkeypatch):
         make_customer(store, n + 1)
     response = manager_client.get(reverse("customers:list"))
     assert "超过 3 位客户" in response.text
+
+
+def test_lounge_attendant_sees_no_sale_prices(client, make_user, store, customer, vehicle):
+    make_sale(vehicle, price=123456)
+    client.force_login(make_user(Role.LOUNGE_ATTENDANT, store))
+    assert "123456" not in client.get(reverse("customers:detail", args=[customer.pk])).text
+    page = client.get(reverse("customers:vehicle-detail", args=[vehicle.pk]))
+    assert page.status_code == 200 and "123456" not in page.text
+
+
+def test_vehicle_page_of_another_store_is_404(manager_client, other_customer):
+    car = make_vehicle(other_customer, 66)
+    assert manager_client.get(reverse("customers:vehicle-detail", args=[car.pk])).status_code == 404
