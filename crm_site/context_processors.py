@@ -9,13 +9,18 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    items = []
+    items, groups = [], []
     for config in apps.get_app_configs():
+        group = []
         for label, url_name, perm in getattr(config, "nav_items", []):
             if perm and not user.has_perm(perm):
                 continue
             try:
-                items.append({"label": label, "url": reverse(url_name), "name": url_name})
+                group.append({"label": label, "url": reverse(url_name), "name": url_name})
             except NoReverseMatch:
                 continue
-    return {"nav_items": items, "unread_notifications": user.notifications.unread().count()}
+        if group:
+            groups.append({"label": config.verbose_name, "items": group})
+            items.extend(group)
+    return {"nav_items": items, "nav_groups": groups,
+            "unread_notifications": user.notifications.unread().count()}
