@@ -245,6 +245,8 @@ class ImportForm(BootstrapForm):
     kind = forms.ChoiceField(label=_("数据类型"), choices=KINDS)
     store = forms.ModelChoiceField(label=_("门店"), queryset=None, empty_label=None)
     file = forms.FileField(label=_("文件（.xlsx 或 .csv）"))
+    skip_invalid = forms.BooleanField(label=_("跳过错误行，只导入正确的行（默认整份文件无误才导入）"),
+                                      required=False)
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)

@@ -521,10 +521,15 @@ class ImportReport:
     file_errors: list = field(default_factory=list)
     dry_run: bool = True
     total_rows: int = 0
+    skip_invalid: bool = False
 
     @property
     def ok(self):
-        return not (self.missing or self.row_errors or self.file_errors)
+        """The file can be (or was) imported: no file error, and no bad row unless bad
+        rows are to be skipped."""
+        if self.missing or self.file_errors:
+            return False
+        return self.skip_invalid or not self.row_errors
 
     @property
     def column_rows(self):
@@ -551,10 +556,11 @@ def read_dataset(content: bytes, filename: str):
     return CSV().create_dataset(text)
 
 
-def run_import(*, kind, store, content, filename, actor=None, dry_run=True):
-    """Read the file, map its columns and import it (all or nothing)."""
+def run_import(*, kind, store, content, filename, actor=None, dry_run=True, skip_invalid=False):
+    """Read the file, map its columns and import it: all or nothing by default; with
+    skip_invalid the good rows are imported and the bad ones reported."""
     resource_class = RESOURCES[kind]
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(dry_run=dry_run, skip_invalid=skip_invalid)
     try:
         dataset = read_dataset(content, filename)
     except ValidationError as error:
@@ -571,7 +577,8 @@ def run_import(*, kind, store, content, filename, actor=None, dry_run=True):
         return report
     resource = resource_class(store=store, actor=actor)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True,
-                                  rollback_on_validation_errors=True, raise_errors=False)
+                                  rollback_on_validation_errors=not skip_invalid,
+                                  raise_errors=False)
     for line in result.invalid_rows:
         messages = [f"{key}：{'；'.join(map(str, msgs))}" if key != "__all__" else "；".join(msgs)
                     for key, msgs in line.error_dict.items()]

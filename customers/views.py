@@ -538,10 +538,12 @@ def import_upload(request):
         content = upload.read()
         (_import_dir() / token).write_bytes(content)
         kind, store = form.cleaned_data["kind"], form.cleaned_data["store"]
+        skip_invalid = form.cleaned_data["skip_invalid"]
         report = importing.run_import(kind=kind, store=store, content=content,
-                                      filename=upload.name, actor=request.user, dry_run=True)
-        request.session["customers_import"] = {"token": token, "kind": kind,
-                                               "store": store.pk, "name": upload.name}
+                                      filename=upload.name, actor=request.user, dry_run=True,
+                                      skip_invalid=skip_invalid)
+        request.session["customers_import"] = {"token": token, "kind": kind, "store": store.pk,
+                                               "name": upload.name, "skip_invalid": skip_invalid}
         return render(request, "customers/import_preview.html", {
             "report": report, "kind_label": importing.KIND_LABELS[kind], "store": store,
             "filename": upload.name})
@@ -564,7 +566,8 @@ def import_confirm(request):
         messages.error(request, _("没有待导入的文件，请重新上传。"))
         return redirect("customers:import")
     report = importing.run_import(kind=pending["kind"], store=store, content=path.read_bytes(),
-                                  filename=pending["name"], actor=request.user, dry_run=False)
+                                  filename=pending["name"], actor=request.user, dry_run=False,
+                                  skip_invalid=pending.get("skip_invalid", False))
     if report.imported:
         path.unlink(missing_ok=True)
         del request.session["customers_import"]

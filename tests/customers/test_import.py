@@ -161,3 +161,11 @@ def test_upload_preview_then_confirm_pages(manager_client, store, settings, tmp_
 def test_import_page_needs_the_permission(client, caller):
     client.force_login(caller)
     assert client.get(reverse("customers:import")).status_code == 403
+
+
+def test_skip_invalid_imports_the_good_rows_only_when_asked(store):
+    rows = CUSTOMERS + [["", "123", "", "", "", "", ""]]
+    report = run_import(kind="customers", store=store, content=csv_bytes(rows), filename="c.csv",
+                        dry_run=False, skip_invalid=True)
+    assert report.imported and [n for n, _m in report.row_errors] == [4]
+    assert Customer.objects.count() == 2
