@@ -499,3 +499,28 @@ class MonthlyFigure(models.Model):
 
     def __str__(self):
         return f"{self.store_id} {self.period:%Y-%m} {self.measure} {self.value}"
+
+
+class MonthlySnapshot(models.Model):
+    """The plain counts behind a dashboard panel (complaints, inspections) for one store
+    and month, stored by the refresh job beside the monthly figures. A machine table."""
+
+    class Source(models.TextChoices):
+        COMPLAINTS = "complaints", _("投诉")
+        INSPECTIONS = "inspections", _("巡检")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", verbose_name=_("门店"))
+    period = models.DateField(_("月份"))
+    source = models.CharField(_("来源"), max_length=20, choices=Source.choices)
+    data = models.JSONField(_("数据"), default=dict)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("月度面板快照")
+        verbose_name_plural = _("月度面板快照")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "period", "source"], name="monthly_snapshot_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id} {self.period:%Y-%m} {self.source}"

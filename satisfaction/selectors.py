@@ -24,6 +24,7 @@ from .models import (
     ManufacturerReport,
     Measure,
     MonthlyFigure,
+    MonthlySnapshot,
     MysteryShopCheck,
     SatisfactionPolicy,
     Target,
@@ -261,6 +262,10 @@ def dashboard(store, period, months=TREND_MONTHS):
     plan_counts = dict(ImprovementPlan.objects.filter(store=store).values_list("status")
                        .annotate(n=Count("id")).values_list("status", "n"))
     funnel = sources.reminder_funnel([store.pk], period)
+    snapshots = {}
+    if stamps:  # the figures come from the summary: so do the panels, when stored
+        snapshots = dict(MonthlySnapshot.objects.filter(store=store, period=period)
+                         .values_list("source", "data"))
     for row in funnel:
         row["label"] = str(sources.PROGRAMME_LABELS.get(row["programme"], row["programme"]))
     return Dashboard(
@@ -268,8 +273,10 @@ def dashboard(store, period, months=TREND_MONTHS):
         trend_targets=trend_targets, reports=reports, items=items, weak_items=weak,
         meetings=meetings, staff_ranking=ranking,
         funnel=funnel,
-        complaint_summary=sources.complaint_summary([store.pk], period),
-        inspection_summary=sources.inspection_summary([store.pk], period),
+        complaint_summary=sources.complaint_summary(
+            [store.pk], period, raw=snapshots.get(MonthlySnapshot.Source.COMPLAINTS)),
+        inspection_summary=sources.inspection_summary(
+            [store.pk], period, raw=snapshots.get(MonthlySnapshot.Source.INSPECTIONS)),
         plan_counts=plan_counts, computed_at=min(stamps) if stamps else None,
     )
 

@@ -22,6 +22,7 @@ from .models import (
     ManufacturerReport,
     Measure,
     MonthlyFigure,
+    MonthlySnapshot,
     MysteryShopCheck,
     MysteryShopItem,
     MysteryShopResult,
@@ -626,4 +627,19 @@ def figures_refresh(*, periods, store_ids=None, now=None):
         update_conflicts=True, unique_fields=["store", "period", "measure"],
         update_fields=["value", "numerator", "denominator", "computed_at"],
     )
+    from . import sources
+
+    snapshots = []
+    for store_id in store_ids:
+        for period in sorted(set(periods)):
+            for source, raw in ((MonthlySnapshot.Source.COMPLAINTS,
+                                 sources.complaint_raw([store_id], period, now)),
+                                (MonthlySnapshot.Source.INSPECTIONS,
+                                 sources.inspection_raw([store_id], period))):
+                if raw is not None:
+                    snapshots.append(MonthlySnapshot(store_id=store_id, period=period, source=source,
+                                                     data=raw, computed_at=now))
+    MonthlySnapshot.objects.bulk_create(
+        snapshots, update_conflicts=True, unique_fields=["store", "period", "source"],
+        update_fields=["data", "computed_at"])
     return len(figures)

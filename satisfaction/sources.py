@@ -276,14 +276,13 @@ def complaint_figures(store_ids, periods, now=None):
     return figures
 
 
-def complaint_summary(store_ids, period, now=None):
-    """Counts for one month (received, important, repeats, still open, breached) and the
-    categories, with links to the complaint pages. Two queries."""
+def complaint_raw(store_ids, period, now=None):
+    """The plain counts behind the complaint panel (JSON-ready; two queries), or None
+    without the complaints floor."""
     Complaint = _model("complaints", "Complaint")
     if Complaint is None:
-        return {}
-    now = now or timezone.now()
-    counts = _complaint_counts(store_ids, [period], now)
+        return None
+    counts = _complaint_counts(store_ids, [period], now or timezone.now())
     total = dict.fromkeys(("received", "important", "repeats", "open", "response_in_time",
                            "response_decided", "resolution_in_time", "resolution_decided"), 0)
     for row in counts.values():
@@ -293,6 +292,18 @@ def complaint_summary(store_ids, period, now=None):
     categories = list(Complaint.objects.filter(store_id__in=store_ids, received_at__gte=start,
                                                received_at__lt=end)
                       .values("category").annotate(n=Count("id")).order_by("-n", "category"))
+    return {"totals": total, "categories": categories}
+
+
+def complaint_summary(store_ids, period, now=None, raw=None):
+    """Counts for one month (received, important, repeats, still open, SLA compliance)
+    and the categories, as lines with links to the complaint pages. From `raw` (a
+    snapshot) when given, else two queries."""
+    Complaint = _model("complaints", "Complaint")
+    raw = raw or complaint_raw(store_ids, period, now)
+    if raw is None or Complaint is None:
+        return {}
+    total, categories = raw["totals"], raw["categories"]
     labels = dict(Complaint.Category.choices)
     store = store_ids[0] if len(store_ids) == 1 else ""
     last_day = rules.add_months(period, 1) - timedelta(days=1)
@@ -343,33 +354,40 @@ def inspection_figures(store_ids, periods):
     return figures
 
 
-def inspection_summary(store_ids, period, now=None):
-    """Rounds, pass rate and rectifications (opened in the month; open and overdue now).
-    Two queries."""
+def inspection_raw(store_ids, period):
+    """The plain counts behind the inspection panel (JSON-ready; two queries), or None."""
     Rectification = _model("inspections", "Rectification")
     counts = _inspection_counts(store_ids, [period])
     if counts is None or Rectification is None:
-        return {}
-    rounds = sum(row["rounds"] for row in counts.values())
-    passed = sum(row["passed"] or 0 for row in counts.values())
-    failed = sum(row["failed"] or 0 for row in counts.values())
+        return None
     start, end = rules.period_bounds(period)
     rect = Rectification.objects.filter(store_id__in=store_ids).aggregate(
         opened=Count("id", filter=Q(notified_at__gte=start, notified_at__lt=end)),
         open=Count("id", filter=Q(status__in=("open", "overdue"))),
         overdue=Count("id", filter=Q(status="overdue")))
+    return {"rounds": sum(row["rounds"] for row in counts.values()),
+            "passed": sum(row["passed"] or 0 for row in counts.values()),
+            "failed": sum(row["failed"] or 0 for row in counts.values()), **rect}
+
+
+def inspection_summary(store_ids, period, raw=None):
+    """Rounds, pass rate and rectifications (opened in the month; open and overdue now),
+    as lines with links. From `raw` (a snapshot) when given, else two queries."""
+    raw = raw or inspection_raw(store_ids, period)
+    if raw is None:
+        return {}
     store = store_ids[0] if len(store_ids) == 1 else ""
     lines = [
-        {"label": _("完成巡检"), "value": rounds, "link": _link("inspections:dashboard", store=store)},
-        {"label": _("合格率"), "value": _pct(rules.rate(passed, passed + failed)),
+        {"label": _("完成巡检"), "value": raw["rounds"], "link": _link("inspections:dashboard", store=store)},
+        {"label": _("合格率"), "value": _pct(rules.rate(raw["passed"], raw["passed"] + raw["failed"])),
          "link": _link("inspections:dashboard", store=store)},
-        {"label": _("本月整改"), "value": rect["opened"], "link": _link("inspections:rectifications")},
-        {"label": _("未完成整改"), "value": rect["open"],
+        {"label": _("本月整改"), "value": raw["opened"], "link": _link("inspections:rectifications")},
+        {"label": _("未完成整改"), "value": raw["open"],
          "link": _link("inspections:rectifications", status="open")},
-        {"label": _("超时整改"), "value": rect["overdue"],
+        {"label": _("超时整改"), "value": raw["overdue"],
          "link": _link("inspections:rectifications", status="overdue")},
     ]
-    return {"rounds": rounds, "passed": passed, "failed": failed, **rect, "lines": lines}
+    return {**raw, "lines": lines}
 
 
 # Reports managers send on ----------------------------------------------------------------------------

@@ -230,3 +230,39 @@ class TestMonthlySummary:
         assert figures[(JUNE, Measure.FOLLOWUP_RATE)].value == Decimal("100.0")
         assert figures[(JUNE, Measure.FOLLOWUP_RATE)].computed_at is None
         assert figures[(MAY, Measure.FOLLOWUP_RATE)].value is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_open_one_complaint(store, caller):
+    """Two workers (the signal and the sweep) at once: one complaint, one link."""
+    import threading
+
+    from django.db import connection
+
+    from customers.services import customer_create
+
+    customer = customer_create(store=store, name="并发客户", mobile="13600000001")
+    task = _task(store, customer, timezone.localdate(), kind="reached")
+    _answer(task, 1, caller)  # autocommit: the signal already opened it ...
+    complaints.Complaint.objects.all().delete()
+    SurveyComplaint.objects.all().delete()  # ... so start again from nothing
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait()
+            services.survey_complaint_open(task_id=task.pk)
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert complaints.Complaint.objects.count() == 1
+    assert SurveyComplaint.objects.filter(task_id=task.pk).count() == 1
