@@ -7,7 +7,7 @@ from .models import CareClass, FollowupSettings, Programme, SatisfactionQuestion
 class ProgrammeForm(forms.ModelForm):
     class Meta:
         model = Programme
-        fields = ["name", "description", "closes_on_visit", "is_active", "order"]
+        fields = ["name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order"]
 
 
 class StepForm(forms.ModelForm):

@@ -65,6 +65,9 @@ class Programme(models.Model):
     description = models.TextField(_("说明"), blank=True)
     closes_on_visit = models.BooleanField(
         _("进厂即结束"), default=False, help_text=_("车辆在本轮开始后进厂，则取消本轮剩余步骤"))
+    assign_to_owner = models.BooleanField(
+        _("分派给负责专员"), default=True,
+        help_text=_("客户有负责专员时由其拨打；否则在本店回访员之间平均分配"))
     is_active = models.BooleanField(_("启用"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
     history = HistoricalRecords()

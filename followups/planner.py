@@ -247,9 +247,11 @@ class Plan:
         if step.channel == Channel.SMS:
             status = "CASE WHEN w.expires_at <= %(now)s THEN 'expired' ELSE 'done' END"
             assignee = "NULL"
-        else:
+        elif programme.assign_to_owner:
             status = "'planned'"
             assignee = f"(SELECT u.id FROM {_t(User)} u WHERE u.id = c.owner_id AND u.is_active)"
+        else:
+            status, assignee = "'planned'", "NULL"
         deadline = ("w.planned_on + %(within)s" if step.channel == Channel.CALL and step.due_within_days
                     else "NULL")
         insert = f"""

@@ -255,3 +255,36 @@ def test_visit_recorded_cancels_open_calls_at_once(store, caller, django_capture
         ServiceVisitFactory(vehicle=car, date_in=MON)
     task.refresh_from_db()
     assert (task.status, task.cancel_reason) == ("cancelled", "came_in")
+
+
+@pytest.mark.django_db
+def test_follow_up_calls_are_balanced_even_for_owned_customers(store, caller, make_user):
+    owner = make_user(Role.CR_SPECIALIST, store)
+    customer = CustomerFactory(store=store, owner=owner)
+    for _n in range(4):
+        VehicleFactory(store=store, customer=customer, delivered_on=MON - timedelta(days=1))
+    plan(MON)
+    loads = list(tasks(programme_code="post_delivery_followup").values_list("assignee", flat=True))
+    assert sorted(loads) == sorted([caller.pk, caller.pk, owner.pk, owner.pk])
+
+
+@pytest.mark.django_db
+def test_birthday_greeting_and_29_february(store):
+    born = CustomerFactory(store=store, birth_date=date(1990, MON.month, MON.day))
+    leap = CustomerFactory(store=store, birth_date=date(1992, 2, 29))
+    quiet = CustomerFactory(store=store, birth_date=date(1990, MON.month, MON.day), sms_allowed=False)
+    plan(MON)
+    assert list(tasks(programme_code="birthday").values_list("customer", flat=True)) == [born.pk]
+    assert Message.objects.get().template_code == "SMS_BIRTHDAY"
+    plan(date(2027, 2, 28))
+    assert tasks(programme_code="birthday", customer=leap, due_on=date(2027, 2, 28)).exists()
+    assert not tasks(customer=quiet).exists()
+
+
+@pytest.mark.django_db
+def test_post_service_follow_up_from_the_visit_out_date(store, caller):
+    visit = ServiceVisitFactory(vehicle=VehicleFactory(store=store), date_in=MON - timedelta(days=3),
+                                date_out=MON - timedelta(days=1))
+    plan(MON)
+    task = Task.objects.get(programme_code="post_service_followup")
+    assert (task.vehicle_id, task.due_on, task.planned_on) == (visit.vehicle_id, visit.date_out, MON)
