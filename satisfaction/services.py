@@ -601,7 +601,7 @@ def survey_complaints_sweep(*, since):
         try:
             if survey_complaint_open(task_id=task_id):
                 opened += 1
-        except ValidationError:
+        except (ValidationError, PermissionDenied):
             logger.exception("survey complaint for task %s could not be opened", task_id)
     return opened
 

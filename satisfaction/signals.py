@@ -4,7 +4,7 @@ idempotent per call); the sweep job catches anything missed."""
 
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -26,7 +26,8 @@ def on_answer_saved(sender, instance, raw=False, **kwargs):
 
         try:
             survey_complaint_open(task_id=task_id)
-        except ValidationError:
+        except (ValidationError, PermissionDenied):
             logger.exception("survey complaint for task %s could not be opened", task_id)
 
-    transaction.on_commit(open_complaint)
+    # robust: a failure is logged and left to the sweep, never breaks the caller's save
+    transaction.on_commit(open_complaint, robust=True)

@@ -247,11 +247,16 @@ def test_dashboard_from_the_summary_shows_when_it_was_computed(client, cr_manage
     few = _queries(client, url)
     _load(store, cr_manager, sales_manager, 10, period)
     assert _queries(client, url) == few
-    assert "2026-01-02 03:04" in client.get(url).content.decode()
+    html = client.get(url).content.decode()
+    assert "2026-01-02 03:04" in html
+    panel = client.get(url).context["data"].complaint_summary["totals"]["received"]
+    _load(store, cr_manager, sales_manager, 2, period)  # after the refresh: not shown yet
+    assert client.get(url).context["data"].complaint_summary["totals"]["received"] == panel
     response = client.post(reverse("satisfaction:figures-refresh"),
                            {"store": store.pk, "period": _month_text(period)})
     assert response.status_code == 302
     assert "2026-01-02 03:04" not in client.get(url).content.decode()
+    assert client.get(url).context["data"].complaint_summary["totals"]["received"] == panel + 12
 
 
 class TestReports:
