@@ -93,7 +93,7 @@ def test_planning_twice_creates_each_row_once(store, first_service_car, caller):
     assert Message.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_planners_at_once_create_each_row_once(store, caller):
     for n in range(30):
         VehicleFactory(store=store, first_service_due_on=MON + timedelta(days=15 if n % 2 else 14))
