@@ -10,6 +10,7 @@ from customers.models import Customer
 
 from .models import ClassInvitation, Programme, Task
 from .planner import campaign_draw, reminders_plan
+from .services import tasks_reassign
 
 
 def seed(context):
@@ -35,6 +36,13 @@ def seed(context):
              for c in Customer.objects.filter(store=store, is_active=True).order_by("id")[:12]],
             ignore_conflicts=True)
     counts = reminders_plan(day=today)
+    caller = context["staff"].get("caller")
+    if manager and caller and not Task.objects.worklist(today).filter(assignee=caller).exists():
+        # The demo customers all belong to the CR specialist; the manager spreads the
+        # day's calls over the team, as they would on the bulk-reassign page.
+        ids = list(Task.objects.worklist(today).filter(store=store).values_list("pk", flat=True))
+        if ids:
+            tasks_reassign(actor=manager, task_ids=ids)
     open_calls = Task.objects.open().calls().filter(planned_on__lte=today).count()
     out.write(f"followups: planned {today} (assigned {counts.get('assigned', 0)}, "
               f"{open_calls} open calls); campaign and class ready")

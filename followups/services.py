@@ -3,7 +3,6 @@ call's outcome, booking and crediting appointments, closing cycles when a car co
 reassigning work, recall campaigns and care classes. The nightly planner lives in
 planner.py; `reminders_plan` is re-exported here."""
 
-import inspect
 import logging
 from datetime import timedelta
 
@@ -69,26 +68,30 @@ def _cancel_rest_of_cycle(task, reason, now):
             .update(status=Task.Status.CANCELLED, cancel_reason=reason, closed_at=now))
 
 
+DEPARTMENT_OF_PROGRAMME = {
+    "post_delivery_followup": "sales",
+    "care_class": "cr",
+    "birthday": "cr",
+}
+
+
 def _open_complaint(task, actor, text):
-    """Open a complaint through the complaints floor when it offers complaint_open;
-    returns its id, or None (the problem then stays in the task's notes)."""
+    """Open a complaint through the complaints floor (channel: follow-up call) for the
+    department the call was about; returns its id, or None when that floor offers no
+    complaint_open (the problem then stays in the task's notes)."""
     try:
-        from complaints import services as complaint_services
+        from complaints.services import complaint_open
     except ImportError:
         return None
-    complaint_open = getattr(complaint_services, "complaint_open", None)
-    if complaint_open is None:
-        return None
-    offered = {
-        "store": task.store, "customer": task.customer, "vehicle": task.vehicle,
-        "description": text, "summary": text[:100], "title": text[:100], "content": text,
-        "actor": actor, "opened_by": actor, "received_by": actor, "user": actor,
-        "source": "followup_call", "channel": "followup_call",
-    }
-    parameters = inspect.signature(complaint_open).parameters
-    kwargs = {key: value for key, value in offered.items() if key in parameters}
-    complaint = complaint_open(**kwargs)
-    return getattr(complaint, "pk", complaint)
+    try:
+        complaint = complaint_open(
+            actor=actor, customer=task.customer, vehicle=task.vehicle, channel="followup_call",
+            description=text,
+            department=DEPARTMENT_OF_PROGRAMME.get(task.programme_code, "service"))
+    except ValidationError as error:
+        raise ValidationError({"problem": [m for ms in error.message_dict.values() for m in ms]}) \
+            from error
+    return complaint.pk
 
 
 @transaction.atomic

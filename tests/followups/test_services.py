@@ -200,3 +200,15 @@ def test_care_class_invitations_replies_capacity_and_reminders(store, cr_manager
     assert [m.recipient for m in sms] == [customers[0].mobile] * 2
     assert sms[1].not_before == at(MON + timedelta(days=20), 12) and sms[1].expires_at == starts
     assert "14:00" in sms[1].text
+
+
+def test_problem_on_a_follow_up_call_opens_a_linked_complaint(store, caller):
+    from complaints.models import Complaint
+
+    car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=1))
+    plan(MON)
+    task = Task.objects.get(vehicle=car)
+    task = record(task, caller, "reached", problem="交车时承诺的脚垫没有给")
+    complaint = Complaint.objects.get(pk=task.complaint_id)
+    assert complaint.customer_id == car.customer_id and complaint.channel == "followup_call"
+    assert complaint.department == "sales"
