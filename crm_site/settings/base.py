@@ -188,6 +188,8 @@ SPECTACULAR_SETTINGS = {
         "ComplaintDepartmentEnum": "complaints.models.Complaint.Department",
         "ComplaintStatusEnum": "complaints.models.Complaint.Status",
         "ComplaintContactChannelEnum": "complaints.services.CONTACT_CHANNEL_CHOICES",
+        # The other "severity" field of the API, named so the two cannot collide.
+        "InspectionSeverityEnum": "inspections.models.Severity",
     },
 }
 
