@@ -1,0 +1,70 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Appointment,
+    Campaign,
+    CareClass,
+    ClassInvitation,
+    FollowupSettings,
+    Outcome,
+    Programme,
+    RefusalReason,
+    SatisfactionQuestion,
+    Step,
+    Task,
+)
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    extra = 0
+
+
+class QuestionInline(admin.TabularInline):
+    model = SatisfactionQuestion
+    extra = 0
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "anchor", "closes_on_visit", "assign_to_owner", "is_active"]
+    inlines = [StepInline, QuestionInline]
+
+
+@admin.register(Step)
+class StepAdmin(SimpleHistoryAdmin):
+    list_display = ["programme", "code", "offset_days", "channel", "purpose", "is_active"]
+    list_filter = ["programme", "channel"]
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "store", "programme_code", "due_on", "offset_days", "planned_on",
+                    "channel", "status", "assignee", "outcome"]
+    list_filter = ["status", "channel", "programme_code", "store"]
+    raw_id_fields = ["customer", "vehicle", "assignee", "campaign", "care_class"]
+    readonly_fields = ["created_at", "done_at", "closed_at"]
+
+
+class InvitationInline(admin.TabularInline):
+    model = ClassInvitation
+    extra = 0
+    raw_id_fields = ["customer"]
+
+
+@admin.register(CareClass)
+class CareClassAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "store", "starts_at", "capacity", "is_cancelled"]
+    inlines = [InvitationInline]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "store", "customer", "booked_for", "purpose", "status", "came_in_on"]
+    list_filter = ["status", "store"]
+    raw_id_fields = ["customer", "vehicle", "task"]
+
+
+for model in (FollowupSettings, Outcome, RefusalReason, SatisfactionQuestion, Campaign):
+    admin.site.register(model, SimpleHistoryAdmin)
