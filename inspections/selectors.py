@@ -79,15 +79,17 @@ def staff_choices(store):
     return User.objects.filter(stores=store, is_active=True).order_by("last_name", "first_name", "username")
 
 
-def report(user, *, start, end, store=None):
+def report(user, *, start, end, store=None, today=None):
     """Manager figures for days start..end (inclusive): pass rate and mean score per
-    area, per week and per responsible person; the daily trend per area. A fixed
-    number of queries whatever the data."""
-    rounds = for_user(Inspection.objects.completed(), user).filter(day__range=(start, end))
+    area, per week and per responsible person; the daily trend per area; rounds planned
+    before `today` and never completed. A fixed number of queries whatever the data."""
+    planned = for_user(Inspection.objects.all(), user).filter(day__range=(start, end))
+    if store is not None:
+        planned = planned.filter(store=store)
+    rounds = planned.filter(status=Inspection.Status.COMPLETED)
     rectifications = for_user(Rectification.objects.all(), user).filter(
         inspection__day__range=(start, end))
     if store is not None:
-        rounds = rounds.filter(store=store)
         rectifications = rectifications.filter(store=store)
     sums = {"rounds": Count("id"), "score": Avg("score"), "passed": Sum("pass_count"),
             "failed": Sum("fail_count")}
@@ -131,6 +133,8 @@ def report(user, *, start, end, store=None):
                    for area, values in sorted(series.items())],
     }
     totals = rounds.aggregate(**sums)
+    totals["missed"] = planned.exclude(status=Inspection.Status.COMPLETED).filter(
+        day__lt=today or end).count()
     totals["pass_rate"] = rules.pass_rate(totals["passed"] or 0, totals["failed"] or 0)
     return {"by_area": by_area, "by_week": by_week, "by_person": by_person, "trend": trend,
             "totals": totals}

@@ -273,7 +273,7 @@ def dashboard(request):
         end = form.cleaned_data["end"] or end
     if start > end:
         start, end = end, start
-    data = selectors.report(request.user, start=start, end=end, store=store)
+    data = selectors.report(request.user, start=start, end=end, store=store, today=timezone.localdate())
     rectifications = selectors.rectifications_for(request.user)
     if store is not None:
         rectifications = rectifications.filter(store=store)

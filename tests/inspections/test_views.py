@@ -229,3 +229,16 @@ def test_checklist_name_and_responsible(manager_client, checklists, attendant, o
     assert response.status_code == 200  # not a choice: only this store's staff are offered
     foreign = other_checklists[Area.BAR]
     assert manager_client.get(reverse("inspections:checklist-edit", args=[foreign.pk])).status_code == 404
+
+
+def test_dashboard_counts_missed_rounds(client, cr_manager, store):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    services.rounds_schedule(now=datetime(2026, 11, 20, 0, 5, tzinfo=UTC), stores=[store])  # a Friday
+    with time_machine.travel(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False):
+        client.force_login(cr_manager)  # a session of that day
+        body = client.get(reverse("inspections:dashboard"),
+                                  {"start": "2026-11-16", "end": "2026-11-24"}).content.decode()
+    assert 'data-testid="missed"' in body and "漏检 8 轮" in body
