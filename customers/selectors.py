@@ -48,7 +48,8 @@ def vehicles_for(user):
 def _vehicle_search_ids(user, term):
     """Ids of customers whose vehicle (in the user's stores) has this plate or VIN, or one
     containing `term` (one query). A whole VIN or plate is an exact match on its btree
-    index; a fragment of 3 or more characters uses the trigram indexes."""
+    index (a plate by prefix); a fragment of 3 or more characters uses the trigram
+    indexes."""
     term = re.sub(r"[\s·•]", "", term).upper()
     if len(term) < 3:
         return []
@@ -56,7 +57,7 @@ def _vehicle_search_ids(user, term):
     if re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", term):
         vehicles = vehicles.filter(vin=term)
     elif re.fullmatch(rf"[{PROVINCES}][A-Z][A-Z0-9挂学警港澳]{{5,6}}", term):
-        vehicles = vehicles.filter(plate=term)
+        vehicles = vehicles.filter(plate__startswith=term)  # 7 typed of an 8-character plate
     else:
         vehicles = vehicles.filter(Q(plate__contains=term) | Q(vin__contains=term))
     return list(vehicles.values_list("customer_id", flat=True)[:SEARCH_VEHICLE_LIMIT])

@@ -304,3 +304,9 @@ def test_lounge_attendant_sees_no_sale_prices(client, make_user, store, customer
 def test_vehicle_page_of_another_store_is_404(manager_client, other_customer):
     car = make_vehicle(other_customer, 66)
     assert manager_client.get(reverse("customers:vehicle-detail", args=[car.pk])).status_code == 404
+
+
+def test_plate_typed_without_its_last_character_still_finds_a_new_energy_car(manager_client, customer):
+    make_vehicle(customer, 8, plate="沪AD12345")
+    response = manager_client.get(reverse("customers:list"), {"q": "沪AD1234"})
+    assert customer.name in response.text
