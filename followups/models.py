@@ -405,6 +405,14 @@ class Task(models.Model):
             models.Index(fields=["assignee", "planned_on"], condition=Q(status__in=["planned", "retry"]),
                          name="task_open_assignee_idx"),
             models.Index(fields=["store", "planned_on"], name="task_store_planned_idx"),
+            # The planner's balancing: unassigned open calls, and open calls per caller.
+            models.Index(fields=["store", "planned_on"],
+                         condition=Q(assignee__isnull=True, channel="call",
+                                     status__in=["planned", "retry"]),
+                         name="task_unassigned_call_idx"),
+            models.Index(fields=["store", "assignee"],
+                         condition=Q(channel="call", status__in=["planned", "retry"]),
+                         name="task_open_call_load_idx"),
             models.Index(fields=["vehicle", "programme", "due_on"], name="task_vehicle_cycle_idx"),
             models.Index(fields=["customer", "programme", "due_on"], name="task_customer_cycle_idx"),
         ]

@@ -14,6 +14,7 @@ SMS whose send window has passed is recorded expired and never queued.
 """
 
 import logging
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -363,8 +364,16 @@ class Plan:
         programmes = list(programmes if programmes is not None else
                           Programme.objects.filter(is_active=True).prefetch_related(
                               _active_steps()))
-        self.counts["closed"] = self.close_cycles()
-        self.counts["drawn"] = self.draw_campaigns(programmes)
+        timings = {}
+
+        def timed(name, func, *args):
+            started = time.perf_counter()
+            result = func(*args)
+            timings[name] = round(time.perf_counter() - started, 3)
+            return result
+
+        self.counts["closed"] = timed("close", self.close_cycles)
+        self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
         for programme in programmes:
             for step in programme.active_steps:
                 step.programme = programme
@@ -376,10 +385,11 @@ class Plan:
                     rows = self._rows_for_classes(step)
                 else:
                     rows = self._rows_for_dates(step)
-                self.plan_step(step, rows)
-        self.counts["assigned"] = self.assign()
-        self.counts["credited"] = appointments_credit()
-        self.counts["messages_expired"] = messages_expire(now=self.now)
+                timed(f"{programme.code}:{step.code}", self.plan_step, step, rows)
+        self.counts["assigned"] = timed("assign", self.assign)
+        self.counts["credited"] = timed("credit", appointments_credit)
+        self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
+        self.counts["seconds"] = timings
         return self.counts
 
 
