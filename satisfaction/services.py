@@ -24,7 +24,6 @@ from .models import (
     MonthlyFigure,
     MonthlySnapshot,
     MysteryShopCheck,
-    MysteryShopItem,
     MysteryShopResult,
     SatisfactionPolicy,
     ScoreImport,
@@ -347,12 +346,6 @@ def mystery_check_record(*, actor, store, kind, department, checked_on, staff, r
         for item, points, remark in rows
     )
     return check
-
-
-def mystery_items_for(store, department):
-    return MysteryShopItem.objects.filter(is_active=True, department=department).filter(
-        store__isnull=True).union(
-        MysteryShopItem.objects.filter(is_active=True, department=department, store=store))
 
 
 # Improvement plans ------------------------------------------------------------------------------
