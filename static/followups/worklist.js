@@ -20,11 +20,21 @@
       if (button) { button.click(); event.preventDefault(); }
     }
   });
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After an outcome the card is replaced: move on to the next card still open.
+  var lastId = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
     var card = event.target.closest ? event.target.closest(".task-card") : null;
-    var list = cards(); var index = list.indexOf(card);
+    lastId = card ? card.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!lastId) return;
+    var same = document.getElementById(lastId);
+    if (same && same.querySelector(".alert-danger")) { same.focus(); lastId = null; return; }
+    var list = cards();
+    var index = list.findIndex(function (c) { return c.id === lastId; });
     var next = list.slice(index + 1).find(function (c) { return c.querySelector("form"); });
     if (next) next.focus();
+    lastId = null;
   });
   var first = cards()[0]; if (first) first.focus();
 })();

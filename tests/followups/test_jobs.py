@@ -1,0 +1,39 @@
+"""The nightly job: on the beat schedule at 01:00, as a Celery task and a command."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from celery.schedules import crontab
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from followups import tasks
+from followups.models import Task
+
+from .factories import VehicleFactory
+from .helpers import MON, at
+
+pytestmark = pytest.mark.django_db
+
+
+def test_beat_runs_the_planner_at_one_in_the_morning():
+    entry = settings.CELERY_BEAT_SCHEDULE["plan-reminders"]
+    assert entry["task"] == "followups.tasks.plan_reminders"
+    assert entry["schedule"] == crontab(hour=1, minute=0)
+    assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
+
+
+def test_task_plans_the_day(store, caller):
+    import time_machine
+
+    car = VehicleFactory(store=store, first_service_due_on=MON + timedelta(days=14))
+    with time_machine.travel(at(MON), tick=False):
+        result = tasks.plan_reminders.delay().get()
+    assert result["assigned"] == 1
+    assert Task.objects.filter(vehicle=car, channel="call", planned_on=MON).exists()
+
+
+def test_command_refuses_a_bad_date():
+    with pytest.raises(CommandError):
+        call_command("plan_reminders", "--date", "2026-13-01", stdout=io.StringIO())
