@@ -31,7 +31,7 @@ from crm_site.selectors import store_calendar
 from crm_site.services import messages_expire
 from customers.models import Customer, ServiceVisit, Vehicle
 
-from . import rules
+from . import portable, rules
 from .models import (
     Appointment,
     Campaign,
@@ -59,6 +59,11 @@ VEHICLE_COLUMNS = {
 # A service visit's out date is not indexed; its in date is, and a car leaves the
 # workshop within this many days of coming in (longer stays get no follow-up call).
 SERVICE_STAY_DAYS = 60
+
+
+def _portable():
+    """True on the embedded SQLite demo: the ORM fallback of portable.py runs instead."""
+    return connection.vendor != "postgresql"
 
 
 def _t(model):
@@ -222,6 +227,8 @@ class Plan:
     def plan_step(self, step, rows):
         if not rows:
             return 0
+        if _portable():
+            return portable.plan_step(self, step, rows)
         programme = step.programme
         source, condition, campaign_sql, class_sql = self._source(step)
         appointment, task = _t(Appointment), _t(Task)
@@ -420,6 +427,8 @@ def cycles_close_on_visit(*, vehicle_id=None, now=None):
                                         step.offset_days)
     if not firsts:
         return 0
+    if _portable():
+        return portable.cycles_close_on_visit(vehicle_id=vehicle_id, now=now)
     where_vehicle = "AND t.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
         UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
@@ -438,6 +447,8 @@ def cycles_close_on_visit(*, vehicle_id=None, now=None):
 def appointments_credit(*, vehicle_id=None):
     """Booked appointments whose car came in within the credit window are credited
     (set-based; the nearest visit wins)."""
+    if _portable():
+        return portable.appointments_credit(vehicle_id=vehicle_id)
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
@@ -493,6 +504,11 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
                 position += share[user_id]
     if not bounds:
         return 0
+    if _portable():
+        shares = {}
+        for store_id, user_id, low, high in bounds:
+            shares.setdefault(store_id, []).append((user_id, high - low + 1))
+        return portable.tasks_assign(shares=shares, task_ids=task_ids)
     only = "AND id = ANY(%(ids)s)" if task_ids is not None else ""
     sql = f"""
         UPDATE {_t(Task)} t SET assignee_id = b.user_id
@@ -524,6 +540,11 @@ def campaign_draw(*, campaign, on=None, now=None):
     if campaign.status != Campaign.Status.PLANNED:
         return 0
     cutoff = on - timedelta(days=campaign.lapsed_days)
+    if _portable():
+        drawn = portable.campaign_draw(campaign=campaign, cutoff=cutoff)
+        campaign.status, campaign.drawn_at = Campaign.Status.DRAWN, now
+        campaign.save(update_fields=["status", "drawn_at"])
+        return drawn
     sql = f"""
         INSERT INTO {_t(CampaignMember)} (campaign_id, vehicle_id, customer_id, last_visit_on)
         SELECT %(campaign)s, v.id, v.customer_id, v.last_visit_on
