@@ -32,7 +32,7 @@ django.setup()
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from crm_site.models import DealerGroup, Notification, Store, User  # noqa: E402
@@ -56,6 +56,7 @@ MONDAY_1000 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 def timed(label, func, repeat=1):
     runs, result, queries = [], None, 0
     for _n in range(repeat):
+        reset_queries()  # the query log is capped; start each measure empty
         with CaptureQueriesContext(connection) as context:
             start = time.perf_counter()
             result = func()
