@@ -21,8 +21,10 @@ class ConsoleBackend:
     """Writes each message to the log instead of sending it (the default)."""
 
     def send(self, message):
-        logger.info("SMS to %s [%s] %s %s", message.recipient, message.sign_name,
-                    message.template_code, message.params)
+        # The log is not a place for personal data: mobile masked, parameters left out.
+        recipient = f"{message.recipient[:3]}****{message.recipient[-4:]}"
+        logger.info("SMS %s to %s [%s] %s", message.pk, recipient, message.sign_name,
+                    message.template_code)
         return f"console-{message.pk}"
 
 
