@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,6 +39,21 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+class CappedPaginator(Paginator):
+    """Counts at most BOARD_CAP rows (a LIMITed subquery on the board index): with a
+    hundred thousand open complaints an exact count would cost more than the page."""
+
+    cap = 1000
+
+    @cached_property
+    def count(self):
+        return self.object_list[:self.cap + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > self.cap
 
 
 class BoardLabels:
@@ -98,7 +114,7 @@ def board(request, mine=False):
         request.user, store=_int(params.get("store")),
         department=params.get("department") or None,
         severity=params.get("severity") or None, owner=owner, state=state, now=now)
-    page = Paginator(complaints, 100).get_page(params.get("page"))
+    page = CappedPaginator(complaints, 100).get_page(params.get("page"))
     rows = [_board_row(complaint, now, labels=BoardLabels())
             for complaint in selectors.board_rows(page.object_list)]
     stores = list(stores_of(request.user).order_by("code"))
