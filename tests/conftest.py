@@ -28,6 +28,7 @@ def pytest_configure(config):
     Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Transactional tests (live server, real worker, concurrency) flush the database
     afterwards, which would also remove the rows data migrations loaded (roles,
@@ -41,6 +42,17 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
         elif uses & {"live_server", "transactional_db"}:
             item.fixturenames.append("django_db_serialized_rollback")
+    # Tests that flush the database run last, browser tests at the very end.
+    def weight(item):
+        uses = set(getattr(item, "fixturenames", ()))
+        marker = item.get_closest_marker("django_db")
+        if "live_server" in uses or "page" in uses:
+            return 2
+        if uses & {"transactional_db"} or (marker and marker.kwargs.get("transaction")):
+            return 1
+        return 0
+
+    items.sort(key=weight)
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +149,8 @@ def _migrated_rows_for_live_server(request):
     if saved and not Group.objects.exists():
         from django.core.management import call_command
 
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        call_command("flush", interactive=False, inhibit_post_migrate=True,
+                     reset_sequences=False, verbosity=0)
         connection.creation.deserialize_db_from_string(saved)
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def context(store, other_store, make_user):
+def demo_context(store, other_store, make_user):
     staff = {role.value: make_user(role.value, store) for role in Role}
     assert Group.objects.filter(name=Role.CALLER).exists()
     return {"store": store, "other_store": other_store, "staff": staff,
@@ -30,14 +30,14 @@ def _snapshot():
             sorted(Customer.objects.values_list("mobile", flat=True)))
 
 
-def test_demo_seeds_due_work_and_is_idempotent(context):
-    demo.seed(context)
+def test_demo_seeds_due_work_and_is_idempotent(demo_context):
+    demo.seed(demo_context)
     first = _snapshot()
     assert first[0] >= 60
-    today = context["today"]
+    today = demo_context["today"]
     soon = today + timedelta(days=60)
     for column in ("first_service_due_on", "next_service_due_on", "insurance_expires_on"):
         assert Vehicle.objects.filter(**{f"{column}__gte": today, f"{column}__lte": soon}).exists(), column
     assert Vehicle.objects.filter(last_visit_on__lt=today - timedelta(days=183)).exists()
-    demo.seed(context)
+    demo.seed(demo_context)
     assert _snapshot() == first
