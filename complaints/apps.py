@@ -20,3 +20,6 @@ class ComplaintsConfig(AppConfig):
             from .selectors import customer_timeline
 
             timeline.register(customer_timeline)
+            timeline.register_action(timeline.CustomerAction(
+                label=_("登记投诉"), url_name="complaints:create",
+                permission="complaints.add_complaint", style="outline-danger"))

@@ -61,3 +61,30 @@ def collect(customer, user, *, limit=200):
         entries.extend(provider(customer, user))
     entries.sort(key=lambda entry: as_datetime(entry.when), reverse=True)
     return entries[:limit]
+
+
+# Actions the floors above offer on the customer page (e.g. "log a complaint"), so the
+# page links to them without customers knowing those apps.
+@dataclass(frozen=True)
+class CustomerAction:
+    label: str
+    url_name: str
+    permission: str
+    style: str = "outline-secondary"
+
+
+_actions = []
+
+
+def register_action(action):
+    if action not in _actions:
+        _actions.append(action)
+    return action
+
+
+def actions_for(customer, user):
+    """[(label, url, style)] of the registered actions the user may take."""
+    from django.urls import reverse
+
+    return [(a.label, f"{reverse(a.url_name)}?customer={customer.pk}", a.style)
+            for a in _actions if user.has_perm(a.permission)]

@@ -132,6 +132,7 @@ def customer_detail(request, pk):
     vehicles = list(customer.vehicles.all())
     return render(request, "customers/customer_detail.html", {
         "customer": customer, "vehicles": vehicles, "timeline": entries,
+        "actions": timeline.actions_for(customer, request.user),
         "family": list(customer.family.all()),
         "corrections": list(customer.correction_requests.all())[:10],
         "consent_form": ConsentForm(initial={"sms_allowed": customer.sms_allowed,

@@ -232,3 +232,11 @@ def test_report_average_resolution_leaves_out_paused_time(open_complaint, staff,
     data = selectors.report(staff["crm"], start=T0 - timedelta(days=1), end=T0 + timedelta(days=1))
     assert data["totals"]["avg_resolution"] == timedelta(hours=2)
     assert data["totals"]["paused"] == 1 and data["totals"]["resolution_rate"] == 100.0
+
+
+def test_customer_page_offers_logging_a_complaint_for_that_customer(client, cr_manager, customer):
+    client.force_login(cr_manager)
+    html = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert f"/complaints/new/?customer={customer.pk}" in html
+    form = client.get(f"/complaints/new/?customer={customer.pk}")
+    assert form.status_code == 200
