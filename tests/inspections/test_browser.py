@@ -33,6 +33,13 @@ def sign_in(page, base, username):
     page.wait_for_load_state()
 
 
+def htmx_ready(page, selector):
+    """Wait until htmx has wired up the swapped-in element, so a change is not lost."""
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s)].every(e => e['htmx-internal-data'] "
+        "&& e['htmx-internal-data'].initHash)", arg=selector)
+
+
 @pytest.fixture
 def _sequences_after_restore(live_server):
     """When the migrated rows are put back by a flush that reset the id sequences, move
@@ -67,6 +74,7 @@ def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, bar_rou
     result_id = first.get_attribute("data-result")
     first.locator("[data-testid=answer-fail]").click()
     page.wait_for_selector(f"#item-{result_id}[data-outcome=fail]")
+    htmx_ready(page, f"#item-{result_id} form[hx-trigger=change]")
     first = page.locator("[data-testid=item]").nth(0)
     photo_input = first.locator("[data-testid=photo-input]")
     assert photo_input.get_attribute("accept") == "image/*"
