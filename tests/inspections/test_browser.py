@@ -81,9 +81,13 @@ def test_round_with_failure_then_fix_on_a_phone(live_server, phone_page, bar_rou
     assert photo_input.get_attribute("capture") == "environment"
     with page.expect_response(lambda r: "/answer/" in r.url):
         first.locator("[data-testid=responsible]").select_option(str(consultant.pk))
+    chosen = f"#item-{result_id} [data-testid=responsible] option[value='{consultant.pk}'][selected]"
+    page.wait_for_selector(chosen, state="attached")
+    htmx_ready(page, "form[hx-post]")
     with page.expect_response(lambda r: "/photo/" in r.url):
         page.locator("[data-testid=item]").nth(0).locator("[data-testid=photo-input]").set_input_files(PHOTO)
     page.wait_for_selector("[data-testid=photos] img")
+    htmx_ready(page, "form[hx-post]")
     for index in (1, 2):
         with page.expect_response(lambda r: "/answer/" in r.url):
             page.locator("[data-testid=item]").nth(index).locator("[data-testid=answer-pass]").click()
