@@ -152,3 +152,21 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client, sto
         inline = [s for s in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
                   if "application/json" not in s]
         assert inline == [], (url, inline)
+
+
+def test_staff_and_notification_pages_run_a_fixed_number_of_queries(
+        client, store, make_user, django_assert_max_num_queries):
+    from crm_site.services import notification_send
+
+    manager = make_user(Role.CR_MANAGER, store)
+    client.force_login(manager)
+    notification_send(users=[manager], title="一条")
+    with django_assert_max_num_queries(30) as one:
+        client.get("/staff/")
+        client.get("/notifications/")
+    for n in range(20):
+        make_user(Role.CALLER, store)
+        notification_send(users=[manager], title=f"通知{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get("/staff/")
+        client.get("/notifications/")

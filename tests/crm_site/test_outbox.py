@@ -137,3 +137,25 @@ def test_message_list_query_count_is_fixed(client, store, make_user, django_asse
         client.get("/messages/")
 
 
+
+
+def test_outbox_and_notification_api_run_a_fixed_number_of_queries(
+        client, store, make_user, django_assert_max_num_queries):
+    from crm_site.roles import Role
+    from crm_site.services import notification_send
+
+    manager = make_user(Role.CR_MANAGER, store)
+    client.force_login(manager)
+    message_queue(store=store, recipient="13812345678", template_code="T")
+    notification_send(users=[manager], title="一条")
+    with django_assert_max_num_queries(20) as one:
+        client.get("/api/v1/messages/")
+        client.get("/api/v1/notifications/")
+        client.get("/api/v1/stores/")
+    for n in range(20):
+        message_queue(store=store, recipient=f"139000000{n:02d}", template_code="T")
+        notification_send(users=[manager], title=f"通知{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get("/api/v1/messages/")
+        client.get("/api/v1/notifications/")
+        client.get("/api/v1/stores/")
