@@ -148,7 +148,7 @@ def test_outbox_and_notification_api_run_a_fixed_number_of_queries(
     client.force_login(manager)
     message_queue(store=store, recipient="13812345678", template_code="T")
     notification_send(users=[manager], title="一条")
-    with django_assert_max_num_queries(20) as one:
+    with django_assert_max_num_queries(30) as one:
         client.get("/api/v1/messages/")
         client.get("/api/v1/notifications/")
         client.get("/api/v1/stores/")
