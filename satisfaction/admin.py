@@ -5,14 +5,21 @@ from .models import (
     AnalysisMeeting,
     Countermeasure,
     ImprovementPlan,
+    IncentiveRule,
     ItemScore,
     ManufacturerReport,
     MysteryShopCheck,
     MysteryShopItem,
     MysteryShopResult,
+    OneToOneTalk,
     SatisfactionPolicy,
     ScoreImport,
+    SmileVote,
+    StaffGreeting,
     Target,
+    TrainingAttendance,
+    TrainingPlan,
+    TrainingSession,
     WeakItem,
 )
 
@@ -88,3 +95,53 @@ class MysteryShopCheckAdmin(SimpleHistoryAdmin):
     list_display = ["checked_on", "store", "kind", "department", "staff", "checker", "score"]
     list_filter = ["kind", "department", "store"]
     inlines = [MysteryShopResultInline]
+
+
+# The team ---------------------------------------------------------------------------------------
+
+
+
+@admin.register(TrainingPlan)
+class TrainingPlanAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "code", "store", "frequency", "is_active"]
+    list_filter = ["frequency", "store"]
+
+
+class TrainingAttendanceInline(admin.TabularInline):
+    model = TrainingAttendance
+    extra = 0
+    raw_id_fields = ["staff"]
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(SimpleHistoryAdmin):
+    list_display = ["held_on", "store", "plan", "topic", "trainer", "minutes"]
+    list_filter = ["store", "plan"]
+    inlines = [TrainingAttendanceInline]
+    raw_id_fields = ["trainer"]
+
+
+@admin.register(IncentiveRule)
+class IncentiveRuleAdmin(SimpleHistoryAdmin):
+    list_display = ["kind", "store", "threshold", "amount", "is_active"]
+    list_filter = ["kind", "store"]
+
+
+@admin.register(SmileVote)
+class SmileVoteAdmin(SimpleHistoryAdmin):
+    list_display = ["period", "store", "voter", "nominee"]
+    list_filter = ["store", "period"]
+    raw_id_fields = ["voter", "nominee"]
+
+
+@admin.register(OneToOneTalk)
+class OneToOneTalkAdmin(SimpleHistoryAdmin):
+    list_display = ["held_on", "store", "staff", "held_by", "minutes"]
+    list_filter = ["store"]
+    raw_id_fields = ["staff", "held_by"]
+
+
+@admin.register(StaffGreeting)
+class StaffGreetingAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "occasion", "month", "day", "festival", "store", "template_code", "is_active"]
+    list_filter = ["occasion", "store"]

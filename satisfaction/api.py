@@ -306,3 +306,6 @@ def register(router):
     router.register("score-imports", ScoreImportViewSet, basename="score-import")
     router.register("targets", TargetViewSet, basename="target")
     router.register("improvement-plans", ImprovementPlanViewSet, basename="improvement-plan")
+    from .team.api import register as register_team
+
+    register_team(router)

@@ -11,6 +11,7 @@ class SatisfactionConfig(AppConfig):
         (_("改善计划"), "satisfaction:plan-list", "satisfaction.view_improvementplan"),
         (_("神秘访客"), "satisfaction:check-list", "satisfaction.view_mysteryshopcheck"),
         (_("厂家报告"), "satisfaction:report-list", "satisfaction.view_manufacturerreport"),
+        (_("团队"), "satisfaction:team", "satisfaction.view_team"),
     ]
 
     def ready(self):

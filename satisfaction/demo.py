@@ -36,6 +36,9 @@ CONSULTANTS = [("sales", "consultant_zhou", "周", "杰"), ("sales", "consultant
 
 
 def seed(context):
+    from .team import demo as team_demo
+
+    team_demo.seed(context)
     out = context["stdout"]
     store, other, staff = context["store"], context["other_store"], context["staff"]
     today = context["today"]

@@ -1,10 +1,12 @@
 """Satisfaction and improvement (DOMAIN.md section 7): the manufacturer's CSS/CSI reports,
 mystery-shopper checks, targets, weak items, the analysis meeting and PDCA improvement
-plans. A period is a calendar month, stored as its first day."""
+plans; and the team (section 9): training, incentive rules, the smile service star vote,
+one-to-one talks and staff greetings. A period is a calendar month, stored as its first day."""
 
+import chinese_calendar
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -35,6 +37,13 @@ class Measure(models.TextChoices):
     COMPLAINT_RESPONSE = "complaint_response", _("投诉30分钟响应率（%）")
     COMPLAINT_RESOLUTION = "complaint_resolution", _("投诉24小时解决率（%）")
     INSPECTION_PASS = "inspection_pass", _("巡检合格率（%）")
+    # Per person (the team scorecard).
+    CALLS_MADE = "calls_made", _("拨打电话数")
+    REACH_RATE = "reach_rate", _("接通率（%）")
+    BOOKING_RATE = "booking_rate", _("预约率（%）")
+    CAME_IN_RATE = "came_in_rate", _("预约进厂率（%）")
+    COMPLAINT_SLA = "complaint_sla", _("投诉时限达成率（%）")
+    RECTIFICATION_ON_TIME = "rectification_on_time", _("整改及时率（%）")
 
 
 # Measures where a smaller number is better (a rank: 1 is first).
@@ -56,6 +65,7 @@ class SatisfactionPolicy(models.Model):
                                  related_name="satisfaction_policy", verbose_name=_("门店"))
     meeting_due_days = models.PositiveSmallIntegerField(_("分析会期限（天）"), default=3)
     bottom_n = models.PositiveSmallIntegerField(_("最低项数（视为薄弱项）"), default=3)
+    talk_min_minutes = models.PositiveSmallIntegerField(_("一对一面谈最短时长（分钟）"), default=30)
     history = HistoricalRecords()
 
     class Meta:
@@ -524,3 +534,231 @@ class MonthlySnapshot(models.Model):
 
     def __str__(self):
         return f"{self.store_id} {self.period:%Y-%m} {self.source}"
+
+
+
+# The team (DOMAIN.md section 9) ---------------------------------------------------------
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")
+
+
+class TrainingPlan(models.Model):
+    """A training the team has at least once per week or month (brand-standard study
+    weekly; etiquette and process training monthly). No store: every store. A manager
+    changes the frequency; a plan whose week or month passed without a session is
+    overdue."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("门店"))
+    code = models.SlugField(_("代码"), max_length=30)
+    name = models.CharField(_("培训"), max_length=100)
+    frequency = models.CharField(_("频次"), max_length=10, choices=Frequency.choices)
+    with_assessment = models.BooleanField(_("须考核"), default=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("培训计划")
+        verbose_name_plural = _("培训计划")
+        ordering = ["frequency", "code"]
+        permissions = [
+            ("view_team", _("查看团队")),
+            ("manage_team", _("管理团队（全部考核、培训、面谈）")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "code"], nulls_distinct=False,
+                                    name="training_plan_code_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_frequency_display()}）"
+
+
+class TrainingSession(models.Model):
+    """One training held in a store under a plan, with who attended and their
+    assessment scores."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="training_sessions",
+                              verbose_name=_("门店"))
+    plan = models.ForeignKey(TrainingPlan, on_delete=models.PROTECT, related_name="sessions",
+                             verbose_name=_("培训计划"))
+    held_on = models.DateField(_("培训日期"))
+    topic = models.CharField(_("主题"), max_length=200)
+    trainer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("讲师"))
+    minutes = models.PositiveSmallIntegerField(_("时长（分钟）"))
+    notes = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("培训记录")
+        verbose_name_plural = _("培训记录")
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["store", "held_on"], name="training_store_day_idx")]
+
+    def __str__(self):
+        return f"{self.held_on} {self.topic}"
+
+
+class TrainingAttendance(models.Model):
+    """One member of staff at one session: present or not, and the assessment score
+    (0-100) when the session had one."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="attendance",
+                                verbose_name=_("培训记录"))
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="training_attendance", verbose_name=_("员工"))
+    attended = models.BooleanField(_("出勤"), default=True)
+    score = models.DecimalField(_("考核得分"), max_digits=5, decimal_places=2, null=True, blank=True)
+    remark = models.CharField(_("说明"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("培训出勤与考核")
+        verbose_name_plural = _("培训出勤与考核")
+        ordering = ["session", "staff_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "staff"], name="training_attendance_once"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=100)),
+                                   name="training_score_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.session_id} {self.staff_id} {self.score}"
+
+
+class IncentiveRule(models.Model):
+    """An incentive a store pays or charges (no store: the default of every store):
+    a reward per mystery-shopper check scoring at least the threshold, a penalty per
+    check scoring below it, a penalty per display car not fixed in time (the deadline
+    is the inspections' own, 10 minutes by default). Amounts in yuan."""
+
+    class Kind(models.TextChoices):
+        MS_REWARD = "ms_reward", _("神秘访客奖励（得分不低于）")
+        MS_PENALTY = "ms_penalty", _("神秘访客处罚（得分低于）")
+        DISPLAY_CAR_PENALTY = "display_car_penalty", _("展车超时未整改处罚")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("门店"))
+    kind = models.CharField(_("类型"), max_length=30, choices=Kind.choices)
+    threshold = models.DecimalField(_("分数线"), max_digits=5, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(_("金额（元）"), max_digits=8, decimal_places=2)
+    is_active = models.BooleanField(_("启用"), default=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("奖惩规则")
+        verbose_name_plural = _("奖惩规则")
+        ordering = ["kind", "store_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "kind"], nulls_distinct=False,
+                                    name="incentive_rule_once"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="incentive_amount_positive"),
+            models.CheckConstraint(condition=Q(kind="display_car_penalty") | Q(threshold__isnull=False),
+                                   name="incentive_ms_threshold"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class SmileVote(models.Model):
+    """One vote for the month's "smile service star" (微笑服务之星): each member of a
+    store's staff votes once a month, not for themselves."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("门店"))
+    period = models.DateField(_("月份"))
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("投票人"))
+    nominee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="smile_votes", verbose_name=_("候选人"))
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("投票时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("微笑服务之星投票")
+        verbose_name_plural = _("微笑服务之星投票")
+        ordering = ["-period", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "period", "voter"], name="smile_vote_once"),
+            models.CheckConstraint(condition=~Q(voter=F("nominee")), name="smile_vote_not_self"),
+            models.CheckConstraint(condition=Q(period__day=1), name="smile_vote_period_first"),
+        ]
+
+    def __str__(self):
+        return f"{self.period:%Y-%m} {self.voter_id} -> {self.nominee_id}"
+
+
+class OneToOneTalk(models.Model):
+    """A one-to-one talk of a manager with a team member (at least 30 minutes a month
+    with everyone, per the store's satisfaction policy)."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("门店"))
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="one_to_one_talks", verbose_name=_("员工"))
+    held_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("面谈人"))
+    held_on = models.DateField(_("面谈日期"))
+    minutes = models.PositiveSmallIntegerField(_("时长（分钟）"))
+    notes = models.TextField(_("面谈记录"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("一对一面谈")
+        verbose_name_plural = _("一对一面谈")
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["store", "held_on"], name="talk_store_day_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(minutes__gte=1), name="talk_minutes_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.held_on} {self.staff_id} {self.minutes}"
+
+
+FESTIVALS = [(h.name, h.value) for h in chinese_calendar.Holiday
+             if h.name != "anti_fascist_70th_day"]
+
+
+class StaffGreeting(models.Model):
+    """A greeting SMS to staff: on each one's birthday, on a date every year, or on the
+    first day of a statutory festival (from the statutory calendar). No store: every
+    store. `text` is the preview with {name} for the person's name."""
+
+    class Occasion(models.TextChoices):
+        BIRTHDAY = "birthday", _("员工生日")
+        DATE = "date", _("每年固定日期")
+        FESTIVAL = "festival", _("法定节日")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("门店"))
+    name = models.CharField(_("名称"), max_length=50)
+    occasion = models.CharField(_("场合"), max_length=10, choices=Occasion.choices)
+    month = models.PositiveSmallIntegerField(_("月"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("日"), null=True, blank=True)
+    festival = models.CharField(_("节日"), max_length=30, choices=FESTIVALS, blank=True)
+    template_code = models.CharField(_("短信模板代码"), max_length=50)
+    text = models.CharField(_("短信内容预览"), max_length=300)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("员工关怀短信")
+        verbose_name_plural = _("员工关怀短信")
+        ordering = ["occasion", "month", "day", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(occasion="birthday")
+                | Q(occasion="date", month__gte=1, month__lte=12, day__gte=1, day__lte=31)
+                | (Q(occasion="festival") & ~Q(festival="")),
+                name="staff_greeting_when"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -36,3 +36,13 @@ def figures_refresh(months=2):
     """Refresh the monthly summary of the current and previous month(s)."""
     current = timezone.localdate().replace(day=1)
     return services.figures_refresh(periods=rules.months_back(current, months))
+
+
+@shared_task(name="satisfaction.tasks.staff_greetings")
+def staff_greetings(day=None):
+    """Queue today's staff birthday and holiday greetings; a second run queues nothing."""
+    from datetime import date
+
+    from .team import services as team_services
+
+    return team_services.staff_greetings_queue(day=date.fromisoformat(day) if day else None)

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .team import urls as team_urls
 
 app_name = "satisfaction"
 urlpatterns = [
@@ -33,4 +34,5 @@ urlpatterns = [
     path("checks/new/", views.check_create, name="check-create"),
     path("checks/<int:pk>/", views.check_detail, name="check-detail"),
     path("targets/", views.target_list, name="target-list"),
+    path("team/", include(team_urls)),
 ]

@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "satisfaction.tasks.figures_refresh",
         "schedule": crontab(minute="*/15"),
     },
+    # Staff birthday and holiday greetings, queued early (sent inside the SMS window).
+    "satisfaction-staff-greetings": {
+        "task": "satisfaction.tasks.staff_greetings",
+        "schedule": crontab(hour=7, minute=10),
+    },
     # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
     "inspections-schedule-rounds": {
         "task": "inspections.tasks.rounds_schedule",
