@@ -134,7 +134,7 @@ def test_complaint_sla_kept(store, caller):
     with time_machine.travel(opened, tick=False) as clock:
         kept = complaint_services.complaint_open(
             actor=caller, customer=_customer(store), channel="phone", description="等待太久", owner=caller)
-        late = complaint_services.complaint_open(
+        complaint_services.complaint_open(
             actor=caller, customer=_customer(store), channel="phone", description="价格不清", owner=caller)
         clock.move_to(opened + timedelta(minutes=29, seconds=59))
         complaint_services.complaint_respond(actor=caller, complaint=kept, channel="phone", note="已致电")
@@ -346,9 +346,11 @@ def test_vote_once_a_month_not_for_oneself(store, caller, specialist, cr_manager
         with pytest.raises(ValidationError):
             services.smile_vote_cast(actor=specialist, store=store, nominee=specialist)
         with pytest.raises(ValidationError):
-            services.smile_vote_cast(actor=specialist, store=store, nominee=make_user(Role.CALLER, other_store))
+            services.smile_vote_cast(actor=specialist, store=store,
+                                     nominee=make_user(Role.CALLER, other_store))
     with time_machine.travel(datetime(2026, 11, 30, 16, 0, tzinfo=UTC)):  # 00:00 1 December
-        assert services.smile_vote_cast(actor=caller, store=store, nominee=cr_manager).period == date(2026, 12, 1)
+        vote = services.smile_vote_cast(actor=caller, store=store, nominee=cr_manager)
+        assert vote.period == date(2026, 12, 1)
     assert SmileVote.objects.filter(voter=caller).count() == 2
 
 
@@ -408,7 +410,8 @@ def test_talks_who_has_none_and_which_are_short(client, store, cr_manager, calle
 def test_talk_record_validates_and_keeps_nothing_half_saved(client, store, cr_manager, caller, other_store,
                                                             make_user):
     with pytest.raises(ValidationError) as error:
-        services.one_to_one_talk_record(actor=cr_manager, store=store, staff=make_user(Role.CALLER, other_store),
+        services.one_to_one_talk_record(actor=cr_manager, store=store,
+                                        staff=make_user(Role.CALLER, other_store),
                                         held_on=date(2026, 11, 3), minutes=30)
     assert "staff" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
@@ -428,8 +431,8 @@ def test_a_person_sees_only_their_own_talks(client, store, cr_manager, caller, s
     services.one_to_one_talk_record(actor=cr_manager, store=store, staff=specialist,
                                     held_on=date(2026, 11, 3), minutes=40)
     client.force_login(caller)
-    assert client.get("/api/v1/team/talks/").json()["results"] == [] if isinstance(
-        client.get("/api/v1/team/talks/").json(), dict) else client.get("/api/v1/team/talks/").json() == []
+    data = client.get("/api/v1/team/talks/").json()
+    assert (data["results"] if isinstance(data, dict) else data) == []
     response = client.post("/api/v1/team/talks/", {"store": store.pk, "staff": specialist.pk,
                                                    "held_on": "2026-11-03", "minutes": 30},
                            content_type="application/json")
@@ -463,10 +466,10 @@ def test_training_overdue_when_a_week_passed_without_a_session(client, store, cr
         services.training_session_record(actor=cr_manager, store=store, plan=plan, held_on=date(2026, 11, 10),
                                          topic="品牌标准", minutes=45, attendance=[(caller, True, 90, "")])
     with time_machine.travel(datetime(2026, 11, 18, 2, 0, tzinfo=UTC)):  # next week: last week done
-        status = dict((p.code, s) for p, s in selectors.training_overview(store, date(2026, 11, 18)))
+        status = {p.code: s for p, s in selectors.training_overview(store, date(2026, 11, 18))}
         assert not status["brand_standard"].overdue and not status["brand_standard"].current_done
     with time_machine.travel(datetime(2026, 11, 24, 2, 0, tzinfo=UTC)):  # a week without one passed
-        status = dict((p.code, s) for p, s in selectors.training_overview(store, date(2026, 11, 24)))
+        status = {p.code: s for p, s in selectors.training_overview(store, date(2026, 11, 24))}
         assert status["brand_standard"].overdue
         client.force_login(cr_manager)
         page = client.get(reverse("satisfaction:team-training")).content.decode()
@@ -511,8 +514,8 @@ def test_birthday_greeting_queued_once(store, make_user):
 def test_holiday_greetings_from_rows_and_the_statutory_calendar(store, make_user):
     make_user(Role.CALLER, store, mobile="13900000001")
     make_user(Role.CR_SPECIALIST, store, mobile="13900000002")
-    StaffGreeting.objects.create(name="妇女节", occasion="date", month=3, day=8, template_code="STAFF_HOLIDAY",
-                                 text="{name}，节日快乐！")
+    StaffGreeting.objects.create(name="妇女节", occasion="date", month=3, day=8,
+                                 template_code="STAFF_HOLIDAY", text="{name}，节日快乐！")
     assert services.staff_greetings_queue(day=date(2026, 2, 15)) == 2  # Spring Festival, first day
     assert services.staff_greetings_queue(day=date(2026, 2, 16)) == 0
     assert services.staff_greetings_queue(day=date(2026, 3, 8)) == 2
@@ -532,9 +535,9 @@ def test_greetings_job_is_in_the_beat_schedule_and_safe_twice(settings, store, m
 
 # Pages in both languages ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["satisfaction:team", "satisfaction:team-training", "satisfaction:team-talks",
-                                  "satisfaction:team-vote", "satisfaction:team-incentives",
-                                  "satisfaction:team-training-create"])
+@pytest.mark.parametrize("name", ["satisfaction:team", "satisfaction:team-training",
+                                  "satisfaction:team-talks", "satisfaction:team-vote",
+                                  "satisfaction:team-incentives", "satisfaction:team-training-create"])
 def test_pages_in_chinese_and_english(client, cr_manager, name):
     client.force_login(cr_manager)
     assert client.get(reverse(name)).status_code == 200
