@@ -550,3 +550,41 @@ def test_nav_item_for_the_team(client, caller):
     client.force_login(caller)
     page = client.get(reverse("satisfaction:team")).content.decode()
     assert reverse("satisfaction:team") in page
+
+
+def _team_records(store, manager, n):
+    from django.contrib.auth.models import Group
+
+    from crm_site.models import User
+
+    plan = TrainingPlan.objects.get(store=None, code="etiquette")
+    people = []
+    for _ in range(n):
+        person = User.objects.create_user(username=f"member{next(_SEQ)}", password="x-Secret-42")
+        person.groups.add(Group.objects.get(name=Role.CALLER))
+        person.stores.add(store)
+        people.append(person)
+    with time_machine.travel(NOW):
+        services.training_session_record(actor=manager, store=store, plan=plan, held_on=date(2026, 11, 3),
+                                         topic="礼仪", minutes=60,
+                                         attendance=[(p, True, Decimal(88), "") for p in people])
+        for person in people:
+            services.one_to_one_talk_record(actor=manager, store=store, staff=person,
+                                            held_on=date(2026, 11, 4), minutes=30)
+            services.smile_vote_cast(actor=person, store=store, nominee=manager)
+    return people
+
+
+@pytest.mark.parametrize("url", ["/satisfaction/team/training/", "/satisfaction/team/talks/",
+                                 "/satisfaction/team/vote/", "/satisfaction/team/incentives/",
+                                 "/api/v1/team/training-sessions/", "/api/v1/team/talks/",
+                                 "/api/v1/team/smile-votes/results/?store={store}"])
+def test_team_pages_run_a_fixed_number_of_queries(client, cr_manager, store, url):
+    url = url.format(store=store.pk)
+    _team_records(store, cr_manager, 1)
+    with time_machine.travel(NOW + timedelta(days=12)):
+        client.force_login(cr_manager)
+        few = _queries(client, url)
+        _team_records(store, cr_manager, 6)
+        many = _queries(client, url)
+    assert few == many
