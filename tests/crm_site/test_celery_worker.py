@@ -1,5 +1,6 @@
 """A real Celery worker, over the real Redis broker, completes a task."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def worker():
 
 def test_worker_sends_queued_sms_through_redis(worker, store, monkeypatch):
     assert settings.REDIS_URL.startswith("redis://"), "the suite runs against real Redis"
+    # The worker runs on the real clock: open the store's send window all day so the
+    # message is due whatever the hour of the run.
+    store.sms_window_start, store.sms_window_end = datetime.time(0, 0), datetime.time(23, 59, 59)
+    store.save(update_fields=["sms_window_start", "sms_window_end"])
     message = message_queue(store=store, recipient="13800000001", template_code="SMS_1")
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     app.send_task("crm_site.tasks.messages_send_due", queue=worker)
