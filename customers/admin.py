@@ -25,9 +25,18 @@ class FamilyInline(admin.TabularInline):
 class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["id", "name", "kind", "store", "owner", "is_active"]
     list_filter = ["store", "kind", "is_active"]
-    search_fields = ["name", "mobile", "=id_number"]
+    search_fields = ["name", "mobile"]
     raw_id_fields = ["owner", "merged_into"]
+    exclude = ["id_number_hash"]
     inlines = [FamilyInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A whole ID number is found by its keyed hash (the column itself is encrypted)."""
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if len(term) == 18:
+            results |= queryset.with_id_number(term)
+        return results, duplicates
 
 
 @admin.register(Vehicle)

@@ -303,7 +303,8 @@ class CustomerResource(DmsResource):
         active = Customer.objects.filter(store=self.store, is_active=True).order_by("id")
         for key in ("id_number", "credit_code", "mobile"):
             if values.get(key):
-                found = active.filter(**{key: values[key]}).first()
+                found = (active.with_id_number(values[key]) if key == "id_number"
+                         else active.filter(**{key: values[key]})).first()
                 if found:
                     return found
         return None
@@ -352,7 +353,8 @@ class VehicleResource(DmsResource):
                                 ("owner_credit_code", "credit_code"),
                                 ("owner_mobile", "mobile")):
             if values.get(key):
-                found = active.filter(**{field_name: values[key]}).first()
+                found = (active.with_id_number(values[key]) if field_name == "id_number"
+                         else active.filter(**{field_name: values[key]})).first()
                 if found:
                     return found
         raise ValidationError({"车主": _("找不到车主：请填写车主身份证号、信用代码或手机，并先导入客户。")})

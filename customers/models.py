@@ -13,12 +13,18 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from crm_site.crypto import EncryptedTextField, keyed_hash
 from crm_site.models import Store
 
 
 class CustomerQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+    def with_id_number(self, id_number):
+        """Customers with this resident ID number, found by its keyed hash (the number
+        itself is stored encrypted and cannot be compared in the database)."""
+        return self.filter(id_number_hash=keyed_hash(id_number)) if id_number else self.none()
 
     def for_stores(self, stores):
         return self.filter(store__in=stores)
@@ -95,7 +101,10 @@ class Customer(models.Model):
     marital_status = models.CharField(_("婚姻状况"), max_length=10,
                                       choices=MaritalStatus.choices, blank=True)
     home_address = models.CharField(_("家庭住址"), max_length=200, blank=True)
-    id_number = models.CharField(_("身份证号"), max_length=18, blank=True, db_index=True)
+    # Encrypted at rest; looked up, de-duplicated and upserted by id_number_hash.
+    id_number = EncryptedTextField(_("身份证号"), blank=True)
+    id_number_hash = models.CharField(_("身份证号哈希"), max_length=64, blank=True, db_index=True,
+                                      editable=False)
     employer = models.CharField(_("工作单位"), max_length=100, blank=True)
     employer_address = models.CharField(_("单位地址"), max_length=200, blank=True)
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
@@ -125,6 +134,7 @@ class Customer(models.Model):
     call_allowed = models.BooleanField(_("接受电话"), default=True)
     contact_refusal_reason = models.CharField(_("拒绝联系原因"), max_length=200, blank=True)
     consent_updated_at = models.DateTimeField(_("联系偏好更新时间"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True)
 
     note = models.TextField(_("备注"), blank=True)
     is_active = models.BooleanField(_("有效"), default=True)
@@ -152,6 +162,13 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.id_number_hash = keyed_hash(self.id_number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "id_number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "id_number_hash"}
+        super().save(*args, **kwargs)
 
     @property
     def is_company(self):
@@ -555,3 +572,94 @@ class PersonalDataReveal(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.customer} {self.field}"
+
+
+class ConsentChange(models.Model):
+    """The customer gave or withdrew consent to be contacted on one channel: when, how
+    (on a call, in person, in writing...), who recorded it and why. Written by the
+    services whenever a channel's consent changes; never edited."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        CALL = "call", _("电话")
+
+    class Method(models.TextChoices):
+        PHONE = "phone", _("电话中口头表示")
+        IN_PERSON = "in_person", _("到店当面表示")
+        WRITTEN = "written", _("书面签署")
+        SMS_REPLY = "sms_reply", _("短信回复")
+        IMPORT = "import", _("DMS导入")
+        RECORD = "record", _("建档时登记")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT,
+                                 related_name="consent_changes", verbose_name=_("客户"))
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    allowed = models.BooleanField(_("同意联系"))
+    method = models.CharField(_("表示方式"), max_length=20, choices=Method.choices)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("记录人"))
+    changed_at = models.DateTimeField(_("时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("联系同意记录")
+        verbose_name_plural = _("联系同意记录")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.customer} {self.channel} {self.allowed}"
+
+
+class PersonalDataExport(models.Model):
+    """A member of staff exported personal data: a customer list (which filter, which
+    records, how many, masked or in full) or everything held about one customer at the
+    customer's request. An audit row, written once, never edited."""
+
+    class Kind(models.TextChoices):
+        LIST = "list", _("客户列表导出")
+        SUBJECT = "subject", _("客户个人信息副本")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+", verbose_name=_("员工"))
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="exports", verbose_name=_("客户"))
+    filters = models.CharField(_("筛选条件"), max_length=500, blank=True)
+    customer_ids = models.JSONField(_("导出的客户编号"), default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("记录数"), default=0)
+    unmasked = models.BooleanField(_("完整标识"), default=False)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    exported_at = models.DateTimeField(_("导出时间"), auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("个人信息导出记录")
+        verbose_name_plural = _("个人信息导出记录")
+        ordering = ["-exported_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user} {self.kind} {self.row_count}"
+
+
+class CustomerErasure(models.Model):
+    """A customer's personal data was erased at the customer's request (who, when, why).
+    The record and its sales, visits, tasks and answers stay, so reports still count
+    them; only who the customer was is gone."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="erasure",
+                                    verbose_name=_("客户"))
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("操作人"))
+    erased_at = models.DateTimeField(_("删除时间"), auto_now_add=True)
+    reason = models.CharField(_("原因"), max_length=200)
+    scrubbed = models.JSONField(_("清除的记录"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("个人信息删除记录")
+        verbose_name_plural = _("个人信息删除记录")
+        ordering = ["-erased_at", "-id"]
+        permissions = [("erase_customer", _("删除客户个人信息（应客户要求）"))]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.erased_at}"

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from crm_site.crypto import keyed_hash
 from crm_site.scoping import for_user
 
 from .models import (
@@ -112,7 +113,7 @@ def customer_list(user, filters: CustomerFilters, *, today=None):
         if vehicle_ids:
             condition |= Q(pk__in=vehicle_ids)
         if re.fullmatch(r"[0-9Xx]{18}", term):
-            condition |= Q(id_number=term.upper())
+            condition |= Q(id_number_hash=keyed_hash(term))
         qs = qs.filter(condition)
     if filters.store:
         qs = qs.filter(store_id=filters.store)
@@ -174,8 +175,9 @@ def duplicate_groups(user, *, limit=100):
     Returns a list of (reason, value, [customers]) in three grouped queries plus one."""
     base = customers_for(user).filter(is_active=True)
     groups = []
-    for field, reason in (("mobile", "mobile"), ("id_number", "id_number"),
-                          ("credit_code", "credit_code")):
+    # ID numbers are encrypted: they are grouped by their keyed hash.
+    fields = {"mobile": "mobile", "id_number": "id_number_hash", "credit_code": "credit_code"}
+    for reason, field in fields.items():
         rows = (base.exclude(**{field: ""}).values("store_id", field)
                 .annotate(n=Count("id")).filter(n__gt=1).order_by("-n", field)[:limit])
         groups.extend((reason, row["store_id"], row[field]) for row in rows)
@@ -183,14 +185,18 @@ def duplicate_groups(user, *, limit=100):
         return []
     condition = Q()
     for reason, store_id, value in groups:
-        condition |= Q(store_id=store_id, **{reason: value})
+        condition |= Q(store_id=store_id, **{fields[reason]: value})
     members = {}
     for customer in base.filter(condition).select_related("store", "owner").order_by("id"):
         for reason, store_id, value in groups:
-            if customer.store_id == store_id and getattr(customer, reason) == value:
+            if customer.store_id == store_id and getattr(customer, fields[reason]) == value:
                 members.setdefault((reason, store_id, value), []).append(customer)
-    return [(reason, value, members.get((reason, store_id, value), []))
-            for reason, store_id, value in groups[:limit]]
+    result = []
+    for reason, store_id, value in groups[:limit]:
+        found = members.get((reason, store_id, value), [])
+        shown = getattr(found[0], reason) if found else ""
+        result.append((reason, shown, found))
+    return result
 
 
 def merges_for(user):

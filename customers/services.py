@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_site.crypto import keyed_hash
+
 from . import rules
 from .models import (
     CorrectionRequest,
@@ -93,7 +95,7 @@ def customer_find_duplicates(*, store, mobile="", id_number="", credit_code="", 
     if mobile:
         condition |= Q(mobile=mobile)
     if id_number:
-        condition |= Q(id_number=id_number)
+        condition |= Q(id_number_hash=keyed_hash(id_number))
     if credit_code:
         condition |= Q(credit_code=credit_code)
     if name and landline:

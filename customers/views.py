@@ -477,7 +477,7 @@ def duplicate_list(request):
     labels = {"mobile": _("手机相同"), "id_number": _("身份证号相同"),
               "credit_code": _("信用代码相同")}
     return render(request, "customers/duplicate_list.html", {
-        "groups": [(labels[reason], value, members) for reason, value, members in groups],
+        "groups": [(reason, labels[reason], value, members) for reason, value, members in groups],
         "merges": selectors.merges_for(request.user).order_by("-merged_at")[:20],
     })
 

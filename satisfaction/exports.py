@@ -1,5 +1,6 @@
 """Excel workbooks managers send on: the monthly satisfaction report of a store, and the
-template of a manufacturer score file."""
+template of a manufacturer score file. Cells go through crm_site.exports (formula
+injection neutralised)."""
 
 import io
 
@@ -7,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from crm_site.exports import sheet_append
 
 from .models import Measure
 
@@ -17,7 +20,7 @@ STATUS_TEXT = {"met": "达标", "below": "未达计划", "missed": "未达标"}
 
 
 def _header(sheet, columns):
-    sheet.append([str(c) for c in columns])
+    sheet_append(sheet, [str(c) for c in columns])
     for cell in sheet[sheet.max_row]:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(horizontal="center")
@@ -40,10 +43,10 @@ def monthly_report(data, by_department):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("指标")
-    sheet.append([_("月度满意度报告"), data.store.name, f"{data.period:%Y-%m}"])
+    sheet_append(sheet, [_("月度满意度报告"), data.store.name, f"{data.period:%Y-%m}"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("生成时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
-    sheet.append([])
+    sheet_append(sheet, [_("生成时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
+    sheet_append(sheet, [])
     _header(sheet, [_("指标"), _("实际"), _("目标"), _("底线"), _("状态"), _("等级"), _("分子"),
                     _("分母")])
     for measure in Measure.values:
@@ -51,7 +54,7 @@ def monthly_report(data, by_department):
         if figure is None:
             continue
         target = figure.target
-        sheet.append([
+        sheet_append(sheet, [
             str(Measure(measure).label),
             _n(figure.value) if figure.value is not None else _("不适用"),
             _n(target.value) if target else None,
@@ -66,7 +69,7 @@ def monthly_report(data, by_department):
     items = workbook.create_sheet(_("单项得分"))
     _header(items, [_("调查"), _("项目代码"), _("项目"), _("得分"), _("区域平均")])
     for item in data.items:
-        items.append([item.report.get_survey_display(), item.code, item.name, _n(item.score),
+        sheet_append(items, [item.report.get_survey_display(), item.code, item.name, _n(item.score),
                       _n(item.region_average)])
     items.column_dimensions["C"].width = 40
 
@@ -76,7 +79,7 @@ def monthly_report(data, by_department):
     for item in data.weak_items:
         plans = list(item.plans.all()) or [None]
         for plan in plans:
-            weak.append([item.get_survey_display(), item.name, _n(item.score), _n(item.target),
+            sheet_append(weak, [item.get_survey_display(), item.name, _n(item.score), _n(item.target),
                          item.get_reason_display(), plan.title if plan else _("（未制定）"),
                          plan.get_status_display() if plan else "",
                          plan.get_step_display() if plan else "", str(plan.owner) if plan else ""])
@@ -87,20 +90,20 @@ def monthly_report(data, by_department):
     _header(followup, [_("部门"), _("应回访"), _("已接通"), _("回访率"), _("评价数"), _("满意"),
                        _("不满意"), _("满意率")])
     for row in by_department:
-        followup.append([row.get("label", row["department"]), row["due"], row["reached"],
+        sheet_append(followup, [row.get("label", row["department"]), row["due"], row["reached"],
                          _n(row["rate"]), row["answered"], row["satisfied"], row["dissatisfied"],
                          _n(row["share"])])
-    followup.append([])
+    sheet_append(followup, [])
     _header(followup, [_("提醒方案"), _("应提醒"), _("短信"), _("已接通"), _("已预约"), _("已进厂"),
                        _("转化率")])
     for row in data.funnel:
-        followup.append([row.get("label", row["programme"]), row["due"], row["sms"], row["reached"],
+        sheet_append(followup, [row.get("label", row["programme"]), row["due"], row["sms"], row["reached"],
                          row["booked"], row["came_in"], _n(row["conversion"])])
 
     ranking = workbook.create_sheet(_("员工排名"))
     _header(ranking, [_("名次"), _("员工"), _("神秘访客平均分"), _("检查次数")])
     for position, row in data.staff_ranking:
-        ranking.append([position, row.get("name") or row["staff__username"], _n(row["avg"]), row["n"]])
+        sheet_append(ranking, [position, row.get("name") or row["staff__username"], _n(row["avg"]), row["n"]])
     return _save(workbook)
 
 
@@ -109,10 +112,10 @@ def import_template():
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "CSS-CSI"
-    sheet.append(["门店代码", "调查", "月份", "项目代码", "项目", "得分", "区域平均", "总分",
+    sheet_append(sheet, ["门店代码", "调查", "月份", "项目代码", "项目", "得分", "区域平均", "总分",
                   "区域排名", "区域店数", "等级"])
-    sheet.append(["sh-pudong", "CSS", "2026-05", "S01", "销售顾问接待", 962, 955, 951, 32, 120, "B"])
-    sheet.append(["sh-pudong", "CSS", "2026-05", "S02", "交车过程", 931, 948, 951, 32, 120, "B"])
+    sheet_append(sheet, ["sh-pudong", "CSS", "2026-05", "S01", "销售顾问接待", 962, 955, 951, 32, 120, "B"])
+    sheet_append(sheet, ["sh-pudong", "CSS", "2026-05", "S02", "交车过程", 931, 948, 951, 32, 120, "B"])
     return _save(workbook)
 
 
@@ -124,13 +127,13 @@ def table_workbook(title, sheets):
     for index, (name, headers, rows) in enumerate(sheets):
         sheet = workbook.create_sheet(str(name)[:31])
         if index == 0:
-            sheet.append([str(title)])
+            sheet_append(sheet, [str(title)])
             sheet["A1"].font = Font(bold=True, size=14)
-            sheet.append([_("生成时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
-            sheet.append([])
+            sheet_append(sheet, [_("生成时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
+            sheet_append(sheet, [])
         _header(sheet, headers)
         for row in rows:
-            sheet.append([_n(v) if hasattr(v, "quantize") else v for v in row])
+            sheet_append(sheet, [_n(v) if hasattr(v, "quantize") else v for v in row])
         for column in "ABCDEFGHIJ":
             sheet.column_dimensions[column].width = 16
     return _save(workbook)

@@ -17,6 +17,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.exports import xlsx_response
+
 from . import exports, rules, selectors, services, sources
 from .forms import (
     CountermeasureDoneForm,
@@ -210,22 +212,13 @@ def export_monthly(request):
     period = _period(request)
     data = selectors.dashboard(store, period)
     content = exports.monthly_report(data, selectors.followup_departments([store.pk], period))
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = (f'attachment; filename="satisfaction-{store.code}-'
-                                       f'{period:%Y-%m}.xlsx"')
-    return response
+    return xlsx_response(content, f"satisfaction-{store.code}-{period:%Y-%m}.xlsx")
 
 
 # Reports managers send on --------------------------------------------------------------------------
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 def _xlsx(content, filename):
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, filename)
 
 
 def _day(request, name, default):

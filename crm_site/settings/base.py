@@ -254,6 +254,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Personal data at rest (crm_site/crypto.py): Fernet keys, newest first (the first
+# encrypts, all decrypt; rotate with `manage.py reencrypt_personal_data`), and the key of
+# the keyed hash used to look identifiers up. The defaults are for development only;
+# production settings require both from the environment.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS",
+                                 default=["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDE="])
+PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY",
+                             default="dev-only-personal-data-hash-key-change-me")
+
 # Outbound SMS: China's SMS is template based (sign name, template code, parameters).
 SMS_BACKEND = env("SMS_BACKEND", default="crm_site.sms.ConsoleBackend")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
