@@ -1,6 +1,7 @@
 """API of the customers app: /api/v1/customers/, vehicles/, sales/, service-visits/,
-insurance-policies/. Same services, validation and store scoping as the pages; writes go
-through the services, so a DMS pushing a delivery or a visit moves the due dates."""
+insurance-policies/, customer-merges/, correction-requests/. Same services, validation
+and store scoping as the pages; writes go through the services, so a DMS pushing a
+delivery or a visit moves the due dates."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,7 +18,15 @@ from crm_site.scoping import for_user, stores_of
 from crm_site.templatetags.crm import mask_mobile
 
 from . import selectors, services
-from .models import Customer, CustomerMerge, InsurancePolicy, Sale, ServiceVisit, Vehicle
+from .models import (
+    CorrectionRequest,
+    Customer,
+    CustomerMerge,
+    InsurancePolicy,
+    Sale,
+    ServiceVisit,
+    Vehicle,
+)
 from .selectors import CustomerFilters
 from .templatetags.customers_tags import mask_id
 
@@ -423,6 +432,119 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(self.get_serializer(merge).data)
 
 
+# Correction requests ---------------------------------------------------------------------------
+
+class CorrectionRequestSerializer(serializers.ModelSerializer):
+    """A correction request; filing it notifies the store's sales or service manager.
+    Values of identifier fields (mobile, ID number) come back masked unless the caller may
+    reveal personal data."""
+
+    customer = ScopedRelatedField(model=Customer)
+    vehicle = ScopedRelatedField(model=Vehicle, required=False, allow_null=True)
+    wrong_value = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                        allow_null=True, default=None,
+                                        help_text="Empty: the record's current value.")
+    correct_value = serializers.CharField(max_length=200)
+    call_date = serializers.DateField(required=False, allow_null=True)
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["id", "store", "customer", "vehicle", "plate", "call_date", "department", "field",
+                  "wrong_value", "correct_value", "note", "status", "filed_by", "filed_at",
+                  "decided_by", "decided_at", "decision_note", "confirmed_by", "confirmed_at"]
+        read_only_fields = ["store", "plate", "status", "filed_by", "filed_at", "decided_by",
+                            "decided_at", "decision_note", "confirmed_by", "confirmed_at"]
+        validators = []
+
+    MASKED = {CorrectionRequest.Field.MOBILE: mask_mobile,
+              CorrectionRequest.Field.ID_NUMBER: mask_id}
+
+    def to_representation(self, correction):
+        data = super().to_representation(correction)
+        mask = self.MASKED.get(correction.field)
+        if mask and not _can_reveal(self):
+            data["wrong_value"] = mask(correction.wrong_value) if correction.wrong_value else ""
+            data["correct_value"] = mask(correction.correct_value)
+        return data
+
+    def create(self, validated_data):
+        return _call(services.correction_request_file, filed_by=self.context["request"].user,
+                     **validated_data)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    value = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                  help_text="apply only: the value to write, if not correct_value.")
+
+
+class DecisionPermissions(permissions.BasePermission):
+    """Commands need only read access here; the service checks the right to decide."""
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("customers.view_correctionrequest")
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("status", OpenApiTypes.STR, enum=CorrectionRequest.Status.values),
+    OpenApiParameter("customer", OpenApiTypes.INT),
+]))
+class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                               mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Correction requests of the caller's stores: a caller files one; the store's sales or
+    service manager applies or rejects it; a second call confirms it."""
+
+    serializer_class = CorrectionRequestSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = CorrectionRequest.objects.none()
+    filter_backends = []
+
+    def get_permissions(self):
+        if self.action in ("apply", "reject", "confirm"):
+            return [permissions.IsAuthenticated(), DecisionPermissions()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        rows = selectors.corrections_for(self.request.user).order_by("-filed_at", "-id")
+        status = self.request.query_params.get("status")
+        if status in CorrectionRequest.Status.values:
+            rows = rows.filter(status=status)
+        customer = _int(self.request.query_params.get("customer"))
+        if customer:
+            rows = rows.filter(customer_id=customer)
+        return rows
+
+    def _decide(self, request, service, arguments):
+        correction = self.get_object()
+        payload = DecisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        correction = _call(service, correction=correction, actor=request.user,
+                           **arguments(payload))
+        return Response(self.get_serializer(correction).data)
+
+    @extend_schema(request=DecisionSerializer, responses=CorrectionRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, *args, **kwargs):
+        """Apply the correction to the record (sales/service manager of the store)."""
+        return self._decide(request, services.correction_request_apply, lambda p: {
+            "note": p.validated_data["note"], "value": p.validated_data.get("value") or None})
+
+    @extend_schema(request=DecisionSerializer, responses=CorrectionRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        """Reject the correction; `note` (the reason) is required."""
+        return self._decide(request, services.correction_request_reject,
+                            lambda p: {"note": p.validated_data["note"]})
+
+    @extend_schema(request=None, responses=CorrectionRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, *args, **kwargs):
+        """A second call confirmed the corrected record with the customer."""
+        correction = _call(services.correction_request_confirm, correction=self.get_object(),
+                           actor=request.user)
+        return Response(self.get_serializer(correction).data)
+
+
 def register(router):
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("customers", CustomerViewSet, basename="customer")
@@ -431,3 +553,4 @@ def register(router):
     router.register("service-visits", ServiceVisitViewSet, basename="service-visit")
     router.register("insurance-policies", InsurancePolicyViewSet, basename="insurance-policy")
     router.register("customer-merges", MergeViewSet, basename="customer-merge")
+    router.register("correction-requests", CorrectionRequestViewSet, basename="correction-request")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_site.models import User
 
 from .models import (
+    ConsentChange,
     CorrectionRequest,
     Customer,
     FamilyMember,
@@ -123,6 +124,16 @@ class ConsentForm(BootstrapForm):
     sms_allowed = forms.BooleanField(label=_("接受短信"), required=False)
     call_allowed = forms.BooleanField(label=_("接受电话"), required=False)
     reason = forms.CharField(label=_("拒绝联系原因"), max_length=200, required=False)
+    method = forms.ChoiceField(label=_("表示方式"), choices=ConsentChange.Method.choices,
+                               initial=ConsentChange.Method.PHONE)
+
+
+class SubjectRequestForm(BootstrapForm):
+    """A data-subject request: export everything, or erase (with the confirmation box)."""
+
+    reason = forms.CharField(label=_("原因"), max_length=200,
+                             help_text=_("例如客户申请的编号与日期"))
+    confirm = forms.BooleanField(label=_("确认删除该客户的个人信息（不可撤销）"), required=False)
 
 
 class FamilyMemberForm(ServiceModelForm):

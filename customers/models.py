@@ -491,8 +491,9 @@ class CorrectionRequest(models.Model):
     call_date = models.DateField(_("回访日期"))
     department = models.CharField(_("责任部门"), max_length=10, choices=Department.choices)
     field = models.CharField(_("错误项目"), max_length=30, choices=Field.choices)
-    wrong_value = models.CharField(_("错误信息"), max_length=200, blank=True)
-    correct_value = models.CharField(_("正确信息"), max_length=200)
+    # What was wrong and what is right may be an ID number or a mobile: encrypted at rest.
+    wrong_value = EncryptedTextField(_("错误信息"), blank=True)
+    correct_value = EncryptedTextField(_("正确信息"))
     note = models.TextField(_("说明"), blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices,
                               default=Status.OPEN, db_index=True)

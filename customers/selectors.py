@@ -3,22 +3,25 @@ through crm_site.scoping.for_user and loads related rows in a fixed number of qu
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import CharField, Count, F, Prefetch, Q, Value
+from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from crm_site.crypto import keyed_hash
-from crm_site.scoping import for_user
+from crm_site.scoping import for_user, stores_of
 
 from .models import (
+    ConsentChange,
     CorrectionRequest,
     Customer,
     CustomerMerge,
     InsurancePolicy,
+    PersonalDataExport,
     Sale,
     ServiceVisit,
     Vehicle,
@@ -27,6 +30,7 @@ from .models import (
 from .validators import PROVINCES, mobile_fragment
 
 SEARCH_VEHICLE_LIMIT = 500
+CONSENT_SHOWN = 10
 LAPSED_AFTER_DAYS = 183  # DOMAIN.md: no visit for 6 months or more
 DUE_PROGRAMMES = {
     "first_service": "first_service_due_on",
@@ -153,6 +157,9 @@ def customer_360(user, pk):
             Prefetch("correction_requests",
                      queryset=CorrectionRequest.objects.select_related("filed_by", "decided_by")
                      .order_by("-filed_at")),
+            Prefetch("consent_changes", to_attr="recent_consent_changes",
+                     queryset=ConsentChange.objects.select_related("recorded_by")
+                     .order_by("-changed_at", "-id")[:CONSENT_SHOWN]),
         ),
         pk=pk,
     )
@@ -209,67 +216,103 @@ def corrections_for(user):
         "customer", "vehicle", "filed_by", "decided_by", "store"), user)
 
 
+def personal_data_exports_for(user):
+    """Exports of personal data the user's stores answer for: a customer's own export by
+    the customer's store, a list export by the stores of whoever exported it."""
+    stores = stores_of(user)
+    ids = PersonalDataExport.objects.filter(
+        Q(customer__store__in=stores) | Q(customer__isnull=True, user__stores__in=stores)
+    ).values("pk")
+    return (PersonalDataExport.objects.filter(pk__in=ids).select_related("user", "customer")
+            .order_by("-exported_at", "-id"))
+
+
 def policies_for(user):
     return for_user(InsurancePolicy.objects.all(), user)
 
 
+TIMELINE_LIMITS = {"sale": 100, "visit": 100, "insurance": 50, "ownership": 50, "correction": 50}
+
+
+def _record_rows(qs, kind, when, a, b, c, order):
+    """One part of the timeline's UNION: (kind, when, vehicle, plate, vin, model, a, b, c)."""
+    text = CharField()
+    return qs.annotate(
+        t_kind=Value(kind, output_field=text), t_when=when, t_vehicle=F("vehicle_id"),
+        t_plate=F("vehicle__plate"), t_vin=F("vehicle__vin"), t_model=F("vehicle__model_name"),
+        t_a=Cast(a, text), t_b=Cast(b, text), t_c=Cast(c, text),
+    ).order_by(*order).values_list(
+        "t_kind", "t_when", "t_vehicle", "t_plate", "t_vin", "t_model", "t_a", "t_b", "t_c",
+    )[:TIMELINE_LIMITS[kind]]
+
+
 def records_timeline(customer, user):
-    """Timeline entries of the customer's own records: sales, visits, policies, owner
-    changes and correction requests (five queries, whatever the history)."""
+    """Timeline entries of the customer's own records: sales, visits, policies and owner
+    changes in one UNION query (each part capped, newest first), and correction requests
+    from the customer page's prefetch (or one query)."""
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
     from .timeline import TimelineEntry
 
-    entries = []
     can = user.has_perm
-    sales = Sale.objects.filter(customer=customer) if can("customers.view_sale") else Sale.objects.none()
-    visits = (ServiceVisit.objects.filter(customer=customer) if can("customers.view_servicevisit")
-              else ServiceVisit.objects.none())
-    policies = (InsurancePolicy.objects.filter(customer=customer)
-                if can("customers.view_insurancepolicy") else InsurancePolicy.objects.none())
-    corrections = (CorrectionRequest.objects.filter(customer=customer)
-                   if can("customers.view_correctionrequest") else CorrectionRequest.objects.none())
-    for sale in sales.select_related("vehicle")[:100]:
-        entries.append(TimelineEntry(
-            when=sale.delivered_on or sale.order_date, kind="sale",
-            title=_("购车：%(model)s %(plate)s") % {"model": sale.vehicle.model_name,
-                                                 "plate": sale.vehicle.plate},
-            body=_("成交价 %(price)s，顾问 %(who)s") % {"price": sale.price,
-                                                   "who": sale.consultant_name or "-"},
-            url=reverse("customers:vehicle-detail", args=[sale.vehicle_id])))
-    for visit in visits.select_related("vehicle")[:100]:
-        entries.append(TimelineEntry(
-            when=visit.date_in, kind="visit",
-            title=_("进厂：%(type)s %(plate)s") % {"type": visit.get_repair_type_display(),
-                                                "plate": visit.vehicle.plate},
-            body=_("金额 %(amount)s，里程 %(km)s") % {"amount": visit.amount,
-                                                  "km": visit.mileage or "-"},
-            url=reverse("customers:vehicle-detail", args=[visit.vehicle_id])))
-    for policy in policies.select_related("vehicle")[:50]:
-        entries.append(TimelineEntry(
-            when=policy.starts_on, kind="insurance",
-            title=_("投保：%(insurer)s %(plate)s") % {"insurer": policy.insurer,
-                                                   "plate": policy.vehicle.plate},
-            body=_("到期 %(date)s") % {"date": policy.expires_on}))
-    for ownership in VehicleOwnership.objects.filter(customer=customer).select_related("vehicle")[:50]:
-        entries.append(TimelineEntry(
-            when=ownership.started_on, kind="ownership",
-            title=_("成为车主：%(plate)s（%(reason)s）") % {
-                "plate": ownership.vehicle.plate or ownership.vehicle.vin,
-                "reason": ownership.get_reason_display()}))
-        if ownership.ended_on:
+    parts = []
+    if can("customers.view_sale"):
+        parts.append(_record_rows(Sale.objects.filter(customer=customer), "sale",
+                                  Coalesce("delivered_on", "order_date"), "consultant_name",
+                                  "price", Value(""), ("-order_date", "-id")))
+    if can("customers.view_servicevisit"):
+        parts.append(_record_rows(ServiceVisit.objects.filter(customer=customer), "visit",
+                                  F("date_in"), "repair_type", "amount", "mileage",
+                                  ("-date_in", "-id")))
+    if can("customers.view_insurancepolicy"):
+        parts.append(_record_rows(InsurancePolicy.objects.filter(customer=customer), "insurance",
+                                  F("starts_on"), "insurer", "expires_on", Value(""),
+                                  ("-expires_on", "-id")))
+    parts.append(_record_rows(VehicleOwnership.objects.filter(customer=customer), "ownership",
+                              F("started_on"), "reason", "ended_on", Value(""),
+                              ("-started_on", "-id")))
+    rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+    entries = []
+    repair_types = dict(ServiceVisit.RepairType.choices)
+    reasons = dict(VehicleOwnership.Reason.choices)
+    for kind, when, vehicle_id, plate, vin, model, a, b, c in rows:
+        url = reverse("customers:vehicle-detail", args=[vehicle_id])
+        if kind == "sale":
             entries.append(TimelineEntry(
-                when=ownership.ended_on, kind="ownership",
-                title=_("不再是车主：%(plate)s") % {
-                    "plate": ownership.vehicle.plate or ownership.vehicle.vin}))
-    for correction in corrections[:50]:
-        entries.append(TimelineEntry(
-            when=correction.filed_at, kind="correction",
-            title=_("信息修正申请：%(field)s（%(status)s）") % {
-                "field": correction.get_field_display(),
-                "status": correction.get_status_display()},
-            url=reverse("customers:correction-detail", args=[correction.pk])))
+                when=when, kind="sale",
+                title=_("购车：%(model)s %(plate)s") % {"model": model, "plate": plate},
+                body=_("成交价 %(price)s，顾问 %(who)s") % {"price": b, "who": a or "-"}, url=url))
+        elif kind == "visit":
+            entries.append(TimelineEntry(
+                when=when, kind="visit",
+                title=_("进厂：%(type)s %(plate)s") % {"type": repair_types.get(a, a), "plate": plate},
+                body=_("金额 %(amount)s，里程 %(km)s") % {"amount": b, "km": c or "-"}, url=url))
+        elif kind == "insurance":
+            entries.append(TimelineEntry(
+                when=when, kind="insurance",
+                title=_("投保：%(insurer)s %(plate)s") % {"insurer": a, "plate": plate},
+                body=_("到期 %(date)s") % {"date": b}))
+        else:
+            entries.append(TimelineEntry(
+                when=when, kind="ownership",
+                title=_("成为车主：%(plate)s（%(reason)s）") % {
+                    "plate": plate or vin, "reason": reasons.get(a, a)}))
+            if b:
+                entries.append(TimelineEntry(
+                    when=date.fromisoformat(b), kind="ownership",
+                    title=_("不再是车主：%(plate)s") % {"plate": plate or vin}))
+    if can("customers.view_correctionrequest"):
+        cache = getattr(customer, "_prefetched_objects_cache", {})
+        corrections = (cache["correction_requests"] if "correction_requests" in cache
+                       else CorrectionRequest.objects.filter(customer=customer))
+        for correction in list(corrections)[:TIMELINE_LIMITS["correction"]]:
+            entries.append(TimelineEntry(
+                when=correction.filed_at, kind="correction",
+                title=_("信息修正申请：%(field)s（%(status)s）") % {
+                    "field": correction.get_field_display(),
+                    "status": correction.get_status_display()},
+                url=reverse("customers:correction-detail", args=[correction.pk])))
     return entries
 
 

@@ -14,11 +14,14 @@ from crm_site.crypto import keyed_hash
 
 from . import rules
 from .models import (
+    ConsentChange,
     CorrectionRequest,
     Customer,
+    CustomerErasure,
     CustomerMerge,
     FamilyMember,
     InsurancePolicy,
+    PersonalDataExport,
     PersonalDataReveal,
     Sale,
     ServiceRule,
@@ -192,7 +195,8 @@ def _apply_consent_stamp(customer, before, now):
 
 
 @transaction.atomic
-def customer_create(*, store, name, actor=None, allow_duplicate=False, family=(), **fields):
+def customer_create(*, store, name, actor=None, allow_duplicate=False, family=(),
+                    consent_method=ConsentChange.Method.RECORD, **fields):
     """Open a customer record (private or company) with its family members."""
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
@@ -200,17 +204,20 @@ def customer_create(*, store, name, actor=None, allow_duplicate=False, family=()
     values = _clean_customer({"name": name, **fields}, store=store, today=_today(),
                              allow_duplicate=allow_duplicate)
     customer = Customer(store=store, **values)
+    now = timezone.now()
     if not customer.sms_allowed or not customer.call_allowed:
-        customer.consent_updated_at = timezone.now()
+        customer.consent_updated_at = now
     _set_history_user(customer, actor)
     customer.save()
+    _record_consent(customer, None, actor=actor, method=consent_method, now=now)
     for index, member in enumerate(family):
         family_member_add(customer=customer, actor=actor, _row=index, **member)
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer, actor=None, allow_duplicate=False, **fields):
+def customer_update(*, customer, actor=None, allow_duplicate=False,
+                    consent_method=ConsentChange.Method.RECORD, **fields):
     """Change a customer's details. Only the given fields change; the rest are kept."""
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
@@ -224,19 +231,41 @@ def customer_update(*, customer, actor=None, allow_duplicate=False, **fields):
     before = (customer.sms_allowed, customer.call_allowed, customer.contact_refusal_reason)
     for name, value in values.items():
         setattr(customer, name, value)
-    _apply_consent_stamp(customer, before, timezone.now())
+    now = timezone.now()
+    _apply_consent_stamp(customer, before, now)
     _set_history_user(customer, actor)
     customer.save()
+    _record_consent(customer, before, actor=actor, method=consent_method, now=now)
     return customer
 
 
+def _record_consent(customer, before, *, actor, method, now):
+    """A ConsentChange row for each channel whose consent changed (on a new record: each
+    channel the customer refused)."""
+    channels = ((ConsentChange.Channel.SMS, customer.sms_allowed),
+                (ConsentChange.Channel.CALL, customer.call_allowed))
+    previous = (True, True) if before is None else before[:2]
+    rows = [ConsentChange(customer=customer, channel=channel, allowed=allowed, method=method,
+                          reason=customer.contact_refusal_reason if not allowed else "",
+                          recorded_by=actor, changed_at=now)
+            for (channel, allowed), was in zip(channels, previous, strict=True)
+            if allowed != was]
+    if rows:
+        ConsentChange.objects.bulk_create(rows)
+
+
 @transaction.atomic
-def customer_set_consent(*, customer, sms_allowed, call_allowed, reason="", actor=None):
-    """Record the customer's wish to be contacted (or not) per channel."""
+def customer_set_consent(*, customer, sms_allowed, call_allowed, reason="", actor=None,
+                         method=ConsentChange.Method.PHONE):
+    """Record the customer's wish to be contacted (or not) per channel, and how the
+    customer said so (on a call, in person, in writing, by SMS reply)."""
     if (not sms_allowed or not call_allowed) and not reason.strip():
         raise ValidationError({"contact_refusal_reason": _("客户拒绝联系时请填写原因。")})
+    if method not in ConsentChange.Method.values:
+        raise ValidationError({"method": _("请选择客户表示同意或拒绝的方式。")})
     return customer_update(customer=customer, actor=actor, sms_allowed=sms_allowed,
-                           call_allowed=call_allowed, contact_refusal_reason=reason.strip())
+                           call_allowed=call_allowed, contact_refusal_reason=reason.strip(),
+                           consent_method=method)
 
 
 def _clean_family(values, today, row=None):
@@ -573,7 +602,8 @@ def insurance_policy_record(*, vehicle, insurer, starts_on, expires_on, bought_h
 # Merging duplicates ---------------------------------------------------------------------------
 
 # Rows that belong to the merge itself or to the audit trail never move.
-_MERGE_SKIP = {"customers.customermerge", "customers.personaldatareveal", "customers.customer"}
+_MERGE_SKIP = {"customers.customermerge", "customers.personaldatareveal", "customers.customer",
+               "customers.personaldataexport", "customers.customererasure"}
 # Fields copied from the merged record when the kept record has them blank.
 MERGE_FILL_FIELDS = (
     "mobile", "landline", "email", "gender", "birth_date", "marital_status", "home_address",
@@ -621,6 +651,8 @@ def customer_merge(*, kept, merged, actor, reason=""):
         raise ValidationError({"merged": _("只能合并同一门店的客户。")})
     if not kept.is_active or not merged.is_active:
         raise ValidationError({"merged": _("已停用或已合并的客户不能再合并。")})
+    if kept.erased_at or merged.erased_at:
+        raise ValidationError({"merged": _("已删除个人信息的客户不能合并。")})
     moved = {}
     for model, field in _customer_relations():
         rows = model._base_manager.filter(**{field: merged.pk})
@@ -686,6 +718,7 @@ def customer_merge_undo(*, merge, actor):
 
 # Correction requests --------------------------------------------------------------------------
 
+CORRECTION_VALUE_MAX = 200
 _DEPARTMENT_ROLE = {CorrectionRequest.Department.SALES: "sales_manager",
                     CorrectionRequest.Department.SERVICE: "service_manager"}
 
@@ -739,6 +772,8 @@ def correction_request_file(*, customer, field, correct_value, filed_by, departm
     correct_value = (correct_value or "").strip()
     if not correct_value:
         errors["correct_value"] = [_("请填写正确信息。")]
+    elif len(correct_value) > CORRECTION_VALUE_MAX:
+        errors["correct_value"] = [_("正确信息不能超过200个字符。")]
     if vehicle is not None and vehicle.customer_id != customer.pk:
         errors["vehicle"] = [_("车辆不属于该客户。")]
     if field.startswith("vehicle.") and vehicle is None:
@@ -859,3 +894,141 @@ def personal_data_reveal(*, user, customer, field, ip_address=None):
     PersonalDataReveal.objects.create(user=user, customer=customer, field=field,
                                       ip_address=ip_address)
     return getattr(customer, field)
+
+
+EXPORT_FILTER_MAX = 500
+
+
+def personal_data_export_log(*, user, customer_ids, filters="", unmasked=False, ip_address=None):
+    """Record an export of the customer list (who, when, which filter, which records, how
+    many, masked or in full). Called by every export of personal data."""
+    ids = list(customer_ids)
+    return PersonalDataExport.objects.create(
+        user=user, kind=PersonalDataExport.Kind.LIST, filters=(filters or "")[:EXPORT_FILTER_MAX],
+        customer_ids=ids, row_count=len(ids), unmasked=unmasked, ip_address=ip_address)
+
+
+def _check_subject_actor(actor, customer, permission, message):
+    from crm_site.scoping import stores_of
+
+    if not actor.has_perm(permission) or \
+            not stores_of(actor).filter(pk=customer.store_id).exists():
+        raise PermissionDenied(message)
+
+
+def _plain(value):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _row(instance, exclude=()):
+    """A model row as {field verbose name: value} of its concrete fields."""
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in exclude or field.name.endswith("_hash"):
+            continue
+        if field.is_relation:
+            value = getattr(instance, field.attname)
+        elif field.choices:
+            value = getattr(instance, f"get_{field.name}_display")()
+        else:
+            value = getattr(instance, field.name)
+        data[field.name] = _plain(value)
+    return data
+
+
+def customer_data_export(*, customer, actor, reason="", ip_address=None):
+    """Everything held about one customer, at the customer's request (a data-subject
+    access request): the record in full, family, consent changes, vehicles, sales,
+    visits, policies, correction requests, and every entry the floors above show on the
+    customer page (calls, SMS, appointments, complaints, survey answers). Logged.
+    Returns a dict ready for JSON."""
+    from . import timeline
+
+    _check_subject_actor(actor, customer, "crm_site.reveal_personal_data",
+                         _("您没有导出客户个人信息的权限。"))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("请填写导出原因（例如客户申请的编号）。")})
+    data = {
+        "exported_at": timezone.now().isoformat(),
+        "customer": _row(customer),
+        "family": [_row(m, exclude=("customer",)) for m in customer.family.all()],
+        "consent_changes": [_row(c, exclude=("customer",)) for c in customer.consent_changes.all()],
+        "vehicles": [_row(v, exclude=("customer",)) for v in customer.vehicles.all()],
+        "ownerships": [_row(o, exclude=("customer",)) for o in customer.ownerships.all()],
+        "sales": [_row(r, exclude=("customer",)) for r in customer.sales.all()],
+        "service_visits": [_row(r, exclude=("customer",)) for r in customer.visits.all()],
+        "insurance_policies": [_row(r, exclude=("customer",)) for r in customer.policies.all()],
+        "correction_requests": [_row(r, exclude=("customer",))
+                                for r in customer.correction_requests.all()],
+        "timeline": [{"when": _plain(e.when), "kind": e.kind, "title": str(e.title),
+                      "body": str(e.body)} for e in timeline.collect(customer, actor, limit=10_000)],
+    }
+    PersonalDataExport.objects.create(
+        user=actor, kind=PersonalDataExport.Kind.SUBJECT, customer=customer,
+        customer_ids=[customer.pk], row_count=1, unmasked=True, reason=reason.strip()[:200],
+        ip_address=ip_address)
+    return data
+
+
+# What an erasure blanks on the record; name becomes a placeholder, dates become empty.
+ERASE_BLANK_FIELDS = (
+    "mobile", "landline", "email", "home_address", "id_number", "employer", "employer_address",
+    "occupation", "job_title", "hobbies", "character_notes", "credit_code", "company_address",
+    "website", "person_in_charge", "contact_person", "note", "contact_refusal_reason",
+    "gender", "marital_status", "education", "income_band", "region", "source",
+)
+ERASE_NULL_FIELDS = ("birth_date", "founded_on", "owner")
+FAMILY_ERASED_NAME = "-"
+
+
+def _erased_name(customer):
+    return _("已删除客户%(id)s") % {"id": customer.pk}
+
+
+@transaction.atomic
+def customer_erase(*, customer, actor, reason):
+    """Erase a customer's personal data at the customer's request. The record stays (with
+    a placeholder name, no identifiers, no contact), and so do its vehicles, sales, visits,
+    tasks, complaints and answers: reports count the same rows, only who it was is gone.
+    The record's history rows, its family members (and their history) and the values of
+    its correction requests are scrubbed too. Recorded in CustomerErasure."""
+    _check_subject_actor(actor, customer, "customers.erase_customer",
+                         _("您没有删除客户个人信息的权限。"))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("请填写删除原因（例如客户申请的编号）。")})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.erased_at is not None:
+        raise ValidationError({"customer": _("该客户的个人信息已删除。")})
+    now = timezone.now()
+    blank = dict.fromkeys(ERASE_BLANK_FIELDS, "")
+    blank.update(dict.fromkeys(ERASE_NULL_FIELDS))
+    name = _erased_name(customer)
+    for field, value in blank.items():
+        setattr(customer, field, value)
+    customer.name = name
+    customer.sms_allowed = customer.call_allowed = False
+    customer.consent_updated_at = customer.erased_at = now
+    _set_history_user(customer, actor)
+    customer.save()
+    history_blank = {("owner_id" if k == "owner" else k): v for k, v in blank.items()}
+    scrubbed = {"customer_history": customer.history.update(
+        name=name, id_number_hash="", **history_blank)}
+    family = FamilyMember.objects.filter(customer=customer)
+    member_ids = list(family.values_list("pk", flat=True))
+    family.update(name=FAMILY_ERASED_NAME, phone="", birthday=None)
+    scrubbed["family"] = len(member_ids)
+    scrubbed["family_history"] = FamilyMember.history.filter(id__in=member_ids).update(
+        name=FAMILY_ERASED_NAME, phone="", birthday=None)
+    corrections = CorrectionRequest.objects.filter(customer=customer)
+    scrubbed["corrections"] = corrections.update(wrong_value="", correct_value="-", note="")
+    scrubbed["correction_history"] = CorrectionRequest.history.filter(
+        customer_id=customer.pk).update(wrong_value="", correct_value="-", note="")
+    scrubbed["consent_changes"] = customer.consent_changes.update(reason="")
+    ConsentChange.objects.bulk_create([
+        ConsentChange(customer=customer, channel=channel, allowed=False,
+                      method=ConsentChange.Method.RECORD, recorded_by=actor, changed_at=now)
+        for channel in ConsentChange.Channel.values])
+    return CustomerErasure.objects.create(customer=customer, erased_by=actor,
+                                          reason=reason.strip()[:200], scrubbed=scrubbed)

@@ -1,7 +1,7 @@
 """Pages of the customer records: list and search, the customer 360, forms, masked
 identifiers and their logged reveal, correction requests, duplicates and merges, import."""
 
-import csv
+import json
 import uuid
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.exports import csv_response
 from crm_site.models import User
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
@@ -33,12 +34,20 @@ from .forms import (
     MergeForm,
     SaleForm,
     ServiceVisitForm,
+    SubjectRequestForm,
     TransferForm,
     VehicleForm,
     apply_errors,
 )
-from .models import CorrectionRequest, Customer, FamilyMember, PersonalDataReveal
+from .models import (
+    CorrectionRequest,
+    Customer,
+    CustomerErasure,
+    FamilyMember,
+    PersonalDataReveal,
+)
 from .selectors import DUE_PROGRAMMES, CustomerFilters
+from .templatetags.customers_tags import mask_id
 from .validators import (
     normalize_credit_code,
     normalize_id_number,
@@ -75,7 +84,7 @@ def customer_list(request):
     filters = _filters(request)
     customers = selectors.customer_list(request.user, filters)
     if request.GET.get("export") == "csv":
-        return _export_csv(customers)
+        return _export_csv(request, customers)
     per_page = _int(request.GET.get("per_page"))
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZE
     page = selectors.CappedPaginator(customers, per_page).get_page(request.GET.get("page"))
@@ -105,18 +114,26 @@ def _querystring(request, drop=()):
     return params.urlencode()
 
 
-def _export_csv(customers):
-    """The current view as CSV (identifiers masked, at most EXPORT_LIMIT rows)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="customers-{timezone.localdate()}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow([_("编号"), _("姓名/名称"), _("类型"), _("手机"), _("门店"), _("负责专员"),
-                     _("车牌号"), _("车型"), _("接受短信"), _("接受电话")])
-    for customer in customers[:EXPORT_LIMIT]:
+def _export_csv(request, customers):
+    """The current view as CSV (at most EXPORT_LIMIT rows). Identifiers are in full for a
+    role that may reveal them, masked otherwise; every export is logged with its filter,
+    its records and its row count."""
+    full = request.user.has_perm("crm_site.reveal_personal_data")
+    rows = list(customers[:EXPORT_LIMIT])
+    services.personal_data_export_log(
+        user=request.user, customer_ids=[c.pk for c in rows], unmasked=full,
+        filters=_querystring(request, drop=("export", "page")),
+        ip_address=request.META.get("REMOTE_ADDR"))
+    response, writer = csv_response(f"customers-{timezone.localdate()}.csv")
+    writer.writerow([_("编号"), _("姓名/名称"), _("类型"), _("手机"), _("身份证号/信用代码"), _("门店"),
+                     _("负责专员"), _("车牌号"), _("车型"), _("接受短信"), _("接受电话")])
+    for customer in rows:
         vehicles = customer.active_vehicles
+        identifier = customer.credit_code if customer.is_company else customer.id_number
         writer.writerow([
-            customer.pk, customer.name, customer.get_kind_display(), mask_mobile(customer.mobile),
+            customer.pk, customer.name, customer.get_kind_display(),
+            customer.mobile if full else mask_mobile(customer.mobile),
+            identifier if full else mask_id(identifier),
             customer.store.name, customer.owner or "", " ".join(v.plate for v in vehicles),
             " ".join(v.model_name for v in vehicles),
             _("是") if customer.sms_allowed else _("否"), _("是") if customer.call_allowed else _("否"),
@@ -138,6 +155,8 @@ def customer_detail(request, pk):
         "consent_form": ConsentForm(initial={"sms_allowed": customer.sms_allowed,
                                              "call_allowed": customer.call_allowed,
                                              "reason": customer.contact_refusal_reason}),
+        "consent_changes": customer.recent_consent_changes,
+        "subject_form": SubjectRequestForm(),
         "family_form": FamilyMemberForm(),
         "can_reveal": request.user.has_perm("crm_site.reveal_personal_data"),
         "today": timezone.localdate(),
@@ -245,10 +264,51 @@ def customer_consent(request, pk):
             services.customer_set_consent(customer=customer, actor=request.user,
                                           sms_allowed=form.cleaned_data["sms_allowed"],
                                           call_allowed=form.cleaned_data["call_allowed"],
-                                          reason=form.cleaned_data["reason"])
+                                          reason=form.cleaned_data["reason"],
+                                          method=form.cleaned_data["method"])
             messages.success(request, _("联系偏好已更新。"))
         except ValidationError as error:
             messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+    return redirect("customers:detail", customer.pk)
+
+
+# Data-subject requests ---------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def customer_data_export(request, pk):
+    """Everything held about the customer as a JSON file, at the customer's request; logged."""
+    customer = selectors.customer_get(request.user, pk)
+    form = SubjectRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写导出原因（例如客户申请的编号）。"))
+        return redirect("customers:detail", customer.pk)
+    data = services.customer_data_export(customer=customer, actor=request.user,
+                                         reason=form.cleaned_data["reason"],
+                                         ip_address=request.META.get("REMOTE_ADDR"))
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
+                            content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def customer_erase(request, pk):
+    """Erase the customer's personal data at the customer's request (rows stay for reports)."""
+    customer = selectors.customer_get(request.user, pk)
+    form = SubjectRequestForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data["confirm"]:
+        messages.error(request, _("请填写删除原因并勾选确认。"))
+        return redirect("customers:detail", customer.pk)
+    try:
+        services.customer_erase(customer=customer, actor=request.user,
+                                reason=form.cleaned_data["reason"])
+        messages.success(request, _("已删除该客户的个人信息；其业务记录保留用于统计。"))
+    except ValidationError as error:
+        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
     return redirect("customers:detail", customer.pk)
 
 
@@ -580,8 +640,16 @@ def import_confirm(request):
 @login_required
 @permission_required("customers.view_personaldatareveal", raise_exception=True)
 def reveal_log(request):
+    """Reveals of masked identifiers, exports of personal data and erasures, for the CR
+    manager (each list paged on its own)."""
+    stores = stores_of(request.user)
     reveals = PersonalDataReveal.objects.filter(
-        customer__store__in=stores_of(request.user)).select_related("user", "customer")
+        customer__store__in=stores).select_related("user", "customer")
     page = Paginator(reveals.order_by("-revealed_at", "-id"), 50).get_page(request.GET.get("page"))
-    return render(request, "customers/reveal_log.html", {"page": page})
+    exports = selectors.personal_data_exports_for(request.user)
+    export_page = Paginator(exports, 20).get_page(request.GET.get("export_page"))
+    erasures = (CustomerErasure.objects.filter(customer__store__in=stores)
+                .select_related("customer", "erased_by").order_by("-erased_at")[:20])
+    return render(request, "customers/reveal_log.html", {
+        "page": page, "export_page": export_page, "erasures": erasures})
 

@@ -1,5 +1,6 @@
 """Encrypt the resident ID numbers already stored in plain text (customers and their
-history rows), fill their keyed hash, and give the roles the new permissions: the CR
+history rows), fill their keyed hash, encrypt the values of correction requests (they
+may be ID numbers or mobiles), and give the roles the new permissions: the CR
 manager and general manager erase a customer's personal data on request and read the
 export log; every role that reads records reads the consent changes."""
 
@@ -8,8 +9,15 @@ from django.db import migrations
 from crm_site.crypto import decrypt, encrypt, is_token, keyed_hash
 from crm_site.roles import Role, grant_permissions
 
-TABLES = ("customers_customer", "customers_historicalcustomer")
-KEY = {"customers_customer": "id", "customers_historicalcustomer": "history_id"}
+# (table, primary key, encrypted column, hash column or None)
+COLUMNS = [
+    ("customers_customer", "id", "id_number", "id_number_hash"),
+    ("customers_historicalcustomer", "history_id", "id_number", "id_number_hash"),
+    ("customers_correctionrequest", "id", "wrong_value", None),
+    ("customers_correctionrequest", "id", "correct_value", None),
+    ("customers_historicalcorrectionrequest", "history_id", "wrong_value", None),
+    ("customers_historicalcorrectionrequest", "history_id", "correct_value", None),
+]
 BATCH = 2000
 
 VIEW_RECORDS = ["view_consentchange"]
@@ -25,27 +33,30 @@ PERMISSIONS = {
 
 
 def _rewrite(schema_editor, convert):
-    """convert(value) -> new value or None (leave the row); set-wise per batch."""
+    """convert(value) -> (new value, hash) or None (leave the row); one batch at a time."""
     connection = schema_editor.connection
-    for table in TABLES:
-        key = KEY[table]
+    for table, key, column, hash_column in COLUMNS:
         last = 0
+        sets = f"{column} = %s" + (f", {hash_column} = %s" if hash_column else "")
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT {key}, id_number FROM {table} WHERE {key} > %s AND id_number <> '' "  # noqa: S608
+                    f"SELECT {key}, {column} FROM {table} WHERE {key} > %s AND {column} <> '' "  # noqa: S608
                     f"ORDER BY {key} LIMIT %s", [last, BATCH])
                 rows = cursor.fetchall()
             if not rows:
                 break
             last = rows[-1][0]
-            updates = [(pk, *converted) for pk, value in rows
-                       if (converted := convert(value)) is not None]
+            updates = []
+            for pk, value in rows:
+                converted = convert(value)
+                if converted is not None:
+                    new, digest = converted
+                    updates.append((new, digest, pk) if hash_column else (new, pk))
             if updates:
                 with connection.cursor() as cursor:
-                    cursor.executemany(
-                        f"UPDATE {table} SET id_number = %s, id_number_hash = %s WHERE {key} = %s",  # noqa: S608
-                        [(value, digest, pk) for pk, value, digest in updates])
+                    cursor.executemany(f"UPDATE {table} SET {sets} WHERE {key} = %s",  # noqa: S608
+                                       updates)
 
 
 def _encrypt(value):
