@@ -21,6 +21,8 @@ for 10 rows against 100 rows.
 The issue's target: 1,000,000 customers, 1,200,000 vehicles, 5,000,000 visits generated
 in minutes; search and the customer page under 100 ms (median of 20) with a fixed number
 of queries. History tables are not filled (the generator stands for a DMS migration).
+Resident ID numbers are left empty: they are encrypted by the application (crm_site/crypto.py),
+which set-based SQL cannot do; `id_number_hash` stays empty with them.
 """
 
 import argparse

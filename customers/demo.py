@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from . import rules, services
-from .models import CorrectionRequest, Customer, FamilyMember, ServiceVisit
+from .models import ConsentChange, CorrectionRequest, Customer, FamilyMember, ServiceVisit
 from .validators import credit_code_check_char, id_check_digit, vin_check_digit
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
@@ -137,6 +137,14 @@ def _seed_store(store, count, plate_prefix, rng, context):
             defaults={"call_date": today, "department": CorrectionRequest.Department.SALES,
                       "wrong_value": customers[5].home_address,
                       "correct_value": "上海市浦东新区锦绣路1001弄", "filed_by": context["staff"]["caller"]})
+    # A withdrawn consent, said in person at the lounge, with its reason (consent history),
+    # and a note with quotes and emoji that every page and export shows as text.
+    services.customer_set_consent(customer=customers[6], sms_allowed=False,
+                                  call_allowed=customers[6].call_allowed,
+                                  reason="到店时表示不再接收短信",
+                                  method=ConsentChange.Method.IN_PERSON,
+                                  actor=context["staff"].get("cr_manager"))
+    services.customer_update(customer=customers[8], note='客户说"下次还来" 👍 =先电话再短信')
     return len(customers) + 1
 
 

@@ -180,3 +180,78 @@ def test_merge_and_undo_through_the_api(api, store, customer):
 def test_delete_is_not_offered(api, customer):
     assert api.delete(f"/api/v1/customers/{customer.pk}/").status_code in (403, 405)
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+# Correction requests ------------------------------------------------------------------------------
+
+@pytest.fixture
+def caller_api(caller):
+    client = APIClient()
+    client.force_authenticate(caller)
+    return client
+
+
+def _file(client, customer, **fields):
+    return client.post("/api/v1/correction-requests/", {
+        "customer": customer.pk, "field": "customer.id_number", "department": "sales",
+        "correct_value": make_id_number(serial=14), **fields}, format="json")
+
+
+def test_correction_request_filed_applied_and_confirmed_through_the_api(caller_api, customer,
+                                                                       sales_manager):
+    from customers.models import CorrectionRequest
+
+    response = _file(caller_api, customer)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "open" and "*" in body["correct_value"]  # masked for a caller
+    manager = APIClient()
+    manager.force_authenticate(sales_manager)
+    assert caller_api.post(f"/api/v1/correction-requests/{body['id']}/apply/", {},
+                           format="json").status_code == 403
+    response = manager.post(f"/api/v1/correction-requests/{body['id']}/apply/",
+                            {"note": "已核对"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "applied"
+    customer.refresh_from_db()
+    assert customer.id_number == make_id_number(serial=14)
+    response = caller_api.post(f"/api/v1/correction-requests/{body['id']}/confirm/", format="json")
+    assert response.json()["confirmed_at"]
+    assert CorrectionRequest.objects.get().confirmed_by is not None
+
+
+def test_correction_request_reject_needs_a_reason_and_bad_input_names_the_field(
+        caller_api, customer, sales_manager):
+    assert _file(caller_api, customer, correct_value="").status_code == 400
+    assert "field" in _file(caller_api, customer, field="nope").json()
+    correction = _file(caller_api, customer).json()
+    manager = APIClient()
+    manager.force_authenticate(sales_manager)
+    url = f"/api/v1/correction-requests/{correction['id']}/reject/"
+    response = manager.post(url, {"note": ""}, format="json")
+    assert response.status_code == 400 and "decision_note" in response.json()
+    assert manager.post(url, {"note": "客户确认无误"}, format="json").json()["status"] == "rejected"
+
+
+def test_correction_requests_are_scoped_and_the_list_has_a_fixed_query_count(
+        api, caller, customer, other_customer, store):
+    from customers import services
+
+    foreign = services.correction_request_file(customer=other_customer, field="customer.name",
+                                               correct_value="外店", filed_by=caller,
+                                               department="sales")
+    assert api.get(f"/api/v1/correction-requests/{foreign.pk}/").status_code == 404
+    assert api.post("/api/v1/correction-requests/", {
+        "customer": other_customer.pk, "field": "customer.name", "department": "sales",
+        "correct_value": "x"}, format="json").status_code == 400
+    services.correction_request_file(customer=customer, field="customer.name",
+                                     correct_value="王伟", filed_by=caller, department="sales")
+    with CaptureQueriesContext(connection) as one:
+        assert api.get("/api/v1/correction-requests/").json()["count"] == 1
+    for n in range(20, 30):
+        services.correction_request_file(customer=make_customer(store, n), field="customer.name",
+                                         correct_value=f"客户{n}", filed_by=caller,
+                                         department="service")
+    with CaptureQueriesContext(connection) as many:
+        assert api.get("/api/v1/correction-requests/").json()["count"] == 11
+    assert len(many) == len(one)
