@@ -311,3 +311,14 @@ def test_correction_values_are_read_back_in_plain_text(private, caller):
 @pytest.fixture
 def specialist(make_user, store):
     return make_user(Role.CR_SPECIALIST, store, username="specialist")
+
+
+def test_personal_data_pages_work_in_english(manager_client, private, settings):
+    manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    manager_client.post(reverse("customers:consent", args=[private.pk]), {
+        "call_allowed": "on", "reason": "不想收短信", "method": "written"})
+    page = manager_client.get(reverse("customers:detail", args=[private.pk])).text
+    assert "Export a copy of the personal data" in page and "Signed in writing" in page
+    manager_client.get(reverse("customers:list"), {"export": "csv"})
+    log = manager_client.get(reverse("customers:reveal-log")).text
+    assert "Personal data export log" in log and "Customer list export" in log
