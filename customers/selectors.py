@@ -317,7 +317,7 @@ def records_timeline(customer, user):
 
 
 HISTORY_HIDDEN = {"updated_at", "created_at", "id", "history_id", "history_date",
-                  "history_change_reason", "history_type", "history_user_id"}
+                  "history_change_reason", "history_type", "history_user_id", "id_number_hash"}
 
 
 def _diffs(records, label):
@@ -341,8 +341,24 @@ def _diffs(records, label):
     return changes
 
 
-def record_changes(customer, *, limit=200):
-    """The customer's and its vehicles' history as a list of changes, newest first."""
+def _masker(masked):
+    """Old and new values of identifiers as the page may show them."""
+    from crm_site.templatetags.crm import mask_mobile
+
+    from .templatetags.customers_tags import mask_id
+
+    masks = {"mobile": mask_mobile, "id_number": mask_id, "credit_code": mask_id}
+
+    def show(name, value):
+        if masked and name in masks and value:
+            return masks[name](value)
+        return value
+    return show
+
+
+def record_changes(customer, *, limit=200, masked=True):
+    """The customer's and its vehicles' history as a list of changes, newest first;
+    identifiers masked unless `masked` is False (a role that may reveal them)."""
     from django.utils.translation import gettext as _
 
     customer_rows = list(customer.history.select_related("history_user")
@@ -354,5 +370,7 @@ def record_changes(customer, *, limit=200):
     changes.sort(key=lambda c: c[0], reverse=True)
     labels = {f.name: f.verbose_name for f in Customer._meta.fields}
     labels.update({f.name: f.verbose_name for f in Vehicle._meta.fields if f.name not in labels})
-    return [(when, user, what, kind, [(labels.get(name, name), old, new) for name, old, new in fields])
+    show = _masker(masked)
+    return [(when, user, what, kind, [(labels.get(name, name), show(name, old), show(name, new))
+                                      for name, old, new in fields])
             for when, user, what, kind, fields in changes[:limit]]

@@ -346,7 +346,8 @@ def family_remove(request, pk, member_pk):
 def customer_history(request, pk):
     """Who changed what on the record and its vehicles (two queries plus the users)."""
     customer = selectors.customer_get(request.user, pk)
-    changes = selectors.record_changes(customer)
+    changes = selectors.record_changes(
+        customer, masked=not request.user.has_perm("crm_site.reveal_personal_data"))
     return render(request, "customers/customer_history.html",
                   {"customer": customer, "changes": changes})
 

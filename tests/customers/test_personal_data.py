@@ -322,3 +322,12 @@ def test_personal_data_pages_work_in_english(manager_client, private, settings):
     manager_client.get(reverse("customers:list"), {"export": "csv"})
     log = manager_client.get(reverse("customers:reveal-log")).text
     assert "Personal data export log" in log and "Customer list export" in log
+
+
+def test_history_page_masks_identifiers_for_a_role_that_may_not_reveal(client, specialist,
+                                                                       private):
+    services.customer_update(customer=private, mobile="13911112222")
+    client.force_login(specialist)
+    page = client.get(reverse("customers:history", args=[private.pk])).text
+    assert "13911112222" not in page and "139****2222" in page
+    assert ID not in page and private.id_number_hash not in page
