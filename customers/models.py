@@ -614,11 +614,12 @@ class ConsentChange(models.Model):
 
 class PersonalDataExport(models.Model):
     """A member of staff exported personal data: a customer list (which filter, which
-    records, how many, masked or in full) or everything held about one customer at the
-    customer's request. An audit row, written once, never edited."""
+    records, how many, masked or in full), a report naming customers, or everything held
+    about one customer at the customer's request. An audit row, written once, never edited."""
 
     class Kind(models.TextChoices):
         LIST = "list", _("客户列表导出")
+        REPORT = "report", _("含客户信息的报表")
         SUBJECT = "subject", _("客户个人信息副本")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,

@@ -899,12 +899,14 @@ def personal_data_reveal(*, user, customer, field, ip_address=None):
 EXPORT_FILTER_MAX = 500
 
 
-def personal_data_export_log(*, user, customer_ids, filters="", unmasked=False, ip_address=None):
-    """Record an export of the customer list (who, when, which filter, which records, how
-    many, masked or in full). Called by every export of personal data."""
+def personal_data_export_log(*, user, customer_ids, filters="", unmasked=False, ip_address=None,
+                             kind=PersonalDataExport.Kind.LIST):
+    """Record an export of the customer list or of a report naming customers (who, when,
+    which filter, which records, how many, masked or in full). Called by every export of
+    personal data."""
     ids = list(customer_ids)
     return PersonalDataExport.objects.create(
-        user=user, kind=PersonalDataExport.Kind.LIST, filters=(filters or "")[:EXPORT_FILTER_MAX],
+        user=user, kind=kind, filters=(filters or "")[:EXPORT_FILTER_MAX],
         customer_ids=ids, row_count=len(ids), unmasked=unmasked, ip_address=ip_address)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site.exports import xlsx_response
+from customers import services as customer_services
 
 from . import exports, rules, selectors, services, sources
 from .forms import (
@@ -265,6 +266,11 @@ def report_weekly(request):
         verbatim = [[str(sources.DEPARTMENT_LABELS.get(a.department, a.department)),
                      a.answered_on.isoformat(), str(a.task.customer), a.question.text,
                      a.get_rating_display(), a.reason, str(a.caller)] for a in remarks]
+        # The verbatim sheet names customers: an export of personal data, logged.
+        customer_services.personal_data_export_log(
+            user=request.user, customer_ids=sorted({a.task.customer_id for a in remarks}),
+            filters=f"{request.path}?store={store.code}&week={week.isoformat()}",
+            ip_address=request.META.get("REMOTE_ADDR"), kind="report")
         title = _("回访周报 %(store)s %(start)s 至 %(end)s") % {
             "store": store.name, "start": week.isoformat(),
             "end": (week + timedelta(days=6)).isoformat()}

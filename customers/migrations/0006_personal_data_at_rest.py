@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
             name='PersonalDataExport',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('list', '客户列表导出'), ('subject', '客户个人信息副本')], max_length=10, verbose_name='类型')),
+                ('kind', models.CharField(choices=[('list', '客户列表导出'), ('report', '含客户信息的报表'), ('subject', '客户个人信息副本')], max_length=10, verbose_name='类型')),
                 ('filters', models.CharField(blank=True, max_length=500, verbose_name='筛选条件')),
                 ('customer_ids', models.JSONField(blank=True, default=list, verbose_name='导出的客户编号')),
                 ('row_count', models.PositiveIntegerField(default=0, verbose_name='记录数')),

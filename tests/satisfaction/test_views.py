@@ -316,6 +316,10 @@ class TestReports:
         workbook = load_workbook(io.BytesIO(export.content))
         remarks = [c.value for r in workbook.worksheets[1].iter_rows() for c in r]
         assert "等太久" in remarks
+        from customers.models import PersonalDataExport
+
+        logged = PersonalDataExport.objects.get(kind="report")  # the sheet names customers
+        assert logged.row_count >= 1 and "week=" in logged.filters
 
 
 def datetime_at(day, hour):
