@@ -125,7 +125,10 @@ class ConsentForm(BootstrapForm):
     call_allowed = forms.BooleanField(label=_("接受电话"), required=False)
     reason = forms.CharField(label=_("拒绝联系原因"), max_length=200, required=False)
     method = forms.ChoiceField(label=_("表示方式"), choices=ConsentChange.Method.choices,
-                               initial=ConsentChange.Method.PHONE)
+                               initial=ConsentChange.Method.PHONE, required=False)
+
+    def clean_method(self):
+        return self.cleaned_data.get("method") or ConsentChange.Method.PHONE
 
 
 class SubjectRequestForm(BootstrapForm):

@@ -132,12 +132,19 @@ def test_production_settings_pass_check_deploy():
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {**env, "DJANGO_SETTINGS_MODULE": "crm_site.settings.production",
            "DJANGO_SECRET_KEY": "x9-" * 20 + "production-like-secret-key",
-           "DJANGO_ALLOWED_HOSTS": "crm.example.com"}
+           "DJANGO_ALLOWED_HOSTS": "crm.example.com",
+           "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1saWtlLWZpZWxkLWtleS0wMDAwMDA=",
+           "PERSONAL_DATA_HASH_KEY": "production-like-personal-data-hash-key"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level",
                              "WARNING"], env=env, capture_output=True, text=True,
                             cwd=settings.BASE_DIR, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    # Personal data keys have no default in production: without them it refuses to start.
+    del env["FIELD_ENCRYPTION_KEYS"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True,
+                            text=True, cwd=settings.BASE_DIR, check=False)
+    assert result.returncode != 0 and "FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
 def test_pages_carry_a_content_security_policy_without_inline_script(client, store, make_user):
