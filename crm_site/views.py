@@ -23,7 +23,7 @@ ROLE_HOME = [
     (Role.CR_MANAGER, "satisfaction:dashboard"),
     (Role.CALLER, "followups:worklist"),
     (Role.CR_SPECIALIST, "followups:worklist"),
-    (Role.LOUNGE_ATTENDANT, "customers:lounge"),
+    (Role.LOUNGE_ATTENDANT, "followups:lounge"),
     (Role.SALES_MANAGER, "complaints:board"),
     (Role.SERVICE_MANAGER, "complaints:board"),
 ]

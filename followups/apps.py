@@ -12,6 +12,8 @@ class FollowupsConfig(AppConfig):
         (_("提醒方案"), "followups:programmes", "followups.change_programme"),
         (_("召回与课堂"), "followups:campaigns", "followups.view_campaign"),
         (_("预约"), "followups:appointments", "followups.view_appointment"),
+        (_("吧台"), "followups:lounge", "followups.view_loungevisit"),
+        (_("车友会"), "followups:club", "followups.view_clubmember"),
     ]
 
     def ready(self):
@@ -27,6 +29,13 @@ class FollowupsConfig(AppConfig):
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet
             return
-        from .timeline import followup_entries
+        from .timeline import followup_entries, lounge_club_entries
 
         timeline.register(followup_entries)
+        timeline.register(lounge_club_entries)
+        timeline.register_action(timeline.CustomerAction(
+            label=_("吧台来访登记"), url_name="followups:lounge",
+            permission="followups.add_loungevisit"))
+        timeline.register_action(timeline.CustomerAction(
+            label=_("加入车友会"), url_name="followups:club-join",
+            permission="followups.add_clubmember"))

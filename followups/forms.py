@@ -1,7 +1,16 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import CareClass, FollowupSettings, Programme, SatisfactionQuestion, Step
+from .models import (
+    CareClass,
+    ClubLevel,
+    ClubMember,
+    FollowupSettings,
+    LoungeVisit,
+    Programme,
+    SatisfactionQuestion,
+    Step,
+)
 
 
 class ProgrammeForm(forms.ModelForm):
@@ -55,3 +64,49 @@ class CareClassForm(forms.ModelForm):
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores
+
+
+class LoungeArriveForm(forms.Form):
+    """A visitor at the bar: a known customer (picked by quick find) or a new visitor's
+    name and mobile, why they came and what they like."""
+
+    store = forms.ModelChoiceField(label=_("门店"), queryset=None, empty_label=None)
+    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("姓名"), max_length=100, required=False)
+    mobile = forms.CharField(label=_("手机"), max_length=20, required=False,
+                             widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    purpose = forms.ChoiceField(label=_("来访事由"), choices=LoungeVisit.Purpose.choices,
+                                initial=LoungeVisit.Purpose.SERVICE, widget=forms.RadioSelect)
+    drink = forms.CharField(label=_("饮品"), max_length=50, required=False)
+    newspaper = forms.CharField(label=_("报刊"), max_length=50, required=False)
+    interests = forms.CharField(label=_("兴趣"), max_length=200, required=False)
+    notes = forms.CharField(label=_("备注"), required=False)
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+
+
+class LoungePreferenceForm(forms.Form):
+    drink = forms.CharField(label=_("饮品"), max_length=50, required=False)
+    newspaper = forms.CharField(label=_("报刊"), max_length=50, required=False)
+    interests = forms.CharField(label=_("兴趣"), max_length=200, required=False)
+
+
+class ClubJoinForm(forms.Form):
+    source = forms.ChoiceField(label=_("入会来源"), choices=ClubMember.Source.choices)
+    level = forms.ModelChoiceField(label=_("等级"), queryset=ClubLevel.objects.filter(is_active=True),
+                                   empty_label=None)
+    joined_on = forms.DateField(label=_("入会日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    notes = forms.CharField(label=_("备注"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ClubActivityForm(CareClassForm):
+    class Meta(CareClassForm.Meta):
+        fields = ["store", "kind", "title", "starts_at", "location", "capacity", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [c for c in CareClass.Kind.choices
+                                       if c[0] != CareClass.Kind.CARE_CLASS]

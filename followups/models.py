@@ -259,13 +259,22 @@ class CampaignMember(models.Model):
 
 
 class CareClass(models.Model):
-    """A car-care class (爱车养护课堂) at a time, with a capacity, an invitation list,
-    replies and attendance."""
+    """An event at a time with a capacity, an invitation list, replies and attendance: a
+    car-care class (爱车养护课堂), or an owners' club activity (a drive, a club class, a
+    festival event) whose invitations are the steps of the club activity programme."""
+
+    class Kind(models.TextChoices):
+        CARE_CLASS = "care_class", _("养护课堂")
+        DRIVE = "drive", _("自驾活动")
+        CLUB_CLASS = "club_class", _("俱乐部课堂")
+        FESTIVAL = "festival", _("节日活动")
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="care_classes",
                               verbose_name=_("门店"))
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT,
                                   related_name="care_classes", verbose_name=_("方案"))
+    kind = models.CharField(_("活动类型"), max_length=20, choices=Kind.choices,
+                            default=Kind.CARE_CLASS)
     title = models.CharField(_("主题"), max_length=100)
     starts_at = models.DateTimeField(_("开始时间"), db_index=True)
     location = models.CharField(_("地点"), max_length=100, blank=True)
@@ -285,9 +294,14 @@ class CareClass(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def is_club_activity(self):
+        return self.kind != self.Kind.CARE_CLASS
+
 
 class ClassInvitation(models.Model):
-    """A customer invited to a care class: their reply and whether they attended."""
+    """A customer invited to (or signed up for) an event: their reply (accepted is a
+    sign-up), whether they attended, and their feedback afterwards."""
 
     class Reply(models.TextChoices):
         PENDING = "pending", _("待回复")
@@ -302,6 +316,9 @@ class ClassInvitation(models.Model):
                              default=Reply.PENDING)
     replied_at = models.DateTimeField(_("回复时间"), null=True, blank=True)
     attended = models.BooleanField(_("出席"), null=True, blank=True)
+    feedback_rating = models.PositiveSmallIntegerField(
+        _("活动评价"), null=True, blank=True, choices=[(n, str(n)) for n in range(5, 0, -1)])
+    feedback = models.TextField(_("活动反馈"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -529,3 +546,177 @@ class SatisfactionAnswer(models.Model):
     @property
     def satisfied(self):
         return self.rating >= self.Rating.SATISFIED
+
+
+# The lounge (吧台) ---------------------------------------------------------------------------
+
+class LoungeVisitQuerySet(models.QuerySet):
+    def waiting(self):
+        return self.filter(departed_at__isnull=True)
+
+
+class LoungeVisit(models.Model):
+    """One visitor at the bar (来访登记): why they came, the customer (or the A-card
+    prospect opened for them), arrival and departure, who served them and what they
+    were offered. The customer's standing preferences live in LoungePreference."""
+
+    class Purpose(models.TextChoices):
+        WALK_IN = "walk_in", _("到店参观")
+        SALES = "sales", _("销售看车")
+        SERVICE = "service", _("维修保养等候")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="lounge_visits",
+                              verbose_name=_("门店"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="lounge_visits", verbose_name=_("客户"))
+    purpose = models.CharField(_("来访事由"), max_length=10, choices=Purpose.choices)
+    arrived_at = models.DateTimeField(_("到店时间"))
+    departed_at = models.DateTimeField(_("离店时间"), null=True, blank=True)
+    served_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="+",
+                                  verbose_name=_("接待人"))
+    drink = models.CharField(_("饮品"), max_length=50, blank=True)
+    newspaper = models.CharField(_("报刊"), max_length=50, blank=True)
+    interests = models.CharField(_("兴趣"), max_length=200, blank=True)
+    notes = models.TextField(_("备注"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("登记人"))
+    history = HistoricalRecords()
+
+    objects = LoungeVisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("来访登记")
+        verbose_name_plural = _("来访登记")
+        ordering = ["-arrived_at", "-id"]
+        indexes = [
+            models.Index(fields=["store", "arrived_at"], name="lounge_visit_store_day_idx"),
+            models.Index(fields=["store"], condition=Q(departed_at__isnull=True),
+                         name="lounge_visit_waiting_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(departed_at__isnull=True) | Q(departed_at__gte=models.F("arrived_at")),
+                name="lounge_visit_departs_after_arrival"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+
+
+class LoungePreference(models.Model):
+    """What a customer likes at the bar (drink, newspaper, interests), kept per customer
+    so the next visit starts from it. Owned by the follow-ups floor, one row a customer."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.PROTECT,
+                                    primary_key=True, related_name="lounge_preference",
+                                    verbose_name=_("客户"))
+    drink = models.CharField(_("饮品"), max_length=50, blank=True)
+    newspaper = models.CharField(_("报刊"), max_length=50, blank=True)
+    interests = models.CharField(_("兴趣"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("更新人"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("客户偏好")
+        verbose_name_plural = _("客户偏好")
+
+    def __str__(self):
+        return " / ".join(filter(None, [self.drink, self.newspaper, self.interests]))
+
+
+# The owners' club (车友会) ---------------------------------------------------------------------
+
+class ClubSettings(models.Model):
+    """The club's tunable numbers, one row (pk 1) edited by the CR director."""
+
+    return_visit_days = models.PositiveSmallIntegerField(
+        _("回厂统计窗口(天)"), default=180,
+        help_text=_("会员与非会员回厂率：统计截至当天的最近多少天内有无进厂"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("车友会设置")
+        verbose_name_plural = _("车友会设置")
+
+    def __str__(self):
+        return str(_("车友会设置"))
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class ClubLevel(models.Model):
+    """A membership level (普通会员, 银卡, 金卡 ...): an editable list."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    label = models.CharField(_("等级"), max_length=50)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("会员等级")
+        verbose_name_plural = _("会员等级")
+        ordering = ["order", "code"]
+
+    def __str__(self):
+        return self.label
+
+
+class ClubMemberQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(left_on__isnull=True)
+
+
+class ClubMember(models.Model):
+    """A customer's membership of the owners' club (车友会): when they joined, at which
+    level, how they came to it; leaving keeps the row (left_on), rejoining reopens it."""
+
+    class Source(models.TextChoices):
+        DELIVERY = "delivery", _("新车交车邀请")
+        LOUNGE = "lounge", _("吧台推荐")
+        ACTIVITY = "activity", _("参加活动")
+        REFERRAL = "referral", _("会员推荐")
+        OTHER = "other", _("其他")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="club_members",
+                              verbose_name=_("门店"))
+    customer = models.OneToOneField("customers.Customer", on_delete=models.PROTECT,
+                                    related_name="club_membership", verbose_name=_("客户"))
+    level = models.ForeignKey(ClubLevel, on_delete=models.PROTECT, related_name="members",
+                              verbose_name=_("等级"))
+    source = models.CharField(_("入会来源"), max_length=10, choices=Source.choices)
+    joined_on = models.DateField(_("入会日期"), db_index=True)
+    left_on = models.DateField(_("退会日期"), null=True, blank=True)
+    left_reason = models.CharField(_("退会原因"), max_length=200, blank=True)
+    notes = models.TextField(_("备注"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("登记人"))
+    history = HistoricalRecords()
+
+    objects = ClubMemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("车友会会员")
+        verbose_name_plural = _("车友会会员")
+        ordering = ["-joined_on", "-id"]
+        indexes = [models.Index(fields=["store", "joined_on"], name="club_member_store_joined_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
+                name="club_member_leaves_after_joining"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.level}"
+
+    @property
+    def is_active(self):
+        return self.left_on is None

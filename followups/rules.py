@@ -155,3 +155,40 @@ def balance_assign(loads: dict, new_tasks: int) -> list:
     [caller, caller, ...], grouped by caller in key order."""
     counts = balance_counts(loads, new_tasks)
     return [key for key in sorted(counts) for _n in range(counts[key])]
+
+
+# The owners' club ---------------------------------------------------------------------------
+
+def share(part: int, whole: int):
+    """A percentage with one decimal, or None ("not applicable") when nothing counted."""
+    if not whole:
+        return None
+    return round(100 * part / whole, 1)
+
+
+def attendance_rate(attended: int, signed_up: int):
+    """Activity attendance rate: who came among those who signed up; None with no
+    sign-ups (not applicable, never 0 % or 100 %)."""
+    return share(attended, signed_up)
+
+
+def return_window(today: date, days: int) -> tuple:
+    """The first and last day of the return-visit window ending today: the last `days`
+    days including today. With 180 days a visit 179 days ago counts, 180 days ago not."""
+    return today - timedelta(days=max(days, 1) - 1), today
+
+
+def month_starts(today: date, months: int) -> list:
+    """The first days of the last `months` months, oldest first, ending with today's."""
+    year, month = today.year, today.month
+    starts = []
+    for _n in range(months):
+        starts.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def visit_length_minutes(arrived_at: datetime, departed_at: datetime | None, now: datetime) -> int:
+    """How long a lounge visitor stayed (or has been waiting so far), in whole minutes."""
+    end = departed_at or now
+    return max(int((end - arrived_at).total_seconds() // 60), 0)

@@ -2,17 +2,25 @@
 fixed number of queries whatever the number of rows."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
+from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q
+from django.db.models.functions import TruncMonth
 
 from crm_site.models import Message, User
 from crm_site.scoping import for_user
-from customers.models import ServiceVisit
+from customers.models import Customer, ServiceVisit, Vehicle
 
+from . import rules
 from .models import (
     OPEN_STATUSES,
     Appointment,
+    CareClass,
     Channel,
+    ClassInvitation,
+    ClubMember,
+    ClubSettings,
     FollowupSettings,
+    LoungePreference,
+    LoungeVisit,
     Outcome,
     Programme,
     RefusalReason,
@@ -155,3 +163,117 @@ def programmes():
 def appointments(user):
     return (for_user(Appointment.objects.all(), user)
             .select_related("customer", "vehicle", "programme", "created_by"))
+
+
+# The lounge -------------------------------------------------------------------------------
+
+def _active_vehicles():
+    return Prefetch("customer__vehicles", to_attr="active_vehicles",
+                    queryset=Vehicle.objects.filter(is_active=True).order_by("id"))
+
+
+def lounge_visits(user):
+    return (for_user(LoungeVisit.objects.all(), user)
+            .select_related("store", "customer", "served_by"))
+
+
+def lounge_board(user, day, *, limit=200):
+    """The attendant's screen (two queries): visitors still in the lounge (whatever day
+    they came) and those of `day` who have left, each with the customer, their stored
+    preferences and their cars."""
+    visits = list(
+        lounge_visits(user).select_related("customer__lounge_preference")
+        .filter(Q(departed_at__isnull=True) | Q(arrived_at__date=day))
+        .prefetch_related(_active_vehicles())
+        .order_by("-arrived_at", "-id")[:limit])
+    waiting = [v for v in visits if v.departed_at is None]
+    left = [v for v in visits if v.departed_at is not None]
+    return {"waiting": waiting[::-1], "left": left, "total": len(visits)}
+
+
+def lounge_find(user, term, *, limit=10):
+    """Quick find at the bar, by plate or mobile (or name), through the customer list's
+    own search; with each customer's stored preferences and cars (two queries)."""
+    from customers.selectors import CustomerFilters, customer_list
+
+    term = (term or "").strip()
+    if len(term) < 2:
+        return []
+    return list(customer_list(user, CustomerFilters(q=term, sort="name"))
+                .select_related("lounge_preference", "club_membership__level")[:limit])
+
+
+def lounge_preference_of(customer):
+    """The stored preferences of a customer, or None (the next visit starts from them)."""
+    return LoungePreference.objects.filter(customer=customer).first()
+
+
+# The owners' club ---------------------------------------------------------------------------
+
+def club_members(user):
+    return (for_user(ClubMember.objects.all(), user)
+            .select_related("store", "customer", "level"))
+
+
+def club_activities(user):
+    """Club activities (events other than care classes) with their sign-ups, attendance
+    among sign-ups, invitations and average feedback, counted in the same query."""
+    accepted = Q(invitations__reply=ClassInvitation.Reply.ACCEPTED)
+    return (for_user(CareClass.objects.exclude(kind=CareClass.Kind.CARE_CLASS), user)
+            .select_related("store")
+            .annotate(n_invited=Count("invitations", distinct=True),
+                      n_signed_up=Count("invitations", filter=accepted, distinct=True),
+                      n_attended=Count("invitations", distinct=True,
+                                       filter=accepted & Q(invitations__attended=True)),
+                      feedback_avg=Avg("invitations__feedback_rating"))
+            .order_by("-starts_at", "-id"))
+
+
+def club_kpis(user, today, now, *, months=12, store_id=None):
+    """The club page's figures in five queries, whatever the number of members, visits
+    or activities: members, new members per month, attendance rate of past activities,
+    and the return-visit rate of member and non-member owners (C-card customers) over the
+    window of ClubSettings ending today."""
+    cfg = ClubSettings.current()
+    members = for_user(ClubMember.objects.all(), user)
+    in_store = {"store_id": store_id} if store_id else {}
+    members = members.filter(**in_store)
+    counts = members.aggregate(
+        active=Count("id", filter=Q(left_on__isnull=True)),
+        left=Count("id", filter=Q(left_on__isnull=False)))
+    starts = rules.month_starts(today, months)
+    joined = dict(members.filter(joined_on__gte=starts[0], joined_on__lte=today)
+                  .annotate(month=TruncMonth("joined_on")).values("month")
+                  .annotate(n=Count("id")).values_list("month", "n"))
+    new_per_month = [{"month": start, "n": joined.get(start, 0)} for start in starts]
+
+    activities = list(club_activities(user).filter(
+        **in_store, is_cancelled=False, starts_at__lte=now, starts_at__date__gte=starts[0]))
+    for activity in activities:
+        activity.attendance_rate = rules.attendance_rate(activity.n_attended, activity.n_signed_up)
+    signed_up = sum(a.n_signed_up for a in activities)
+    attended = sum(a.n_attended for a in activities)
+
+    first, last = rules.return_window(today, cfg.return_visit_days)
+    is_member = ClubMember.objects.filter(customer=OuterRef("pk"), left_on__isnull=True)
+    came_back = ServiceVisit.objects.filter(customer=OuterRef("pk"), date_in__gte=first,
+                                            date_in__lte=last)
+    owners = for_user(Customer.objects.filter(is_active=True, merged_into__isnull=True,
+                                              card=Customer.Card.C, **in_store), user)
+    back = (owners.annotate(member=Exists(is_member), back=Exists(came_back)).aggregate(
+        members=Count("id", filter=Q(member=True)),
+        members_back=Count("id", filter=Q(member=True, back=True)),
+        others=Count("id", filter=Q(member=False)),
+        others_back=Count("id", filter=Q(member=False, back=True))))
+    return {
+        "members": counts["active"], "left": counts["left"],
+        "new_per_month": new_per_month,
+        "new_this_month": new_per_month[-1]["n"],
+        "activities": activities, "signed_up": signed_up, "attended": attended,
+        "attendance_rate": rules.attendance_rate(attended, signed_up),
+        "return_window": (first, last), "return_visit_days": cfg.return_visit_days,
+        "member_owners": back["members"], "member_owners_back": back["members_back"],
+        "member_return_rate": rules.share(back["members_back"], back["members"]),
+        "other_owners": back["others"], "other_owners_back": back["others_back"],
+        "other_return_rate": rules.share(back["others_back"], back["others"]),
+    }

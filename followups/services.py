@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import stores_of
 from crm_site.selectors import store_calendar
+from customers.models import Customer
+from customers.services import customer_create
+from customers.validators import normalize_mobile
 
 from . import planner, rules
 from .models import (
@@ -24,7 +27,11 @@ from .models import (
     CareClass,
     Channel,
     ClassInvitation,
+    ClubLevel,
+    ClubMember,
     FollowupSettings,
+    LoungePreference,
+    LoungeVisit,
     Outcome,
     Programme,
     RefusalReason,
@@ -335,24 +342,45 @@ def campaign_create(*, actor, store, name, date, offer="", lapsed_days=None):
 
 # Care classes -----------------------------------------------------------------------------
 
+CLUB_ACTIVITY_PROGRAMME = "club_activity"
+
+
+def _event_programme(kind):
+    """The programme whose steps invite and remind for an event of this kind: the club
+    activity programme for club activities, the care-class programme otherwise."""
+    programmes = Programme.objects.filter(anchor=Programme.Anchor.CARE_CLASS, is_active=True)
+    if kind == CareClass.Kind.CARE_CLASS:
+        return programmes.exclude(code=CLUB_ACTIVITY_PROGRAMME).first()
+    return programmes.filter(code=CLUB_ACTIVITY_PROGRAMME).first()
+
+
 @transaction.atomic
 def care_class_create(*, actor, store, title, starts_at, capacity=20, location="",
-                      description=""):
+                      description="", kind=CareClass.Kind.CARE_CLASS):
+    """Plan an event: a care class, or (another `kind`) an owners' club activity; the
+    nightly planner then invites and reminds through the event's programme."""
     if not actor.has_perm("followups.add_careclass"):
         raise PermissionDenied(_("您没有创建养护课堂的权限。"))
     _check_store(actor, store.pk)
-    programme = Programme.objects.filter(anchor=Programme.Anchor.CARE_CLASS, is_active=True).first()
     errors = {}
+    if kind not in CareClass.Kind.values:
+        errors["kind"] = [_("活动类型无效。")]
+        raise ValidationError(errors)
+    programme = _event_programme(kind)
     if programme is None:
-        errors["programme"] = [_("没有启用的养护课堂方案。")]
+        errors["programme"] = [_("没有启用的养护课堂方案。") if kind == CareClass.Kind.CARE_CLASS
+                               else _("没有启用的车友会活动方案。")]
+    if not (title or "").strip():
+        errors["title"] = [_("请填写主题。")]
     if starts_at is None or starts_at <= timezone.now():
         errors["starts_at"] = [_("开课时间应晚于现在。")]
     if not capacity or capacity < 1:
         errors["capacity"] = [_("名额至少为1。")]
     if errors:
         raise ValidationError(errors)
-    care_class = CareClass(store=store, programme=programme, title=title, starts_at=starts_at,
-                           capacity=capacity, location=location, description=description)
+    care_class = CareClass(store=store, programme=programme, kind=kind, title=title.strip(),
+                           starts_at=starts_at, capacity=capacity, location=location,
+                           description=description)
     care_class._history_user = actor
     care_class.save()
     return care_class
@@ -405,4 +433,253 @@ def invitation_attendance(*, actor, invitation, attended):
     invitation.attended = bool(attended)
     invitation._history_user = actor
     invitation.save(update_fields=["attended"])
+    return invitation
+
+
+# The lounge (吧台) ---------------------------------------------------------------------------
+
+PREFERENCE_LIMITS = {"drink": 50, "newspaper": 50, "interests": 200}
+LOUNGE_PROSPECT_SOURCE = "吧台来访"
+
+
+def _require(actor, permission, message):
+    if not actor.has_perm(permission):
+        raise PermissionDenied(message)
+
+
+def _clean_preferences(values, errors):
+    cleaned = {}
+    for field, limit in PREFERENCE_LIMITS.items():
+        value = (values.get(field) or "").strip()
+        if len(value) > limit:
+            errors[field] = [_("最多%(n)s个字。") % {"n": limit}]
+        cleaned[field] = value
+    return cleaned
+
+
+def _save_preference(customer, actor, values):
+    """Keep what was said; a field left empty keeps the customer's earlier answer."""
+    preference = (LoungePreference.objects.select_for_update().filter(customer=customer).first()
+                  or LoungePreference(customer=customer))
+    for field, value in values.items():
+        if value:
+            setattr(preference, field, value)
+    preference.updated_by = actor
+    preference._history_user = actor
+    preference.save()
+    return preference
+
+
+@transaction.atomic
+def lounge_preference_record(*, actor, customer, drink="", newspaper="", interests="",
+                             visit=None):
+    """Record what a customer likes (drink, newspaper, interests) so that the next visit
+    starts from it; on a visit, what they were offered this time too."""
+    _require(actor, "followups.change_loungepreference", _("您没有登记客户偏好的权限。"))
+    _check_store(actor, customer.store_id)
+    errors = {}
+    values = _clean_preferences({"drink": drink, "newspaper": newspaper,
+                                 "interests": interests}, errors)
+    if not errors and not any(values.values()):
+        errors["drink"] = [_("请至少填写一项偏好（饮品、报刊或兴趣）。")]
+    if visit is not None and visit.customer_id != customer.pk:
+        errors["visit"] = [_("来访记录不属于该客户。")]
+    if errors:
+        raise ValidationError(errors)
+    preference = _save_preference(customer, actor, values)
+    if visit is not None:
+        for field, value in values.items():
+            if value:
+                setattr(visit, field, value)
+        visit._history_user = actor
+        visit.save(update_fields=list(PREFERENCE_LIMITS))
+    return preference
+
+
+@transaction.atomic
+def lounge_visit_arrive(*, actor, store, purpose, customer=None, name="", mobile="",
+                        served_by=None, drink="", newspaper="", interests="", notes="",
+                        now=None):
+    """A visitor sits down at the bar. A known customer is named; otherwise the visitor's
+    name and mobile find the store's customer with that mobile, or open an A-card
+    prospect for them. What they are offered starts from their stored preferences;
+    anything said now is kept for the next visit."""
+    _require(actor, "followups.add_loungevisit", _("您没有登记来访的权限。"))
+    _check_store(actor, store.pk)
+    now = now or timezone.now()
+    errors = {}
+    if purpose not in LoungeVisit.Purpose.values:
+        errors["purpose"] = [_("请选择来访事由。")]
+    offered = _clean_preferences({"drink": drink, "newspaper": newspaper,
+                                  "interests": interests}, errors)
+    if customer is not None:
+        if customer.store_id != store.pk or not customer.is_active:
+            errors["customer"] = [_("客户不属于该门店。")]
+    else:
+        name = (name or "").strip()
+        if not name:
+            errors["name"] = [_("请填写来访者姓名，或查找已有客户。")]
+        try:
+            mobile = normalize_mobile(mobile)
+        except ValidationError as error:
+            errors["mobile"] = error.messages
+        else:
+            if not mobile:
+                errors["mobile"] = [_("请填写来访者手机号。")]
+    if served_by is not None and not served_by.is_superuser and \
+            not served_by.stores.filter(pk=store.pk).exists():
+        errors["served_by"] = [_("接待人必须是本店员工。")]
+    if errors:
+        raise ValidationError(errors)
+    if customer is None:
+        customer = (Customer.objects.filter(store=store, mobile=mobile, is_active=True,
+                                            merged_into__isnull=True).order_by("id").first())
+    if customer is None:
+        customer = customer_create(store=store, name=name, mobile=mobile, card=Customer.Card.A,
+                                   source=LOUNGE_PROSPECT_SOURCE, actor=actor,
+                                   allow_duplicate=True)
+    else:
+        waiting = (LoungeVisit.objects.waiting().filter(customer=customer, store=store)
+                   .order_by("-arrived_at").first())
+        if waiting is not None:
+            raise ValidationError({"customer": _("%(name)s已在休息区（%(time)s到店），请先登记离店。") % {
+                "name": customer.name,
+                "time": timezone.localtime(waiting.arrived_at).strftime("%H:%M")}})
+    preference = LoungePreference.objects.filter(customer=customer).first()
+    visit = LoungeVisit(store=store, customer=customer, purpose=purpose, arrived_at=now,
+                        served_by=served_by or actor, notes=(notes or "").strip(),
+                        created_by=actor, **{
+                            field: offered[field] or (getattr(preference, field) if preference else "")
+                            for field in PREFERENCE_LIMITS})
+    visit._history_user = actor
+    visit.save()
+    if any(offered.values()):
+        _save_preference(customer, actor, offered)
+    return visit
+
+
+@transaction.atomic
+def lounge_visit_depart(*, actor, visit, now=None):
+    """The visitor leaves the lounge."""
+    _require(actor, "followups.change_loungevisit", _("您没有登记来访的权限。"))
+    _check_store(actor, visit.store_id)
+    now = now or timezone.now()
+    visit = LoungeVisit.objects.select_for_update().get(pk=visit.pk)
+    if visit.departed_at is not None:
+        raise ValidationError({"departed_at": _("该来访已登记离店。")})
+    if now < visit.arrived_at:
+        raise ValidationError({"departed_at": _("离店时间不能早于到店时间。")})
+    visit.departed_at = now
+    visit._history_user = actor
+    visit.save(update_fields=["departed_at"])
+    return visit
+
+
+# The owners' club (车友会) ---------------------------------------------------------------------
+
+@transaction.atomic
+def club_member_join(*, actor, customer, source, level=None, joined_on=None, notes=""):
+    """A car owner joins the owners' club (or rejoins: the row of their earlier
+    membership is reopened, its history kept)."""
+    _require(actor, "followups.add_clubmember", _("您没有登记车友会会员的权限。"))
+    _check_store(actor, customer.store_id)
+    today = timezone.localdate()
+    joined_on = joined_on or today
+    errors = {}
+    if source not in ClubMember.Source.values:
+        errors["source"] = [_("请选择入会来源。")]
+    if joined_on > today:
+        errors["joined_on"] = [_("入会日期不能晚于今天。")]
+    if not customer.is_active:
+        errors["customer"] = [_("该客户档案已停用。")]
+    elif customer.card != Customer.Card.C:
+        errors["customer"] = [_("车友会只接纳车主（C卡客户）。")]
+    if level is None:
+        level = ClubLevel.objects.filter(is_active=True).order_by("order", "code").first()
+        if level is None:
+            errors["level"] = [_("没有启用的会员等级。")]
+    elif not level.is_active:
+        errors["level"] = [_("该会员等级已停用。")]
+    member = ClubMember.objects.select_for_update().filter(customer=customer).first()
+    if member is not None and member.left_on is None:
+        errors["customer"] = [_("该客户已是车友会会员（%(day)s入会）。") % {
+            "day": member.joined_on.isoformat()}]
+    if errors:
+        raise ValidationError(errors)
+    member = member or ClubMember(customer=customer, store_id=customer.store_id)
+    member.level, member.source, member.joined_on = level, source, joined_on
+    member.left_on, member.left_reason = None, ""
+    member.notes = (notes or "").strip()
+    member.created_by = member.created_by or actor
+    member._history_user = actor
+    member.save()
+    return member
+
+
+@transaction.atomic
+def club_member_leave(*, actor, member, reason, left_on=None):
+    """A member leaves the club; the membership row is kept with the day and reason."""
+    _require(actor, "followups.change_clubmember", _("您没有修改车友会会员的权限。"))
+    _check_store(actor, member.store_id)
+    left_on = left_on or timezone.localdate()
+    member = ClubMember.objects.select_for_update().get(pk=member.pk)
+    errors = {}
+    if member.left_on is not None:
+        errors["left_on"] = [_("该会员已退会。")]
+    elif left_on < member.joined_on:
+        errors["left_on"] = [_("退会日期不能早于入会日期。")]
+    elif left_on > timezone.localdate():
+        errors["left_on"] = [_("退会日期不能晚于今天。")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("请填写退会原因。")]
+    if errors:
+        raise ValidationError(errors)
+    member.left_on, member.left_reason = left_on, reason.strip()
+    member._history_user = actor
+    member.save(update_fields=["left_on", "left_reason"])
+    return member
+
+
+@transaction.atomic
+def club_activity_sign_up(*, actor, activity, customer, now=None):
+    """A customer signs up for an event (an accepted invitation; capacity enforced),
+    invited before or not."""
+    _require(actor, "followups.change_classinvitation", _("您没有登记报名的权限。"))
+    _check_store(actor, activity.store_id)
+    now = now or timezone.now()
+    errors = {}
+    if customer.store_id != activity.store_id:
+        errors["customer"] = [_("只能为本店客户报名。")]
+    if activity.is_cancelled:
+        errors["activity"] = [_("活动已取消。")]
+    elif activity.starts_at <= now:
+        errors["activity"] = [_("活动已开始，不能再报名。")]
+    if errors:
+        raise ValidationError(errors)
+    invitation, _created = ClassInvitation.objects.get_or_create(care_class=activity,
+                                                                 customer=customer)
+    invitation = ClassInvitation.objects.select_for_update().get(pk=invitation.pk)
+    _set_reply(invitation, ClassInvitation.Reply.ACCEPTED, now)
+    return invitation
+
+
+@transaction.atomic
+def invitation_feedback(*, actor, invitation, rating, text=""):
+    """An attendee's feedback on an event: a rating of 1 to 5 and their words."""
+    _require(actor, "followups.change_classinvitation", _("您没有登记活动反馈的权限。"))
+    _check_store(actor, invitation.care_class.store_id)
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = None
+    errors = {}
+    if invitation.attended is not True:
+        errors["attended"] = [_("只有出席的客户才能评价活动。")]
+    if rating not in range(1, 6):
+        errors["rating"] = [_("评价应为1至5分。")]
+    if errors:
+        raise ValidationError(errors)
+    invitation.feedback_rating, invitation.feedback = rating, (text or "").strip()
+    invitation._history_user = actor
+    invitation.save(update_fields=["feedback_rating", "feedback"])
     return invitation

@@ -21,4 +21,13 @@ urlpatterns = [
     path("classes/<int:pk>/", views.care_class_detail, name="class"),
     path("invitations/<int:pk>/", views.invitation_update, name="invitation"),
     path("appointments/", views.appointment_list, name="appointments"),
+    path("lounge/", views.lounge, name="lounge"),
+    path("lounge/find/", views.lounge_find, name="lounge-find"),
+    path("lounge/arrive/", views.lounge_arrive, name="lounge-arrive"),
+    path("lounge/visits/<int:pk>/depart/", views.lounge_depart, name="lounge-depart"),
+    path("lounge/visits/<int:pk>/preference/", views.lounge_preference, name="lounge-preference"),
+    path("club/", views.club, name="club"),
+    path("club/join/", views.club_join, name="club-join"),
+    path("club/members/<int:pk>/leave/", views.club_member_leave, name="club-leave"),
+    path("club/activities/new/", views.club_activity_create, name="club-activity-create"),
 ]

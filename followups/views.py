@@ -17,12 +17,25 @@ from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
 
 from . import selectors, services
-from .forms import CampaignForm, CareClassForm, ProgrammeForm, QuestionFormSet, SettingsForm, StepForm
+from .forms import (
+    CampaignForm,
+    CareClassForm,
+    ClubActivityForm,
+    ClubJoinForm,
+    LoungeArriveForm,
+    LoungePreferenceForm,
+    ProgrammeForm,
+    QuestionFormSet,
+    SettingsForm,
+    StepForm,
+)
 from .models import (
     Campaign,
     CareClass,
     ClassInvitation,
+    ClubMember,
     FollowupSettings,
+    LoungeVisit,
     Outcome,
     Programme,
     SatisfactionAnswer,
@@ -230,7 +243,8 @@ def campaign_list(request):
                  .annotate(n_members=Count("members", distinct=True),
                            n_back=Count("members", filter=Q(members__came_in_on__isnull=False),
                                         distinct=True)))
-    classes = (for_user(CareClass.objects.all(), request.user).select_related("store")
+    classes = (for_user(CareClass.objects.filter(kind=CareClass.Kind.CARE_CLASS), request.user)
+               .select_related("store")
                .annotate(n_invited=Count("invitations"),
                          n_accepted=Count("invitations", filter=Q(invitations__reply="accepted")),
                          n_attended=Count("invitations", filter=Q(invitations__attended=True))))
@@ -291,6 +305,10 @@ def care_class_create(request):
 def care_class_detail(request, pk):
     care_class = get_object_or_404(for_user(CareClass.objects.select_related("store"),
                                             request.user), pk=pk)
+    if request.method == "POST" and "sign_up" in request.POST and \
+            request.user.has_perm("followups.change_classinvitation"):
+        _sign_up(request, care_class)
+        return redirect("followups:class", pk=pk)
     if request.method == "POST" and request.user.has_perm("followups.add_classinvitation"):
         mobiles = [m.strip() for m in request.POST.get("mobiles", "").split() if m.strip()]
         customers = list(Customer.objects.filter(store=care_class.store, mobile__in=mobiles,
@@ -303,7 +321,25 @@ def care_class_detail(request, pk):
     accepted = sum(1 for i in invitations if i.reply == ClassInvitation.Reply.ACCEPTED)
     return render(request, "followups/class_detail.html", {
         "care_class": care_class, "invitations": invitations, "accepted": accepted,
-        "replies": ClassInvitation.Reply.choices})
+        "replies": ClassInvitation.Reply.choices, "ratings": range(5, 0, -1)})
+
+
+def _sign_up(request, care_class):
+    """Sign a customer of the event's store up by mobile or plate (the quick find)."""
+    found = [c for c in selectors.lounge_find(request.user, request.POST.get("sign_up", ""))
+             if c.store_id == care_class.store_id]
+    if len(found) != 1:
+        messages.error(request, _("请输入能唯一确定客户的完整手机号或车牌。") if found
+                       else _("没有找到该客户。"))
+        return
+    try:
+        services.club_activity_sign_up(actor=request.user, activity=care_class, customer=found[0])
+    except ValidationError as error:
+        for field_errors in error.message_dict.values():
+            for message in field_errors:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("%(name)s已报名。") % {"name": found[0].name})
 
 
 @login_required
@@ -320,6 +356,10 @@ def invitation_update(request, pk):
         if "attended" in request.POST:
             services.invitation_attendance(actor=request.user, invitation=invitation,
                                            attended=request.POST["attended"] == "1")
+        if "feedback_rating" in request.POST:
+            services.invitation_feedback(actor=request.user, invitation=invitation,
+                                         rating=request.POST["feedback_rating"],
+                                         text=request.POST.get("feedback", ""))
     except ValidationError as error:
         for field_errors in error.message_dict.values():
             for message in field_errors:
@@ -336,3 +376,202 @@ def appointment_list(request):
         qs = qs.filter(status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "followups/appointment_list.html", {"page": page, "status": status})
+
+
+# The lounge (吧台): the attendant's tablet screen --------------------------------------------
+
+def _picked_customer(request):
+    pk = request.GET.get("customer") or request.POST.get("customer")
+    if not (pk and str(pk).isdigit()):
+        return None
+    return get_object_or_404(
+        for_user(Customer.objects.filter(is_active=True), request.user)
+        .select_related("lounge_preference"), pk=pk)
+
+
+def _lounge_panel(request, *, form=None, picked=None, errors=None, status=200):
+    """The form and today's board; the page and every htmx answer render this."""
+    today = timezone.localdate()
+    stores = stores_of(request.user)
+    if form is None:
+        preference = getattr(picked, "lounge_preference", None) if picked else None
+        form = LoungeArriveForm(stores=stores, initial={
+            "store": picked.store_id if picked else stores.first(),
+            "customer": picked.pk if picked else None,
+            "drink": getattr(preference, "drink", ""),
+            "newspaper": getattr(preference, "newspaper", ""),
+            "interests": getattr(preference, "interests", "")})
+    template = ("followups/partials/lounge_panel.html" if request.htmx
+                else "followups/lounge.html")
+    return render(request, template, {
+        "form": form, "picked": picked, "errors": errors, "today": today,
+        "now": timezone.now(), "board": selectors.lounge_board(request.user, today),
+        "purposes": LoungeVisit.Purpose.choices,
+    }, status=status)
+
+
+@login_required
+@permission_required("followups.view_loungevisit", raise_exception=True)
+def lounge(request):
+    """The lounge attendant's screen (home of the role): who is waiting, who came today,
+    and the visitor log form with quick find; everything changes in place."""
+    return _lounge_panel(request, picked=_picked_customer(request))
+
+
+@login_required
+@permission_required("followups.view_loungevisit", raise_exception=True)
+def lounge_find(request):
+    """Quick find by plate or mobile: a short list to pick from."""
+    return render(request, "followups/partials/lounge_found.html", {
+        "found": selectors.lounge_find(request.user, request.GET.get("q", "")),
+        "q": request.GET.get("q", "")})
+
+
+def _lounge_errors(request, errors):
+    if not request.htmx:
+        for field_errors in errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+        return redirect("followups:lounge")
+    return None
+
+
+@login_required
+@permission_required("followups.add_loungevisit", raise_exception=True)
+@require_POST
+def lounge_arrive(request):
+    form = LoungeArriveForm(request.POST, stores=stores_of(request.user))
+    picked = None
+    errors = None
+    if form.is_valid():
+        data = form.cleaned_data
+        picked = _picked_customer(request) if data.get("customer") else None
+        try:
+            services.lounge_visit_arrive(
+                actor=request.user, store=data["store"], purpose=data["purpose"],
+                customer=picked, name=data["name"], mobile=data["mobile"],
+                drink=data["drink"], newspaper=data["newspaper"], interests=data["interests"],
+                notes=data["notes"])
+        except ValidationError as error:
+            errors = error.message_dict
+            for field, field_errors in errors.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            if not request.htmx:
+                messages.success(request, _("已登记来访。"))
+                return redirect("followups:lounge")
+            return _lounge_panel(request)
+    else:
+        errors = form.errors
+    return _lounge_errors(request, errors) or _lounge_panel(request, form=form, picked=picked,
+                                                             errors=errors)
+
+
+def _lounge_visit(request, pk):
+    return get_object_or_404(for_user(LoungeVisit.objects.select_related("customer"),
+                                      request.user), pk=pk)
+
+
+@login_required
+@permission_required("followups.change_loungevisit", raise_exception=True)
+@require_POST
+def lounge_depart(request, pk):
+    visit = _lounge_visit(request, pk)
+    try:
+        services.lounge_visit_depart(actor=request.user, visit=visit)
+    except ValidationError as error:
+        return _lounge_errors(request, error.message_dict) or \
+            _lounge_panel(request, errors=error.message_dict)
+    return redirect("followups:lounge") if not request.htmx else _lounge_panel(request)
+
+
+@login_required
+@permission_required("followups.change_loungepreference", raise_exception=True)
+@require_POST
+def lounge_preference(request, pk):
+    visit = _lounge_visit(request, pk)
+    form = LoungePreferenceForm(request.POST)
+    errors = form.errors if not form.is_valid() else None
+    if errors is None:
+        try:
+            services.lounge_preference_record(actor=request.user, customer=visit.customer,
+                                              visit=visit, **form.cleaned_data)
+        except ValidationError as error:
+            errors = error.message_dict
+    if errors:
+        return _lounge_errors(request, errors) or _lounge_panel(request, errors=errors)
+    return redirect("followups:lounge") if not request.htmx else _lounge_panel(request)
+
+
+# The owners' club (车友会) ---------------------------------------------------------------------
+
+@login_required
+@permission_required("followups.view_clubmember", raise_exception=True)
+def club(request):
+    """The CR director's club page: members, new members per month, attendance of the
+    activities and the return-visit rate of members against other owners."""
+    today, now = timezone.localdate(), timezone.now()
+    kpis = selectors.club_kpis(request.user, today, now)
+    peak = max([row["n"] for row in kpis["new_per_month"]] + [1])
+    upcoming = selectors.club_activities(request.user).filter(starts_at__gt=now)
+    members = Paginator(selectors.club_members(request.user).filter(left_on__isnull=True)
+                        .order_by("-joined_on", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "followups/club.html", {
+        "kpis": kpis, "peak": peak, "upcoming": list(upcoming[:50]), "page": members,
+        "today": today})
+
+
+@login_required
+@permission_required("followups.add_clubmember", raise_exception=True)
+def club_join(request):
+    """Enrol a customer (from the customer page's action) in the owners' club."""
+    customer = _picked_customer(request)
+    if customer is None:
+        messages.error(request, _("请从客户页面选择要入会的客户。"))
+        return redirect("followups:club")
+    form = ClubJoinForm(request.POST or None, initial={
+        "joined_on": timezone.localdate(), "source": ClubMember.Source.DELIVERY})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.club_member_join(actor=request.user, customer=customer,
+                                      **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(name)s已加入车友会。") % {"name": customer.name})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "followups/club_join.html", {"form": form, "customer": customer})
+
+
+@login_required
+@permission_required("followups.change_clubmember", raise_exception=True)
+@require_POST
+def club_member_leave(request, pk):
+    member = get_object_or_404(selectors.club_members(request.user), pk=pk)
+    try:
+        services.club_member_leave(actor=request.user, member=member,
+                                   reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        for field_errors in error.message_dict.values():
+            for message in field_errors:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("%(name)s已退会。") % {"name": member.customer.name})
+    return redirect("followups:club")
+
+
+@login_required
+@permission_required("followups.add_careclass", raise_exception=True)
+def club_activity_create(request):
+    form = ClubActivityForm(request.POST or None, stores=stores_of(request.user),
+                            initial={"kind": CareClass.Kind.DRIVE})
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = services.care_class_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("followups:class", pk=activity.pk)
+    return render(request, "followups/form.html", {"form": form, "title": _("新建车友会活动")})

@@ -190,6 +190,7 @@ SPECTACULAR_SETTINGS = {
         "ComplaintContactChannelEnum": "complaints.services.CONTACT_CHANNEL_CHOICES",
         # The other "severity" field of the API, named so the two cannot collide.
         "InspectionSeverityEnum": "inspections.models.Severity",
+        "LoungeVisitPurposeEnum": "followups.models.LoungeVisit.Purpose",
     },
 }
 
