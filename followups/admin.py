@@ -6,7 +6,12 @@ from .models import (
     Campaign,
     CareClass,
     ClassInvitation,
+    ClubLevel,
+    ClubMember,
+    ClubSettings,
     FollowupSettings,
+    LoungePreference,
+    LoungeVisit,
     Outcome,
     Programme,
     RefusalReason,
@@ -55,7 +60,8 @@ class InvitationInline(admin.TabularInline):
 
 @admin.register(CareClass)
 class CareClassAdmin(SimpleHistoryAdmin):
-    list_display = ["title", "store", "starts_at", "capacity", "is_cancelled"]
+    list_display = ["title", "kind", "store", "starts_at", "capacity", "is_cancelled"]
+    list_filter = ["kind", "store"]
     inlines = [InvitationInline]
 
 
@@ -67,4 +73,28 @@ class AppointmentAdmin(SimpleHistoryAdmin):
 
 
 for model in (FollowupSettings, Outcome, RefusalReason, SatisfactionQuestion, Campaign):
+    admin.site.register(model, SimpleHistoryAdmin)
+
+
+@admin.register(LoungeVisit)
+class LoungeVisitAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "store", "customer", "purpose", "arrived_at", "departed_at", "served_by"]
+    list_filter = ["purpose", "store"]
+    raw_id_fields = ["customer", "served_by", "created_by"]
+
+
+@admin.register(LoungePreference)
+class LoungePreferenceAdmin(SimpleHistoryAdmin):
+    list_display = ["customer", "drink", "newspaper", "interests", "updated_at"]
+    raw_id_fields = ["customer", "updated_by"]
+
+
+@admin.register(ClubMember)
+class ClubMemberAdmin(SimpleHistoryAdmin):
+    list_display = ["customer", "store", "level", "source", "joined_on", "left_on"]
+    list_filter = ["level", "source", "store"]
+    raw_id_fields = ["customer", "created_by"]
+
+
+for model in (ClubLevel, ClubSettings):
     admin.site.register(model, SimpleHistoryAdmin)
