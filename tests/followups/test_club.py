@@ -394,3 +394,14 @@ def test_membership_and_activities_are_on_the_timeline(store, cr_manager):
     entries = [e for e in lounge_club_entries(customer, cr_manager) if e.kind == "club"]
     assert len(entries) == 2
     assert any(e.body == "很开心" for e in entries)
+
+
+def test_the_invitation_call_links_to_joining(client, store, caller):
+    car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=3))
+    plan(MON)
+    task = Task.objects.get(vehicle=car, programme_code="club_welcome")
+    assert task.assignee == caller
+    client.force_login(caller)
+    with time_machine.travel(at(MON, 10), tick=False):
+        response = client.get(reverse("followups:worklist"))
+    assert f'{reverse("followups:club-join")}?customer={car.customer_id}' in response.content.decode()
