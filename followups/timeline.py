@@ -80,12 +80,13 @@ def lounge_club_entries(customer, user):
                            .exclude(care_class__kind=CareClass.Kind.CARE_CLASS)
                            .select_related("care_class").order_by("-care_class__starts_at")[:100]):
             activity = invitation.care_class
-            attended = {True: _("已出席"), False: _("缺席")}.get(invitation.attended, "")
+            attended = {True: _("已出席"), False: _("缺席")}.get(invitation.attended)
+            values = {"title": activity.title, "reply": invitation.get_reply_display(),
+                      "attended": attended}
             entries.append(TimelineEntry(
                 when=activity.starts_at, kind="club",
-                title=_("车友会活动：%(title)s（%(reply)s%(attended)s）") % {
-                    "title": activity.title, "reply": invitation.get_reply_display(),
-                    "attended": f"，{attended}" if attended else ""},
+                title=(_("车友会活动：%(title)s（%(reply)s，%(attended)s）") if attended
+                       else _("车友会活动：%(title)s（%(reply)s）")) % values,
                 body=invitation.feedback,
                 url=reverse("followups:class", args=[activity.pk])))
     return entries

@@ -298,3 +298,20 @@ def test_visits_are_on_the_customers_timeline(store, attendant, cr_manager,
     lounge = [e for e in entries if e.kind == "lounge"]
     assert len(lounge) == 2
     assert any("拿铁" in e.body for e in lounge)
+
+
+def test_quick_find_runs_a_fixed_number_of_queries(client, store, attendant,
+                                                   django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(attendant)
+    VehicleFactory(store=store, plate="沪C10001")
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("followups:lounge-find"), {"q": "沪C1000"})
+    for n in range(2, 7):
+        car = VehicleFactory(store=store, plate=f"沪C1000{n}")
+        services.lounge_preference_record(actor=attendant, customer=car.customer, drink="茶")
+    with django_assert_num_queries(len(one)):
+        response = client.get(reverse("followups:lounge-find"), {"q": "沪C1000"})
+    assert response.content.decode().count('data-testid="lounge-found"') == 6
