@@ -179,8 +179,36 @@ def screenshot(page):
 @pytest.fixture
 def phone_page(browser):
     """A page in a phone-sized viewport (390 x 844, touch)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
+    from .browser import VIEWPORTS
+
+    context = browser.new_context(**VIEWPORTS["phone"])
     page = context.new_page()
+    page.device = "phone"
     yield page
     context.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def device_page(request, browser):
+    """The same journey on a desktop (1366 x 768) and on a phone (390 x 844, touch)."""
+    from .browser import VIEWPORTS
+
+    context = browser.new_context(**VIEWPORTS[request.param])
+    page = context.new_page()
+    page.device = request.param
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sequences_after_restore(live_server):
+    """When the migrated rows were put back by a flush that reset the id sequences, move
+    every table's sequence past the restored ids before a browser test adds rows."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    models = [model for config in apps.get_app_configs() for model in config.get_models()]
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(sql)
