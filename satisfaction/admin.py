@@ -4,6 +4,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .models import (
     AnalysisMeeting,
     Countermeasure,
+    CustomerBand,
     ImprovementPlan,
     IncentiveRule,
     ItemScore,
@@ -145,3 +146,10 @@ class OneToOneTalkAdmin(SimpleHistoryAdmin):
 class StaffGreetingAdmin(SimpleHistoryAdmin):
     list_display = ["name", "occasion", "month", "day", "festival", "store", "template_code", "is_active"]
     list_filter = ["occasion", "store"]
+
+
+@admin.register(CustomerBand)
+class CustomerBandAdmin(SimpleHistoryAdmin):
+    list_display = ["kind", "label", "lower", "upper", "order", "is_active"]
+    list_filter = ["kind", "is_active"]
+    list_editable = ["label", "lower", "upper", "order", "is_active"]

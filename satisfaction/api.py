@@ -5,18 +5,19 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from crm_site.scoping import for_user
 
-from . import rules, selectors, services
-from .models import Countermeasure, ImprovementPlan, Measure, ScoreImport, Target
+from . import analysis, rules, selectors, services
+from .models import Countermeasure, CustomerBand, ImprovementPlan, Measure, ScoreImport, Target
 
 
 def _raise(error):
@@ -94,6 +95,90 @@ class KpiViewSet(viewsets.ViewSet):
         if measure:
             figures = [f for f in figures if f.measure == measure]
         return Response(KpiSerializer(figures, many=True).data)
+
+
+# Who our customers are -------------------------------------------------------------------------------
+
+class AnalysisRowSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_blank=True,
+                                help_text="the value, band id or reason id; empty: not recorded")
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="customers")
+    share = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True,
+                                     help_text="percent of the breakdown's customers")
+
+
+class BreakdownSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=list(analysis.BREAKDOWNS))
+    side = serializers.ChoiceField(choices=[analysis.SALES, analysis.SERVICE])
+    title = serializers.CharField()
+    total = serializers.IntegerField()
+    rows = AnalysisRowSerializer(many=True)
+
+
+class CustomerAnalysisSerializer(serializers.Serializer):
+    store = serializers.IntegerField(source="store.pk")
+    period = serializers.CharField(source="span.text")
+    start = serializers.DateField(source="span.start")
+    end = serializers.DateField(source="span.last_day")
+    day = serializers.DateField(help_text="ages and lapses are counted on this day")
+    lapsed_after_days = serializers.IntegerField()
+    computed_at = serializers.DateTimeField(allow_null=True,
+                                            help_text="null: computed now; else read from the summary")
+    breakdowns = BreakdownSerializer(many=True)
+
+
+class CustomerAnalysisViewSet(viewsets.ViewSet):
+    """Who our customers are: the breakdowns of one of the caller's stores (default: the
+    first) for a month, quarter or year (default: the current month, Beijing time)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.INT, description="store id (default: your first store)"),
+            OpenApiParameter("period", OpenApiTypes.STR, description="YYYY-MM, YYYY-Qn or YYYY"),
+        ],
+        responses=CustomerAnalysisSerializer,
+    )
+    def list(self, request):
+        if not request.user.has_perm("satisfaction.view_customer_analysis"):
+            raise PermissionDenied
+        stores = selectors.stores_for(request.user)
+        wanted = request.query_params.get("store")
+        if wanted:
+            try:
+                store = stores.filter(pk=int(wanted)).first()
+            except ValueError:
+                raise ValidationError({"store": _("门店编号无效。")}) from None
+            if store is None:
+                raise NotFound
+        else:
+            store = stores.first()
+            if store is None:
+                raise NotFound
+        try:
+            span = rules.parse_span(request.query_params.get("period")
+                                    or f"{timezone.localdate():%Y-%m}")
+        except ValueError:
+            raise ValidationError({"period": _("期间格式应为 2026-05、2026-Q2 或 2026。")}) from None
+        data = selectors.customer_analysis(store, span)
+        return Response(CustomerAnalysisSerializer(data).data)
+
+
+class CustomerBandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerBand
+        fields = ["id", "kind", "label", "lower", "upper", "order", "is_active"]
+
+
+class CustomerBandViewSet(viewsets.ReadOnlyModelViewSet):
+    """The bands of the customer analysis (age, mileage, loyalty tiers); managers edit them
+    in the admin."""
+
+    serializer_class = CustomerBandSerializer
+    permission_classes = [ModelPermissions]
+    queryset = CustomerBand.objects.order_by("kind", "order", "lower", "id")
 
 
 # Score imports --------------------------------------------------------------------------------------
@@ -303,6 +388,8 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 def register(router):
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("kpis", KpiViewSet, basename="kpi")
+    router.register("customer-analysis", CustomerAnalysisViewSet, basename="customer-analysis")
+    router.register("customer-bands", CustomerBandViewSet, basename="customer-band")
     router.register("score-imports", ScoreImportViewSet, basename="score-import")
     router.register("targets", TargetViewSet, basename="target")
     router.register("improvement-plans", ImprovementPlanViewSet, basename="improvement-plan")

@@ -8,6 +8,7 @@ class SatisfactionConfig(AppConfig):
     nav_items = [
         (_("经理看板"), "satisfaction:dashboard", "satisfaction.view_dashboard"),
         (_("集团对比"), "satisfaction:group", "satisfaction.view_group"),
+        (_("客户分析"), "satisfaction:customer-analysis", "satisfaction.view_customer_analysis"),
         (_("改善计划"), "satisfaction:plan-list", "satisfaction.view_improvementplan"),
         (_("神秘访客"), "satisfaction:check-list", "satisfaction.view_mysteryshopcheck"),
         (_("厂家报告"), "satisfaction:report-list", "satisfaction.view_manufacturerreport"),

@@ -47,6 +47,7 @@ def seed(context):
         return
     current = today.replace(day=1)
     months = rules.months_back(rules.add_months(current, -1), 6)
+    _customer_base(store, staff, today, random.Random(9), out)
     if ManufacturerReport.objects.filter(store__in=[store, other]).exists():
         out.write("  satisfaction: demo scores already present")
         return
@@ -241,3 +242,71 @@ def _followup_results(store, staff, months, today, rng):
                 reason="等待时间长" if rating <= 3 else "", answered_on=planned, caller=caller))
     SatisfactionAnswer.objects.bulk_create(answers, ignore_conflicts=True)
     services.survey_complaints_sweep(since=today - timedelta(days=7))
+
+
+OTHER_STORE_SOURCE = "他店购车转入"
+OTHER_STORE_MODELS = ["卡罗拉", "凯美瑞", "RAV4荣放", "汉兰达"]
+INTEREST_MIXES = ["钓鱼、摄影", "自驾游、摄影", "高尔夫、茶艺", "跑步、自驾游", "摄影、茶艺、钓鱼"]
+
+
+def _customer_base(store, staff, today, rng, out):
+    """For the customer analysis: customers who bought elsewhere and are serviced here
+    (one to five visits, so every loyalty tier shows), customers with several interests,
+    and the reasons lapsed customers gave on recall calls. Idempotent: a store that
+    already has its other-store customers is left alone."""
+    try:
+        from customers import services as customer_services
+        from customers.models import Customer
+        from customers.validators import vin_check_digit
+        from followups.models import Programme, RefusalReason, Task
+    except ImportError:
+        return
+    from . import analysis
+
+    if Customer.objects.filter(store=store, source=OTHER_STORE_SOURCE).exists():
+        out.write("  satisfaction: customer-analysis demo already present")
+        return
+    advisor = staff.get("service_manager")
+    if advisor is not None and not advisor.stores.filter(pk=store.pk).exists():
+        advisor = None
+    for index in range(14):
+        born = today - timedelta(days=rng.randint(23 * 365, 62 * 365))
+        customer = customer_services.customer_create(
+            store=store, name=f"{'钱孙周吴郑冯陈褚卫蒋沈韩杨'[index % 13]}{'先生' if index % 2 else '女士'}",
+            mobile=f"137{rng.randint(0, 99999999):08d}", source=OTHER_STORE_SOURCE,
+            region=rng.choice(["浦东新区", "闵行区", "松江区"]), birth_date=born,
+            hobbies=rng.choice(INTEREST_MIXES), allow_duplicate=True)
+        body = f"LFV2A2{index:02d}X0PA{700000 + index:06d}"[:17]
+        vin = body[:8] + vin_check_digit(body) + body[9:]
+        vehicle = customer_services.vehicle_register(
+            store=store, customer=customer, vin=vin, plate=f"沪B{7000 + index:04d}"[:7] + "T",
+            model_name=OTHER_STORE_MODELS[index % len(OTHER_STORE_MODELS)],
+            started_on=today - timedelta(days=900))
+        visits = 1 + index % 5
+        mileage = rng.randint(8000, 40000)
+        for n in range(visits):
+            day = today - timedelta(days=(visits - 1 - n) * 120 + rng.randint(1, 20))
+            customer_services.service_visit_record(
+                vehicle=vehicle, repair_type="periodic_service" if n else "repair", date_in=day,
+                date_out=day, amount=Decimal(rng.randint(400, 2600)), mileage=mileage + n * 7000,
+                advisor=advisor, dms_ref=f"WXT{index:02d}{n}")
+    for customer in Customer.objects.filter(store=store, kind="private").exclude(
+            source=OTHER_STORE_SOURCE).order_by("id")[:20]:
+        customer_services.customer_update(customer=customer, hobbies=rng.choice(INTEREST_MIXES))
+    recall = Programme.objects.get(code="lapsed_recall")
+    step = recall.steps.filter(channel="call").order_by("-offset_days").first()
+    reasons = list(RefusalReason.objects.filter(is_active=True))
+    span = rules.parse_span(f"{today:%Y-%m}")
+    lapsed = analysis.customers_behind(store, span, "service_status", "lapsed", today=today)
+    caller = staff.get("caller")
+    if step is not None and reasons and lapsed is not None:
+        Task.objects.bulk_create([
+            Task(store=store, programme=recall, programme_code=recall.code, step=step, customer=customer,
+                 due_on=today - timedelta(days=10), offset_days=step.offset_days,
+                 planned_on=today - timedelta(days=10 - step.offset_days), channel="call",
+                 status="done", outcome_kind="refused", reason=reasons[n % len(reasons)],
+                 assignee=caller, done_by=caller, attempts=1,
+                 done_at=timezone.now() - timedelta(days=8))
+            for n, customer in enumerate(lapsed.order_by("id")[:24])], ignore_conflicts=True)
+    out.write("  satisfaction: 14 other-store customers, interests and lapse reasons for the "
+              "customer analysis")

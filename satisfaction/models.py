@@ -762,3 +762,61 @@ class StaffGreeting(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CustomerBand(models.Model):
+    """A band the customer analysis groups customers into: an age band (years, at the end
+    of the period), a mileage band (km at the visit) or a loyalty tier (visits to the
+    store). `lower` and `upper` are both included; no upper: and above. Bands of a kind
+    are tried in order and the first that fits wins; a manager edits them, retired
+    bands stay for the record."""
+
+    class Kind(models.TextChoices):
+        AGE = "age", _("年龄段")
+        MILEAGE = "mileage", _("里程段")
+        LOYALTY = "loyalty", _("忠诚度等级")
+
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    label = models.CharField(_("名称"), max_length=50)
+    lower = models.PositiveIntegerField(_("下限（含）"), default=0)
+    upper = models.PositiveIntegerField(_("上限（含）"), null=True, blank=True,
+                                        help_text=_("留空表示不设上限"))
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("客户分析分段")
+        verbose_name_plural = _("客户分析分段")
+        ordering = ["kind", "order", "lower", "id"]
+        permissions = [("view_customer_analysis", _("查看客户分析"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(upper__isnull=True) | Q(upper__gte=models.F("lower")),
+                                   name="customer_band_upper_not_below_lower",
+                                   violation_error_message=_("上限不能小于下限。")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.label}"
+
+
+class CustomerAnalysisSnapshot(models.Model):
+    """The customer analysis of one store and period (a month 2026-05, a quarter 2026-Q2
+    or a year 2026) as the refresh job computed it, so the page over a large customer base
+    reads one row; `computed_at` is shown on the page. A machine table."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", verbose_name=_("门店"))
+    period = models.CharField(_("期间"), max_length=10)
+    day = models.DateField(_("计算基准日"))
+    data = models.JSONField(_("数据"), default=dict)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("客户分析快照")
+        verbose_name_plural = _("客户分析快照")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "period"], name="customer_analysis_snapshot_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id} {self.period}"

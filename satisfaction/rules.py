@@ -247,3 +247,116 @@ def rank(rows, key, *, reverse=True):
             position, previous = index, value
         ranked.append((position, row))
     return ranked + [(None, row) for row in missing]
+
+
+# Customer analysis ---------------------------------------------------------------------------
+
+_SPAN_RE = re.compile(r"^\s*(\d{4})\s*(?:-?\s*[Qq]\s*([1-4]))?\s*$")
+INTEREST_SEPARATORS = re.compile(r"[,，、;；/|\s]+")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period of the customer analysis: a month, a quarter or a year. `end` is the day
+    after the last day; `kind` is month, quarter or year; `text` as typed back in a link."""
+
+    start: date
+    end: date
+    kind: str
+    text: str
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def parse_span(value) -> Span:
+    """A month (2026-05, as parse_period reads it), a quarter (2026-Q2) or a year (2026).
+    ValueError otherwise."""
+    text = str(value if value is not None else "").strip()
+    match = _SPAN_RE.match(text)
+    if match and (len(text) == 4 or match.group(2)):
+        year = int(match.group(1))
+        if year < 2000:
+            raise ValueError(text)
+        if match.group(2):
+            quarter = int(match.group(2))
+            start = date(year, 3 * (quarter - 1) + 1, 1)
+            return Span(start, add_months(start, 3), "quarter", f"{year}-Q{quarter}")
+        return Span(date(year, 1, 1), date(year + 1, 1, 1), "year", f"{year}")
+    start = parse_period(text)
+    return Span(start, add_months(start, 1), "month", f"{start:%Y-%m}")
+
+
+def span_shift(span: Span, steps: int) -> Span:
+    """The span `steps` months, quarters or years before (negative) or after."""
+    months = {"month": 1, "quarter": 3, "year": 12}[span.kind] * steps
+    start = add_months(span.start, months)
+    if span.kind == "year":
+        return parse_span(f"{start.year}")
+    if span.kind == "quarter":
+        return parse_span(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
+    return parse_span(f"{start:%Y-%m}")
+
+
+def analysis_day(span: Span, today: date) -> date:
+    """The day ages and lapses are counted at: the period's last day, or today while the
+    period is still running."""
+    return min(span.last_day, today)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def age_on(birth: date, day: date) -> int:
+    """Completed years of age on `day`."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def birth_range(lower: int, upper: int | None, day: date) -> tuple[date | None, date]:
+    """Birth dates of the people aged `lower` to `upper` (both included; None: no upper)
+    on `day`, as (born after, born on or before): age >= lower means born on or before
+    `day` minus lower years; age <= upper means born after `day` minus (upper + 1) years."""
+    latest = years_before(day, lower)
+    earliest = years_before(day, upper + 1) if upper is not None else None
+    return earliest, latest
+
+
+def band_for(value, bands):
+    """The first band (objects or dicts with lower, upper) `value` falls in, else None."""
+    if value is None:
+        return None
+    for band in bands:
+        lower, upper = (band["lower"], band["upper"]) if isinstance(band, dict) else (band.lower, band.upper)
+        if value >= lower and (upper is None or value <= upper):
+            return band
+    return None
+
+
+def lapse_cutoff(day: date, lapsed_after_days: int) -> date:
+    """A customer whose last visit was on this day or earlier is lapsed on `day`: no
+    visit within `lapsed_after_days` (180: a visit 180 days ago is lapsed, 179 is not)."""
+    return day - timedelta(days=lapsed_after_days)
+
+
+def interests(text: str) -> list[str]:
+    """The interests in a free-text hobbies field (钓鱼、摄影 / 钓鱼,摄影), each once."""
+    seen = []
+    for part in INTEREST_SEPARATORS.split(text or ""):
+        part = part.strip()
+        if part and part not in seen:
+            seen.append(part)
+    return seen
+
+
+def shares(rows, key="count"):
+    """Each row's share of the total in percent (one decimal), in place; returns rows."""
+    total = sum(row[key] for row in rows)
+    for row in rows:
+        row["share"] = rate(row[key], total)
+    return rows

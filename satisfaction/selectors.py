@@ -11,14 +11,17 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, Prefetch, Q
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from crm_site.models import Store
 from crm_site.scoping import for_user
 
-from . import rules, sources
+from . import analysis, rules, sources
 from .models import (
     LOWER_IS_BETTER,
     AnalysisMeeting,
+    CustomerAnalysisSnapshot,
+    CustomerBand,
     ImprovementPlan,
     ItemScore,
     ManufacturerReport,
@@ -366,3 +369,42 @@ def followup_week(store_ids, week_start):
                      "answered": answered, "satisfied": satisfied, "dissatisfied": dissatisfied,
                      "share": rules.rate(satisfied, answered)})
     return rows, sources.week_remarks(store_ids, week_start, end)
+
+
+# Who our customers are ------------------------------------------------------------------------------
+
+def customer_analysis(store, span, *, today=None, live=False):
+    """The customer analysis of one store and period (see satisfaction.analysis): from the
+    stored summary when the refresh job has computed it (one query; `computed_at` says
+    when), else computed now. `live=True` always computes it now."""
+    if not live:
+        snapshot = CustomerAnalysisSnapshot.objects.filter(store=store, period=span.text).first()
+        if snapshot is not None:
+            return analysis.from_data(store, span, snapshot.day, snapshot.data, snapshot.computed_at)
+    return analysis.customer_analysis(store, span, today=today or timezone.localdate())
+
+
+def customers_behind(user, store, span, code, key, *, today=None):
+    """The customers behind one bar, scoped to the user's stores; None for an unknown bar."""
+    customers = analysis.customers_behind(store, span, code, key, today=today or timezone.localdate())
+    if customers is None:
+        return None
+    return analysis.customer_rows(for_user(customers, user))
+
+
+def breakdown_label(code, key):
+    """What one bar is called, for the list page's heading."""
+    if code == "service_origin":
+        return analysis.ORIGIN_LABELS.get(key, key)
+    if code == "service_status":
+        return analysis.STATUS_LABELS.get(key, key)
+    if code in ("sales_age", "service_mileage", "service_loyalty", "lapsed_reason") and key:
+        if code == "lapsed_reason":
+            reason = sources._model("followups", "RefusalReason")
+            row = reason.objects.filter(pk=key).first() if key.isdigit() else None
+            return row.label if row else key
+        band = CustomerBand.objects.filter(pk=key).first() if key.isdigit() else None
+        return band.label if band else key
+    if code == "service_frequency" and key.isdigit():
+        return analysis.frequency_label(int(key))
+    return key or analysis.UNKNOWN

@@ -17,6 +17,7 @@ from . import importing, rules
 from .models import (
     AnalysisMeeting,
     Countermeasure,
+    CustomerAnalysisSnapshot,
     ImprovementPlan,
     ItemScore,
     ManufacturerReport,
@@ -636,3 +637,38 @@ def figures_refresh(*, periods, store_ids=None, now=None):
         snapshots, update_conflicts=True, unique_fields=["store", "period", "source"],
         update_fields=["data", "computed_at"])
     return len(figures)
+
+
+def customer_analysis_spans(today):
+    """The periods the refresh job keeps summarised: this and last month, this quarter
+    and this year."""
+    month = rules.parse_span(f"{today:%Y-%m}")
+    return [month, rules.span_shift(month, -1),
+            rules.parse_span(f"{today.year}-Q{(today.month - 1) // 3 + 1}"),
+            rules.parse_span(f"{today.year}")]
+
+
+def customer_analysis_refresh(*, store_ids=None, spans=None, today=None, now=None):
+    """Recompute the customer analysis of these stores and periods (default: every active
+    store; this and last month, this quarter, this year) and upsert the stored summary
+    the page reads. Safe to run twice or concurrently."""
+    from crm_site.models import Store
+
+    from . import analysis
+
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    spans = spans or customer_analysis_spans(today)
+    stores = Store.objects.filter(is_active=True)
+    if store_ids is not None:
+        stores = stores.filter(pk__in=store_ids)
+    snapshots = []
+    for store in stores:
+        for span in spans:
+            result = analysis.customer_analysis(store, span, today=today)
+            snapshots.append(CustomerAnalysisSnapshot(store=store, period=span.text, day=result.day,
+                                                      data=analysis.as_data(result), computed_at=now))
+    CustomerAnalysisSnapshot.objects.bulk_create(
+        snapshots, update_conflicts=True, unique_fields=["store", "period"],
+        update_fields=["day", "data", "computed_at"])
+    return len(snapshots)

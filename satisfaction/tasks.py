@@ -46,3 +46,10 @@ def staff_greetings(day=None):
     from .team import services as team_services
 
     return team_services.staff_greetings_queue(day=date.fromisoformat(day) if day else None)
+
+
+@shared_task(name="satisfaction.tasks.customer_analysis_refresh")
+def customer_analysis_refresh():
+    """Refresh the stored customer analysis of every store (this and last month, this
+    quarter, this year)."""
+    return services.customer_analysis_refresh()

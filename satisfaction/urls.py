@@ -35,4 +35,8 @@ urlpatterns = [
     path("checks/<int:pk>/", views.check_detail, name="check-detail"),
     path("targets/", views.target_list, name="target-list"),
     path("team/", include(team_urls)),
+    path("customers/", views.customer_analysis, name="customer-analysis"),
+    path("customers/refresh/", views.customer_analysis_refresh, name="customer-analysis-refresh"),
+    path("customers/list/", views.customer_analysis_list, name="customer-analysis-list"),
+    path("customers/export/", views.customer_analysis_export, name="customer-analysis-export"),
 ]

@@ -17,10 +17,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm_site.exports import xlsx_response
+from crm_site.exports import csv_response, xlsx_response
 from customers import services as customer_services
 
-from . import exports, rules, selectors, services, sources
+from . import analysis, exports, rules, selectors, services, sources
 from .forms import (
     CountermeasureDoneForm,
     CountermeasureForm,
@@ -658,3 +658,126 @@ def target_list(request):
                 messages.success(request, _("目标已保存。"))
                 return redirect("satisfaction:target-list")
     return render(request, "satisfaction/target_list.html", {"targets": targets, "form": form})
+
+
+# Who our customers are ------------------------------------------------------------------------------
+
+def _span(request):
+    """The month, quarter or year asked for (?period=2026-05, 2026-Q2 or 2026), else the
+    current month in Beijing time."""
+    try:
+        return rules.parse_span(request.GET.get("period") or "")
+    except ValueError:
+        return rules.parse_span(f"{timezone.localdate():%Y-%m}")
+
+
+def _analysis_link(name, store, span, **query):
+    return _url(name, store=store.pk, period=span.text, **query)
+
+
+def _analysis_chart_data(data):
+    charts = {}
+    for breakdown in data.breakdowns:
+        charts[breakdown.code] = {
+            "title": breakdown.title,
+            "labels": [row["label"] for row in breakdown.rows],
+            "values": [row["count"] for row in breakdown.rows],
+            "links": [row["link"] for row in breakdown.rows],
+        }
+    return {"charts": charts, "labels": {"customers": _("客户数")}}
+
+
+@login_required
+@permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+def customer_analysis(request):
+    """Who our customers are: the store's customer base in a month, quarter or year, each
+    bar linking to the customers behind it."""
+    stores = selectors.stores_for(request.user)
+    store, span = _store(request, stores), _span(request)
+    data = selectors.customer_analysis(store, span)
+    for breakdown in data.breakdowns:
+        for row in breakdown.rows:
+            row["link"] = _analysis_link("satisfaction:customer-analysis-list", store, span,
+                                         breakdown=breakdown.code, key=row["key"] or "-")
+    side_labels = ((analysis.SALES, _("销售：成交客户")), (analysis.SERVICE, _("售后：进厂客户")))
+    sides = [(side, label, [b for b in data.breakdowns if b.side == side]) for side, label in side_labels]
+    return render(request, "satisfaction/customer_analysis.html", {
+        "stores": stores, "store": store, "span": span, "data": data, "sides": sides,
+        "chart_data": _analysis_chart_data(data),
+        "previous": rules.span_shift(span, -1), "next": rules.span_shift(span, 1),
+        "computed_at": data.computed_at or timezone.now(),
+    })
+
+
+@login_required
+@permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+@require_POST
+def customer_analysis_refresh(request):
+    """Recompute the stored customer analysis of one of the user's stores and periods now."""
+    stores = selectors.stores_for(request.user)
+    store = get_object_or_404(stores, pk=request.POST.get("store") or 0)
+    try:
+        span = rules.parse_span(request.POST.get("period") or "")
+    except ValueError:
+        span = rules.parse_span(f"{timezone.localdate():%Y-%m}")
+    services.customer_analysis_refresh(store_ids=[store.pk], spans=[span])
+    messages.success(request, _("客户分析已重新计算。"))
+    return redirect(f"{reverse('satisfaction:customer-analysis')}?store={store.pk}&period={span.text}")
+
+
+def _breakdown(request, data):
+    breakdown = data.get(request.GET.get("breakdown") or "")
+    if breakdown is None:
+        raise Http404(_("没有这个分析项。"))
+    return breakdown
+
+
+@login_required
+@permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+def customer_analysis_list(request):
+    """The customers behind one bar, identifiers masked as on the customer list."""
+    stores = selectors.stores_for(request.user)
+    store, span = _store(request, stores), _span(request)
+    code, key = request.GET.get("breakdown") or "", request.GET.get("key") or ""
+    if code not in analysis.BREAKDOWNS:
+        raise Http404(_("没有这个分析项。"))
+    customers = selectors.customers_behind(request.user, store, span, code, "" if key == "-" else key)
+    if customers is None:
+        raise Http404(_("没有这个分析项。"))
+    page = Paginator(customers, 50).get_page(request.GET.get("page"))
+    side, title = analysis.BREAKDOWNS[code]
+    return render(request, "satisfaction/customer_analysis_list.html", {
+        "page": page, "store": store, "span": span, "title": title, "key": key,
+        "label": selectors.breakdown_label(code, "" if key == "-" else key),
+        "back": _analysis_link("satisfaction:customer-analysis", store, span),
+        "querystring": urlencode({"store": store.pk, "period": span.text, "breakdown": code, "key": key}),
+    })
+
+
+SHEET_NAME = str.maketrans(dict.fromkeys("/\\?*[]:", "-"))  # characters a sheet name may not hold
+
+
+@login_required
+@permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+def customer_analysis_export(request):
+    """One breakdown (or all of them, without ?breakdown) as CSV or an Excel workbook."""
+    stores = selectors.stores_for(request.user)
+    store, span = _store(request, stores), _span(request)
+    data = selectors.customer_analysis(store, span)
+    chosen = [_breakdown(request, data)] if request.GET.get("breakdown") else data.breakdowns
+    headers = [_("分析项"), _("分组"), _("客户数"), _("占比（%）")]
+    title = _("客户分析 %(store)s %(period)s") % {"store": store.name, "period": span.text}
+    name = f"customers-{store.code}-{span.text}" + (f"-{chosen[0].code}" if len(chosen) == 1 else "")
+    if request.GET.get("format") == "csv":
+        response, writer = csv_response(f"{name}.csv")
+        writer.writerow([title])
+        writer.writerow(headers)
+        for breakdown in chosen:
+            for row in breakdown.rows:
+                writer.writerow([breakdown.title, row["label"], row["count"],
+                                 row["share"] if row["share"] is not None else ""])
+        return response
+    sheets = [(f"{index} {b.title}".translate(SHEET_NAME), headers,
+               [[b.title, row["label"], row["count"], row["share"]] for row in b.rows])
+              for index, b in enumerate(chosen, start=1)]
+    return _xlsx(exports.table_workbook(title, sheets), f"{name}.xlsx")

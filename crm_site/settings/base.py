@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "satisfaction.tasks.staff_greetings",
         "schedule": crontab(hour=7, minute=10),
     },
+    # The stored customer analysis ("who our customers are"), early every morning.
+    "satisfaction-customer-analysis-refresh": {
+        "task": "satisfaction.tasks.customer_analysis_refresh",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
     "inspections-schedule-rounds": {
         "task": "inspections.tasks.rounds_schedule",
