@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from crm_site.crypto import keyed_hash
 
-from . import rules
+from . import hooks, rules
 from .models import (
     ConsentChange,
     CorrectionRequest,
@@ -510,7 +510,8 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
     - last visit: the visit's date in (an older visit entered late moves nothing);
     - next periodic service: the stated next date, else the brand's interval (default 6
       months) after the visit; a repair or body visit moves it only when it states one;
-    - a first-service visit satisfies the first service (due date cleared, done date set).
+    - a first-service visit satisfies the first service (due date cleared, done date set);
+    - the floors above react through the "visit recorded" hooks (customers.hooks).
     """
     vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=vehicle.pk)
     customer = customer or vehicle.customer
@@ -550,6 +551,7 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
     _apply_visit(vehicle, visit)
     _set_history_user(vehicle, actor)
     vehicle.save()
+    hooks.visit_recorded(visit)
     return visit
 
 

@@ -17,14 +17,11 @@ class FollowupsConfig(AppConfig):
     ]
 
     def ready(self):
-        from django.db.models.signals import post_save
+        from customers import hooks as customer_hooks
 
-        from customers.models import ServiceVisit
+        from . import hooks
 
-        from . import signals
-
-        post_save.connect(signals.on_service_visit_saved, sender=ServiceVisit,
-                          dispatch_uid="followups.visit_closes_cycle")
+        customer_hooks.register_visit_recorded(hooks.visit_recorded)
         try:
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet

@@ -18,7 +18,7 @@ from customers.models import Customer
 from customers.services import customer_create
 from customers.validators import normalize_mobile
 
-from . import planner, rules
+from . import hooks, planner, rules
 from .models import (
     Appointment,
     CallAttempt,
@@ -113,7 +113,8 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
       attempts are used up;
     - `answers`: [{"question": SatisfactionQuestion or id, "rating": 1-5, "reason": ""}]
       on satisfaction steps; a dissatisfied answer needs its reason;
-    - `problem`: the customer raised a problem; a complaint is opened and linked.
+    - `problem`: the customer raised a problem; a complaint is opened and linked;
+    - the floors above react to the answers through the "answers recorded" hooks.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -183,11 +184,12 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
         if is_class:
             _class_reply(task, ClassInvitation.Reply.DECLINED, now)
         _cancel_rest_of_cycle(task, "refused", now)
-    for question, rating, answer_reason in parsed_answers:
+    saved_answers = [
         SatisfactionAnswer.objects.update_or_create(task=task, question=question, defaults={
             "store_id": task.store_id, "programme_code": task.programme_code,
             "department": question.department, "rating": rating, "reason": answer_reason,
-            "answered_on": today, "caller": actor})
+            "answered_on": today, "caller": actor})[0]
+        for question, rating, answer_reason in parsed_answers]
     if problem:
         complaint_id = _open_complaint(task, actor, problem)
         if complaint_id:
@@ -195,6 +197,8 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
         else:
             task.notes = f"{task.notes}\n{_('客户反映问题（待转投诉）：')}{problem}".strip()
     task.save()
+    if saved_answers:
+        hooks.answers_recorded(task=task, answers=saved_answers)
     return task
 
 

@@ -16,4 +16,8 @@ class SatisfactionConfig(AppConfig):
     ]
 
     def ready(self):
-        from . import signals  # noqa: F401 - connects the survey-to-complaint loop
+        from followups import hooks as followup_hooks
+
+        from . import hooks
+
+        followup_hooks.register_answers_recorded(hooks.answers_recorded)

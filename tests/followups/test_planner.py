@@ -12,6 +12,7 @@ from django.db import connection
 
 from crm_site.models import CalendarOverride, Message
 from crm_site.roles import Role
+from customers.services import service_visit_record
 from followups import services
 from followups.models import Appointment, FollowupSettings, Outcome, Task
 
@@ -250,9 +251,7 @@ def test_visit_recorded_cancels_open_calls_at_once(store, caller, django_capture
     task = Task.objects.get(vehicle=car, offset_days=-7)
     assert task.offset_days == -7 and task.status == "planned"
     with django_capture_on_commit_callbacks(execute=True):
-        car.last_visit_on = MON
-        car.save()
-        ServiceVisitFactory(vehicle=car, date_in=MON)
+        service_visit_record(vehicle=car, repair_type="periodic_service", date_in=MON)
     task.refresh_from_db()
     assert (task.status, task.cancel_reason) == ("cancelled", "came_in")
 

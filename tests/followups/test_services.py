@@ -7,10 +7,11 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from crm_site.roles import Role
+from customers.services import service_visit_record
 from followups import services
 from followups.models import Appointment, CallAttempt, Outcome, SatisfactionAnswer, Task
 
-from .factories import ServiceVisitFactory, VehicleFactory
+from .factories import VehicleFactory
 from .helpers import MON, at, make_calls, plan
 
 pytestmark = pytest.mark.django_db
@@ -76,12 +77,15 @@ def test_appointment_credited_when_visit_within_7_days(store, caller, django_cap
     booked_for = MON + timedelta(days=5)
     record(task, caller, "booked", appointment_on=booked_for)
     appointment = Appointment.objects.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        ServiceVisitFactory(vehicle=task.vehicle, date_in=booked_for + timedelta(days=8))
+    late, in_time = booked_for + timedelta(days=8), booked_for + timedelta(days=7)
+    with django_capture_on_commit_callbacks(execute=True), \
+            time_machine.travel(at(late, 10), tick=False):
+        service_visit_record(vehicle=task.vehicle, repair_type="repair", date_in=late)
     appointment.refresh_from_db()
     assert appointment.status == "booked"
-    with django_capture_on_commit_callbacks(execute=True):
-        visit = ServiceVisitFactory(vehicle=task.vehicle, date_in=booked_for + timedelta(days=7))
+    with django_capture_on_commit_callbacks(execute=True), \
+            time_machine.travel(at(late, 11), tick=False):
+        visit = service_visit_record(vehicle=task.vehicle, repair_type="repair", date_in=in_time)
     appointment.refresh_from_db()
     assert (appointment.status, appointment.visit_id, appointment.came_in_on) == (
         "came_in", visit.pk, visit.date_in)

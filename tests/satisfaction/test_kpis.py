@@ -62,6 +62,9 @@ def _answer(task, rating, caller, answered_on=None, question=None):
             "store_id": task.store_id, "programme_code": task.programme_code,
             "department": question.department, "rating": rating, "reason": "等太久",
             "answered_on": answered_on or task.planned_on, "caller": caller})
+    from followups import hooks
+
+    hooks.answers_recorded(task=task, answers=[answer])  # as the outcome service does
     return answer
 
 
@@ -234,7 +237,7 @@ class TestMonthlySummary:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_open_one_complaint(store, caller):
-    """Two workers (the signal and the sweep) at once: one complaint, one link."""
+    """Two workers (the hook and the sweep) at once: one complaint, one link."""
     import threading
 
     from django.db import connection
@@ -243,7 +246,7 @@ def test_two_processes_open_one_complaint(store, caller):
 
     customer = customer_create(store=store, name="并发客户", mobile="13600000001")
     task = _task(store, customer, timezone.localdate(), kind="reached")
-    _answer(task, 1, caller)  # autocommit: the signal already opened it ...
+    _answer(task, 1, caller)  # autocommit: the hook already opened it ...
     complaints.Complaint.objects.all().delete()
     SurveyComplaint.objects.all().delete()  # ... so start again from nothing
     barrier = threading.Barrier(2)
@@ -266,3 +269,45 @@ def test_two_processes_open_one_complaint(store, caller):
     assert not errors
     assert complaints.Complaint.objects.count() == 1
     assert SurveyComplaint.objects.filter(task_id=task.pk).count() == 1
+
+
+class TestAnswersRecordedHook:
+    def test_satisfaction_registers_its_hook_once(self):
+        from django.apps import apps
+
+        from followups import hooks as followup_hooks
+        from satisfaction import hooks
+
+        apps.get_app_config("satisfaction").ready()
+        assert followup_hooks.answers_recorded_hooks().count(hooks.answers_recorded) == 1
+
+    def test_the_registry_is_what_opens_the_complaint(self, store, customer, caller, monkeypatch,
+                                                      django_capture_on_commit_callbacks):
+        from followups import hooks as followup_hooks
+        from followups.services import task_record_outcome
+        from satisfaction import hooks
+
+        def record(task):
+            question = followups.SatisfactionQuestion.objects.filter(programme=task.programme).first()
+            with django_capture_on_commit_callbacks(execute=True):
+                task_record_outcome(task=task, actor=caller, outcome="reached", answers=[
+                    {"question": question, "rating": 1, "reason": "没洗车"}])
+
+        monkeypatch.setattr(followup_hooks, "_answers_recorded", [])
+        record(_task(store, customer, timezone.localdate(), status="planned"))
+        assert not complaints.Complaint.objects.exists()
+        monkeypatch.setattr(followup_hooks, "_answers_recorded", [hooks.answers_recorded])
+        task = _task(store, customer, timezone.localdate(), status="planned")
+        record(task)
+        assert SurveyComplaint.objects.filter(task_id=task.pk).count() == 1
+        assert complaints.Complaint.objects.count() == 1
+
+    def test_a_raw_answer_row_opens_nothing(self, store, customer, caller,
+                                            django_capture_on_commit_callbacks):
+        task = _task(store, customer, timezone.localdate(), kind="reached")
+        question = followups.SatisfactionQuestion.objects.filter(programme=task.programme).first()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            followups.SatisfactionAnswer.objects.create(
+                task=task, question=question, store=store, programme_code=task.programme_code,
+                rating=1, reason="x", answered_on=task.planned_on, caller=caller)
+        assert callbacks == [] and not complaints.Complaint.objects.exists()

@@ -1,25 +1,23 @@
-"""Reactions to the floors below: a follow-up survey answer of "dissatisfied" or worse
-opens a complaint once the call's transaction commits (services.survey_complaint_open,
-idempotent per call); the sweep job catches anything missed."""
+"""Reactions to the floors below, registered in AppConfig.ready() and called by their
+services: a follow-up survey answer of "dissatisfied" or worse opens a complaint once
+the call's transaction commits (services.survey_complaint_open, idempotent per call);
+the sweep job catches anything missed."""
 
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(post_save, sender="followups.SatisfactionAnswer",
-          dispatch_uid="satisfaction-survey-complaint")
-def on_answer_saved(sender, instance, raw=False, **kwargs):
+def answers_recorded(*, task, answers):
+    """followups "answers recorded" hook."""
     from .services import DISSATISFIED
 
-    if raw or instance.rating > DISSATISFIED:
+    if not any(answer.rating <= DISSATISFIED for answer in answers):
         return
-    task_id = instance.task_id
+    task_id = task.pk
 
     def open_complaint():
         from .services import survey_complaint_open

@@ -1,0 +1,51 @@
+"""Hooks both ways, called explicitly by services (no signals).
+
+- This floor reacts to the one below: a service visit recorded (customers.hooks) closes
+  the cycles it answers, credits appointments and marks recall members back, once the
+  visit's transaction commits (services.vehicle_came_in, idempotent).
+- The floors above react to this one: satisfaction registers an "answers recorded" hook
+  in its AppConfig.ready():
+
+      from followups import hooks
+      hooks.register_answers_recorded(my_hook)
+
+  `hook(*, task, answers)` is called by services.task_record_outcome inside its
+  transaction with the call's task and the SatisfactionAnswer rows it just saved; a hook
+  defers its work with transaction.on_commit and must be safe to run twice (the outcome
+  of a call may be recorded again).
+"""
+
+from django.db import transaction
+
+_answers_recorded = []
+
+
+def register_answers_recorded(hook):
+    """Add a hook; registering the same function twice has no effect."""
+    if hook not in _answers_recorded:
+        _answers_recorded.append(hook)
+    return hook
+
+
+def unregister_answers_recorded(hook):
+    if hook in _answers_recorded:
+        _answers_recorded.remove(hook)
+
+
+def answers_recorded_hooks():
+    return list(_answers_recorded)
+
+
+def answers_recorded(*, task, answers):
+    """Run every registered hook for the answers just recorded on a call."""
+    for hook in list(_answers_recorded):
+        hook(task=task, answers=answers)
+
+
+def visit_recorded(visit):
+    """customers "visit recorded" hook: close the car's cycles after the commit."""
+    from . import services
+
+    vehicle_id, visit_day = visit.vehicle_id, visit.date_in
+    transaction.on_commit(
+        lambda: services.vehicle_came_in(vehicle_id=vehicle_id, visit_day=visit_day))
