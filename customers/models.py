@@ -9,7 +9,8 @@ sale, a visit or a policy keep them up to date and the reminder engine reads onl
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -158,6 +159,9 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "is_active", "-id"], name="customer_store_list_idx"),
+            # The nightly birthday greetings: a store's customers born on a month and day.
+            models.Index(F("store"), ExtractMonth("birth_date"), ExtractDay("birth_date"),
+                         condition=Q(birth_date__isnull=False), name="customer_store_birthday_idx"),
         ]
 
     def __str__(self):
@@ -409,7 +413,11 @@ class ServiceVisit(models.Model):
             models.UniqueConstraint(fields=["store", "dms_ref"], condition=~Q(dms_ref=""),
                                     name="visit_dms_ref_unique"),
         ]
-        indexes = [models.Index(fields=["vehicle", "-date_in"], name="visit_vehicle_date_idx")]
+        indexes = [
+            models.Index(fields=["vehicle", "-date_in"], name="visit_vehicle_date_idx"),
+            # The nightly follow-up calls after a visit: a store's cars out on a day.
+            models.Index(fields=["store", "date_out"], name="visit_store_out_idx"),
+        ]
 
     def __str__(self):
         return f"{self.vehicle} {self.date_in} {self.get_repair_type_display()}"

@@ -56,8 +56,10 @@ VEHICLE_COLUMNS = {
     Programme.Anchor.NEXT_SERVICE: "next_service_due_on",
     Programme.Anchor.INSURANCE: "insurance_expires_on",
 }
-# A service visit's out date is not indexed; its in date is, and a car leaves the
-# workshop within this many days of coming in (longer stays get no follow-up call).
+# The session table the night's calls are staged in before one insert (insert_calls).
+STAGE = "followups_plan_calls"
+# A car leaves the workshop within this many days of coming in (longer stays get no
+# follow-up call).
 SERVICE_STAY_DAYS = 60
 
 
@@ -169,13 +171,21 @@ class Plan:
         """FROM/JOIN clause and conditions producing v (vehicle or NULL) and c (customer)."""
         anchor = step.programme.anchor
         vehicle, customer = _t(Vehicle), _t(Customer)
+        # The ranges over the window's dates (due_min .. due_max) let PostgreSQL read the
+        # (store, date) indexes instead of hashing the whole table against the window.
         if anchor in VEHICLE_COLUMNS:
+            # The cars due on each window day, less those an earlier night planned (the
+            # catch-up days), before any customer row is read (OFFSET 0 keeps that order).
             column = VEHICLE_COLUMNS[anchor]
-            return (f"JOIN {vehicle} v ON v.store_id = w.store_id AND v.{column} = w.due_on "
+            return (f"JOIN LATERAL (SELECT v0.* FROM {vehicle} v0 WHERE v0.store_id = w.store_id "
+                    f"AND v0.{column} = w.due_on AND v0.{column} BETWEEN %(due_min)s AND %(due_max)s "
+                    f"AND NOT EXISTS (SELECT 1 FROM {_t(Task)} t0 WHERE t0.step_id = %(step)s "
+                    "AND t0.vehicle_id = v0.id AND t0.due_on = w.due_on) OFFSET 0) v ON TRUE "
                     f"JOIN {customer} c ON c.id = v.customer_id", "v.is_active", "NULL", "NULL")
         if anchor == Programme.Anchor.SERVICE_OUT:
             visit = _t(ServiceVisit)
             return (f"JOIN {visit} sv ON sv.store_id = w.store_id AND sv.date_out = w.due_on "
+                    "AND sv.date_out BETWEEN %(due_min)s AND %(due_max)s "
                     f"AND sv.date_in BETWEEN w.due_on - {SERVICE_STAY_DAYS} AND w.due_on "
                     f"JOIN {vehicle} v ON v.id = sv.vehicle_id "
                     f"JOIN {customer} c ON c.id = sv.customer_id", "v.is_active", "NULL", "NULL")
@@ -233,6 +243,17 @@ class Plan:
         source, condition, campaign_sql, class_sql = self._source(step)
         appointment, task = _t(Appointment), _t(Task)
         gates = [condition, "c.is_active", "c.merged_into_id IS NULL"]
+        # Rows an earlier night already planned (the catch-up days) leave first, through
+        # the ledger's unique index, before the other checks and the insert look at them.
+        if programme.anchor in VEHICLE_COLUMNS:
+            pass  # in the source already
+        elif programme.anchor in (Programme.Anchor.CARE_CLASS, Programme.Anchor.BIRTHDAY):
+            gates.insert(0, f"NOT EXISTS (SELECT 1 FROM {task} t0 WHERE t0.step_id = %(step)s "
+                            "AND t0.customer_id = c.id AND t0.vehicle_id IS NULL "
+                            "AND t0.due_on = w.due_on)")
+        else:
+            gates.insert(0, f"NOT EXISTS (SELECT 1 FROM {task} t0 WHERE t0.step_id = %(step)s "
+                            "AND t0.vehicle_id = v.id AND t0.due_on = w.due_on)")
         if step.channel == Channel.SMS:
             gates += ["c.sms_allowed", "c.mobile <> ''"]
         else:
@@ -291,17 +312,22 @@ class Plan:
             "programme": programme.pk, "code": programme.code, "step": step.pk,
             "offset": step.offset_days, "channel": step.channel, "now": self.now,
             "within": step.due_within_days, "first_offset": self._first_offset(programme),
+            "due_min": min(r[1] for r in rows), "due_max": max(r[1] for r in rows),
         }
         if step.channel == Channel.SMS:
             json_sql, text_sql = self._text_sql(step)
-            key_match = {
-                Programme.Anchor.CAMPAIGN: "w.key1 = ins.campaign_id",
-                Programme.Anchor.CARE_CLASS: "w.key1 = ins.care_class_id",
-            }.get(programme.anchor, "TRUE")
+            key = {
+                Programme.Anchor.CAMPAIGN: ("w.key1", "ins.campaign_id"),
+                Programme.Anchor.CARE_CLASS: ("w.key1", "ins.care_class_id"),
+            }.get(programme.anchor, ("0", "0"))
+            # One send window per (store, N, campaign or class): 28 February carries
+            # two birthday keys with the same window.
             sql = f"""{window}, ins AS ({insert}),
-                timing AS (SELECT DISTINCT ON (ins.id) ins.id, w.not_before, w.expires_at
-                           FROM ins JOIN w ON w.store_id = ins.store_id AND w.due_on = ins.due_on
-                           AND {key_match} ORDER BY ins.id),
+                wd AS (SELECT DISTINCT w.store_id, w.due_on, COALESCE({key[0]}, 0) AS key,
+                              w.not_before, w.expires_at FROM w),
+                timed AS (SELECT ins.*, wd.not_before, wd.expires_at
+                          FROM ins JOIN wd ON wd.store_id = ins.store_id AND wd.due_on = ins.due_on
+                          AND wd.key = COALESCE({key[1]}, 0) WHERE ins.status = 'done'),
                 msg AS (
                 INSERT INTO {_t(Message)} (store_id, recipient, sign_name, template_code, params,
                     text, purpose, status, not_before, expires_at, attempts, last_error,
@@ -309,13 +335,12 @@ class Plan:
                 SELECT ins.store_id, c.mobile,
                     COALESCE(NULLIF(s.sms_sign_name, ''), NULLIF(%(default_sign)s, ''), s.name),
                     %(template)s, {json_sql}, {text_sql}, %(purpose)s, 'ready',
-                    timing.not_before, timing.expires_at, 0, '', '',
+                    ins.not_before, ins.expires_at, 0, '', '',
                     'followups.task:' || ins.id, %(task_ct)s, ins.id, %(now)s
-                FROM ins JOIN timing ON timing.id = ins.id
+                FROM timed ins
                 JOIN {_t(Customer)} c ON c.id = ins.customer_id
                 JOIN {_t(Store)} s ON s.id = ins.store_id
                 LEFT JOIN {_t(Vehicle)} v ON v.id = ins.vehicle_id
-                WHERE ins.status = 'done'
                 ON CONFLICT DO NOTHING
                 RETURNING 1)
                 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM msg)"""
@@ -329,11 +354,70 @@ class Plan:
                 inserted, sent = cursor.fetchone()
             self.counts[f"{programme.code}:{step.code}"] = {"tasks": inserted, "sms": sent}
             return inserted
+        # Calls are staged and written once for all steps by insert_calls(), each with its
+        # caller already decided, so no second write of every new row hands them out.
+        staged = insert.replace(f"INSERT INTO {task} (", f"INSERT INTO {STAGE} (", 1)
+        staged = staged[:staged.index("ON CONFLICT DO NOTHING")]
         with connection.cursor() as cursor:
-            cursor.execute(f"{window} {insert}", params)
-            inserted = cursor.rowcount
-        self.counts[f"{programme.code}:{step.code}"] = {"tasks": inserted}
-        return inserted
+            cursor.execute(f"{window} {staged}", params)
+            staged_rows = cursor.rowcount
+        self.counts[f"{programme.code}:{step.code}"] = {"tasks": 0}
+        return staged_rows
+
+    def stage_calls(self):
+        """An empty session table for the night's calls (PostgreSQL only)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (
+                    seq bigserial, store_id bigint, programme_id bigint,
+                    programme_code varchar(40), step_id bigint, customer_id bigint,
+                    vehicle_id bigint, campaign_id bigint, care_class_id bigint, due_on date,
+                    offset_days smallint, planned_on date, deadline_on date,
+                    channel varchar(10), status varchar(10), assignee_id bigint,
+                    outcome_kind varchar(20), notes text, attempts smallint,
+                    cancel_reason varchar(20), created_at timestamptz, done_at timestamptz)""")
+            cursor.execute(f"TRUNCATE {STAGE}")
+
+    def insert_calls(self):
+        """Write the staged calls of a programme in one INSERT ... ON CONFLICT DO
+        NOTHING. A customer's owner keeps theirs; the others go to the store's callers so
+        loads end even (rules.balance_counts), most urgent first, as tasks_assign_balanced
+        would hand them out afterwards."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT store_id, count(*) FROM {STAGE} WHERE assignee_id IS NULL "
+                           "GROUP BY store_id")
+            unassigned = dict(cursor.fetchall())
+        bounds = _balanced_bounds(list(unassigned), unassigned) if unassigned else []
+        columns = ("store_id, programme_id, programme_code, step_id, customer_id, vehicle_id, "
+                   "campaign_id, care_class_id, due_on, offset_days, planned_on, deadline_on, "
+                   "channel, status, assignee_id, outcome_kind, notes, attempts, cancel_reason, "
+                   "created_at, done_at")
+        picked = columns.replace("assignee_id", "COALESCE(p.assignee_id, b.user_id)").replace(
+            "store_id, programme_id", "p.store_id, programme_id", 1)
+        sql = f"""
+            INSERT INTO {_t(Task)} ({columns})
+            SELECT {picked}
+            FROM (SELECT *, CASE WHEN assignee_id IS NULL THEN row_number() OVER (
+                             PARTITION BY store_id, assignee_id IS NULL
+                             ORDER BY planned_on, due_on, seq) END AS rn
+                  FROM {STAGE}) p
+            LEFT JOIN unnest(%(b_store)s::bigint[], %(b_user)s::bigint[], %(b_lo)s::int[],
+                             %(b_hi)s::int[]) AS b(store_id, user_id, lo, hi)
+              ON b.store_id = p.store_id AND p.rn BETWEEN b.lo AND b.hi
+            ORDER BY p.seq
+            ON CONFLICT DO NOTHING
+            RETURNING step_id"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {
+                "b_store": [b[0] for b in bounds], "b_user": [b[1] for b in bounds],
+                "b_lo": [b[2] for b in bounds], "b_hi": [b[3] for b in bounds]})
+            per_step = {}
+            for (step_id,) in cursor.fetchall():
+                per_step[step_id] = per_step.get(step_id, 0) + 1
+            cursor.execute(f"TRUNCATE {STAGE}")
+        self.counts["assigned"] = self.counts.get("assigned", 0) + sum(
+            hi - lo + 1 for _store, _user, lo, hi in bounds)
+        return per_step
 
     # -- the other set-based jobs -----------------------------------------------------------
 
@@ -354,8 +438,11 @@ class Plan:
                 drawn += campaign_draw(campaign=campaign, on=self.day, now=self.now)
         return drawn
 
-    def close_cycles(self, vehicle_id=None):
-        return cycles_close_on_visit(vehicle_id=vehicle_id, now=self.now)
+    def close_cycles(self):
+        """The nightly safety net behind the "visit recorded" hook: cars whose last visit
+        falls in the nights this run covers."""
+        since = self.day - timedelta(days=self.cfg.catch_up_days + 1)
+        return cycles_close_on_visit(visited_since=since, now=self.now)
 
     def assign(self):
         """Open calls without an assignee go to the store's callers, balanced by load."""
@@ -381,6 +468,10 @@ class Plan:
 
         self.counts["closed"] = timed("close", self.close_cycles)
         self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
+        staging = not _portable()
+        if staging:
+            self.stage_calls()
+        call_steps = {}
         for programme in programmes:
             for step in programme.active_steps:
                 step.programme = programme
@@ -393,7 +484,12 @@ class Plan:
                 else:
                     rows = self._rows_for_dates(step)
                 timed(f"{programme.code}:{step.code}", self.plan_step, step, rows)
-        self.counts["assigned"] = timed("assign", self.assign)
+                if step.channel == Channel.CALL:
+                    call_steps[step.pk] = f"{programme.code}:{step.code}"
+            if staging:  # each programme's calls go in before the next programme is read
+                for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
+                    self.counts[call_steps[step_id]] = {"tasks": n}
+        self.counts["assigned"] = self.counts.get("assigned", 0) + timed("assign", self.assign)
         self.counts["credited"] = timed("credit", appointments_credit)
         self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
         self.counts["seconds"] = timings
@@ -416,10 +512,11 @@ def reminders_plan(*, day=None, now=None):
     return counts
 
 
-def cycles_close_on_visit(*, vehicle_id=None, now=None):
+def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     """Cancel what is left of the cycles a car came in for (set-based): an open task of
     an only-until-came-in step of a programme a visit ends, whose vehicle's last visit
-    is on or after the cycle's first step."""
+    is on or after the cycle's first step. `vehicle_id`: that car only; `visited_since`:
+    cars whose last visit is on or after that day (read through its index)."""
     now = now or timezone.now()
     firsts = {}
     for step in Step.objects.filter(is_active=True, programme__closes_on_visit=True):
@@ -428,8 +525,11 @@ def cycles_close_on_visit(*, vehicle_id=None, now=None):
     if not firsts:
         return 0
     if _portable():
-        return portable.cycles_close_on_visit(vehicle_id=vehicle_id, now=now)
+        return portable.cycles_close_on_visit(vehicle_id=vehicle_id, visited_since=visited_since,
+                                              now=now)
     where_vehicle = "AND t.vehicle_id = %(vehicle)s" if vehicle_id else ""
+    if visited_since:
+        where_vehicle += " AND v.last_visit_on >= %(since)s"
     sql = f"""
         UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
         FROM unnest(%(programmes)s::bigint[], %(offsets)s::int[]) AS po(programme_id, first_offset),
@@ -440,7 +540,7 @@ def cycles_close_on_visit(*, vehicle_id=None, now=None):
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"programmes": list(firsts), "offsets": list(firsts.values()),
-                             "now": now, "vehicle": vehicle_id})
+                             "now": now, "vehicle": vehicle_id, "since": visited_since})
         return cursor.rowcount
 
 
@@ -479,10 +579,10 @@ def callers_of(store_ids):
     return result
 
 
-def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
-    """Give unassigned open calls to the store's callers so loads end even: the pure
-    rules.balance_counts decides how many each caller gets, one UPDATE hands them out
-    in urgency order."""
+def _balanced_bounds(store_ids, counts):
+    """[(store, user, first row number, last row number)]: how `counts[store]` new calls,
+    numbered from 1 in urgency order, are shared among the store's callers so their open
+    calls end even (rules.balance_counts)."""
     callers = callers_of(store_ids)
     loads = {}
     for store_id, user_id, n in (
@@ -490,7 +590,7 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
                                 assignee__isnull=False)
             .values_list("store", "assignee").annotate(n=Count("id"))):
         loads[(store_id, user_id)] = n
-    bounds = []  # (store, user, first row number, last row number)
+    bounds = []
     for store_id in store_ids:
         users = callers.get(store_id, [])
         if not users:
@@ -502,6 +602,14 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
             if share[user_id]:
                 bounds.append((store_id, user_id, position, position + share[user_id] - 1))
                 position += share[user_id]
+    return bounds
+
+
+def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
+    """Give unassigned open calls to the store's callers so loads end even: the pure
+    rules.balance_counts decides how many each caller gets, one UPDATE hands them out
+    in urgency order."""
+    bounds = _balanced_bounds(store_ids, counts)
     if not bounds:
         return 0
     if _portable():

@@ -134,7 +134,7 @@ def _queue_messages(plan, step, windows):
         Message.objects.bulk_create(messages, ignore_conflicts=True)
 
 
-def cycles_close_on_visit(*, vehicle_id=None, now):
+def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now):
     firsts = {}
     for step in Step.objects.filter(is_active=True, programme__closes_on_visit=True):
         firsts[step.programme_id] = min(firsts.get(step.programme_id, step.offset_days),
@@ -144,6 +144,8 @@ def cycles_close_on_visit(*, vehicle_id=None, now):
                                 vehicle__last_visit_on__isnull=False).select_related("vehicle")
     if vehicle_id:
         tasks = tasks.filter(vehicle_id=vehicle_id)
+    if visited_since:
+        tasks = tasks.filter(vehicle__last_visit_on__gte=visited_since)
     ids = [t.pk for t in tasks if rules.visit_closes_cycle(
         t.vehicle.last_visit_on, t.due_on, [firsts[t.programme_id]])]
     return Task.objects.filter(pk__in=ids).update(status="cancelled", cancel_reason="came_in",

@@ -1,9 +1,12 @@
 """Reads shared by the pages, the API and reports, scoped to the user's stores, with a
 fixed number of queries whatever the number of rows."""
 
+from datetime import datetime, time, timedelta
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from crm_site.models import Message, User
 from crm_site.scoping import for_user
@@ -51,16 +54,21 @@ def worklist(user, day, *, assignee=None):
 
 
 def worklist_progress(user, day):
-    """The day's progress of one caller (two queries): calls finished today, calls
+    """The day's progress of one caller (three counts): calls finished today, calls
     still open up to today, dials made today."""
     from .models import CallAttempt
 
-    counts = Task.objects.filter(Q(assignee=user) | Q(done_by=user)).aggregate(
-        open=Count("id", filter=Q(assignee=user, status__in=OPEN_STATUSES,
-                                  channel=Channel.CALL, planned_on__lte=day)),
-        done=Count("id", filter=Q(done_by=user, done_at__date=day)),
-    )
-    counts["dials"] = CallAttempt.objects.filter(caller=user, called_at__date=day).count()
+    # Ranges on the indexed columns (not done_at__date), so a ledger of millions of
+    # rows answers from the open-calls and done-by indexes.
+    start = timezone.make_aware(datetime.combine(day, time()))
+    end = start + timedelta(days=1)
+    counts = {
+        "open": Task.objects.filter(assignee=user, status__in=OPEN_STATUSES,
+                                    channel=Channel.CALL, planned_on__lte=day).count(),
+        "done": Task.objects.filter(done_by=user, done_at__gte=start, done_at__lt=end).count(),
+        "dials": CallAttempt.objects.filter(caller=user, called_at__gte=start,
+                                            called_at__lt=end).count(),
+    }
     total = counts["open"] + counts["done"]
     counts["percent"] = round(100 * counts["done"] / total) if total else 100
     return counts
