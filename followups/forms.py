@@ -19,6 +19,18 @@ class ProgrammeForm(forms.ModelForm):
         fields = ["name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order"]
 
 
+class ProgrammeCreateForm(forms.ModelForm):
+    """A new programme: the fields a manager sets once (code and date N) and the rest."""
+
+    class Meta:
+        model = Programme
+        fields = ["code", "name", "anchor", "description", "closes_on_visit", "assign_to_owner",
+                  "order"]
+
+    def validate_unique(self):
+        """Left to services.programme_create, which names the field."""
+
+
 class StepForm(forms.ModelForm):
     class Meta:
         model = Step
@@ -110,3 +122,14 @@ class ClubActivityForm(CareClassForm):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [c for c in CareClass.Kind.choices
                                        if c[0] != CareClass.Kind.CARE_CLASS]
+
+
+class StepCreateForm(StepForm):
+    class Meta(StepForm.Meta):
+        fields = ["code", *[f for f in StepForm.Meta.fields if f != "is_active"]]
+
+    def validate_unique(self):
+        """Left to services.step_add, which names the field."""
+
+    def _post_clean(self):
+        """No model validation here: the step has no programme yet; step_add validates."""

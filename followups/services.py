@@ -37,6 +37,7 @@ from .models import (
     RefusalReason,
     SatisfactionAnswer,
     SatisfactionQuestion,
+    Step,
     Task,
 )
 
@@ -687,3 +688,89 @@ def invitation_feedback(*, actor, invitation, rating, text=""):
     invitation._history_user = actor
     invitation.save(update_fields=["feedback_rating", "feedback"])
     return invitation
+
+
+# Programmes and steps (managers) -----------------------------------------------------------
+
+def _check_manager_perm(actor, permission):
+    if not actor.has_perm(permission):
+        raise PermissionDenied(_("您没有修改提醒方案的权限。"))
+
+
+def _save_with_history(instance, actor):
+    instance._history_user = actor
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def programme_create(*, actor, code, name, anchor, description="", closes_on_visit=False,
+                     assign_to_owner=True, order=0):
+    """A manager adds a reminder programme; its steps follow with step_add. A new
+    programme starts inactive only when the manager says so (is_active defaults on)."""
+    _check_manager_perm(actor, "followups.add_programme")
+    code, name = (code or "").strip(), (name or "").strip()
+    errors = {}
+    if not code:
+        errors["code"] = [_("请填写代码。")]
+    elif Programme.objects.filter(code=code).exists():
+        errors["code"] = [_("代码已被其他方案使用。")]
+    if not name:
+        errors["name"] = [_("请填写名称。")]
+    if anchor not in Programme.Anchor.values:
+        errors["anchor"] = [_("请选择日期N。")]
+    if errors:
+        raise ValidationError(errors)
+    return _save_with_history(Programme(
+        code=code, name=name, anchor=anchor, description=description,
+        closes_on_visit=closes_on_visit, assign_to_owner=assign_to_owner, order=order), actor)
+
+
+STEP_FIELDS = ("order", "offset_days", "offset_minutes", "due_within_days", "channel", "purpose",
+               "sms_template_code", "sms_text", "script", "only_until_came_in",
+               "asks_satisfaction")
+
+
+@transaction.atomic
+def step_add(*, actor, programme, code, **fields):
+    """Add a step to a programme. An SMS step needs its template code; the code is
+    unique within the programme. The next night's plan includes it."""
+    _check_manager_perm(actor, "followups.add_step")
+    code = (code or "").strip()
+    unknown = set(fields) - set(STEP_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown step fields: {sorted(unknown)}")
+    errors = {}
+    if not code:
+        errors["code"] = [_("请填写代码。")]
+    elif Step.objects.filter(programme=programme, code=code).exists():
+        errors["code"] = [_("该方案已有此代码的步骤。")]
+    if fields.get("channel") == Channel.SMS and not (fields.get("sms_template_code") or "").strip():
+        errors["sms_template_code"] = [_("短信步骤须填写短信模板代码。")]
+    if fields.get("offset_days") is None:
+        errors["offset_days"] = [_("请填写距N天数。")]
+    elif not -400 <= fields["offset_days"] <= 400:
+        errors["offset_days"] = [_("距N天数应在 -400 到 400 之间。")]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        return _save_with_history(Step(programme=programme, code=code, **fields), actor)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
+
+
+@transaction.atomic
+def step_remove(*, actor, step):
+    """Take a step out of its programme: deleted while no task refers to it, otherwise
+    deactivated (its tasks and their history stay). Returns "deleted" or "deactivated"."""
+    _check_manager_perm(actor, "followups.change_step")
+    step = Step.objects.select_for_update().get(pk=step.pk)
+    step._history_user = actor
+    if Task.objects.filter(step=step).exists():
+        if step.is_active:
+            step.is_active = False
+            step.save(update_fields=["is_active"])
+        return "deactivated"
+    step.delete()
+    return "deleted"

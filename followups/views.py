@@ -24,9 +24,11 @@ from .forms import (
     ClubJoinForm,
     LoungeArriveForm,
     LoungePreferenceForm,
+    ProgrammeCreateForm,
     ProgrammeForm,
     QuestionFormSet,
     SettingsForm,
+    StepCreateForm,
     StepForm,
 )
 from .models import (
@@ -221,7 +223,56 @@ def step_edit(request, pk):
         form.save()
         messages.success(request, _("步骤已保存。"))
         return redirect("followups:programme", pk=step.programme_id)
-    return render(request, "followups/step_form.html", {"form": form, "step": step})
+    return render(request, "followups/step_form.html", {"form": form, "step": step,
+                                                        "programme": step.programme})
+
+
+def _form_errors(form, error):
+    """Put a service's ValidationError on the form's fields (or the form)."""
+    for field, field_errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+@login_required
+@permission_required("followups.add_programme", raise_exception=True)
+def programme_create(request):
+    form = ProgrammeCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            programme = services.programme_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("方案已创建，请添加步骤。"))
+            return redirect("followups:programme", pk=programme.pk)
+    return render(request, "followups/programme_create.html", {"form": form})
+
+
+@login_required
+@permission_required("followups.add_step", raise_exception=True)
+def step_create(request, pk):
+    programme = get_object_or_404(Programme, pk=pk)
+    form = StepCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.step_add(actor=request.user, programme=programme, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("步骤已添加。"))
+            return redirect("followups:programme", pk=programme.pk)
+    return render(request, "followups/step_form.html", {"form": form, "programme": programme})
+
+
+@login_required
+@permission_required("followups.change_step", raise_exception=True)
+@require_POST
+def step_remove(request, pk):
+    step = get_object_or_404(Step, pk=pk)
+    result = services.step_remove(actor=request.user, step=step)
+    messages.success(request, _("步骤已停用（已有任务引用）。") if result == "deactivated"
+                     else _("步骤已删除。"))
+    return redirect("followups:programme", pk=step.programme_id)
 
 
 @login_required

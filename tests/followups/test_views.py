@@ -9,7 +9,8 @@ from django.urls import reverse
 from crm_site.roles import Role
 from followups.models import Programme, Step, Task
 
-from .helpers import MON, at, make_calls
+from .factories import VehicleFactory
+from .helpers import MON, at, make_calls, plan
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +147,68 @@ def test_campaign_and_class_pages(manager_client, store):
         assert manager_client.get(response.url).status_code == 200
         assert manager_client.get(reverse("followups:campaigns")).status_code == 200
         assert manager_client.get(reverse("followups:appointments")).status_code == 200
+
+
+def test_manager_creates_a_programme_and_adds_and_removes_steps(manager_client, store, caller):
+    response = manager_client.post(reverse("followups:programme-create"), {
+        "code": "annual_check", "name": "年检提醒", "anchor": "insurance", "order": 9,
+        "assign_to_owner": "on"})
+    programme = Programme.objects.get(code="annual_check")
+    assert response.status_code == 302 and response.url == reverse("followups:programme",
+                                                                   args=[programme.pk])
+    assert programme.history.first().history_user.username == "crm"
+    # the same code again: a field error, nothing saved
+    response = manager_client.post(reverse("followups:programme-create"), {
+        "code": "annual_check", "name": "又一个", "anchor": "insurance", "order": 1})
+    assert response.status_code == 200 and "代码已被其他方案使用" in response.content.decode()
+    assert Programme.objects.filter(code="annual_check").count() == 1
+
+    url = reverse("followups:step-create", args=[programme.pk])
+    assert manager_client.get(url).status_code == 200
+    step = {"code": "sms-20", "order": 1, "offset_days": -20, "due_within_days": 0,
+            "channel": "sms", "purpose": "remind", "sms_template_code": "", "sms_text": "{name}您好",
+            "script": ""}
+    response = manager_client.post(url, step)
+    assert response.status_code == 200 and "短信步骤须填写短信模板代码" in response.content.decode()
+    assert not programme.steps.exists()
+    response = manager_client.post(url, {**step, "sms_template_code": "SMS_CHECK"})
+    assert response.status_code == 302
+    response = manager_client.post(url, {**step, "code": "call-10", "offset_days": -10,
+                                         "channel": "call", "purpose": "invite",
+                                         "sms_template_code": "", "script": "您好 {name}",
+                                         "only_until_came_in": "on"})
+    assert response.status_code == 302
+    sms, call = programme.steps.order_by("offset_days")
+    assert (sms.code, call.code, call.only_until_came_in) == ("sms-20", "call-10", True)
+    assert call.history.first().history_user.username == "crm"
+
+    # a step no task refers to is deleted; one the planner used is only deactivated
+    car = VehicleFactory(store=store, insurance_expires_on=MON + timedelta(days=10))
+    plan(MON)
+    assert Task.objects.filter(step=call, vehicle=car).exists()
+    response = manager_client.post(reverse("followups:step-remove", args=[call.pk]))
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.is_active is False and Task.objects.filter(step=call).exists()
+    Task.objects.filter(step=sms).delete()
+    manager_client.post(reverse("followups:step-remove", args=[sms.pk]))
+    assert not Step.objects.filter(pk=sms.pk).exists()
+    assert Step.history.filter(id=sms.pk, history_type="-").exists()
+
+
+def test_programme_pages_in_english_and_closed_to_callers(manager_client, client, caller):
+    from django.conf import settings
+
+    programme = Programme.objects.get(code="first_service")
+    assert "新建提醒方案" in manager_client.get(reverse("followups:programme-create")).content.decode()
+    manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = manager_client.get(reverse("followups:programme-create"))
+    assert page.status_code == 200 and "New reminder programme" in page.content.decode()
+    page = manager_client.get(reverse("followups:step-create", args=[programme.pk]))
+    assert "Add a step" in page.content.decode()
+    client.force_login(caller)
+    assert client.get(reverse("followups:programme-create")).status_code == 403
+    step = programme.steps.first()
+    assert client.post(reverse("followups:step-remove", args=[step.pk])).status_code == 403
+    step.refresh_from_db()
+    assert step.is_active
