@@ -198,14 +198,19 @@ def test_manager_creates_a_programme_and_adds_and_removes_steps(manager_client, 
 
 def test_programme_pages_in_english_and_closed_to_callers(manager_client, client, caller):
     from django.conf import settings
+    from django.utils import translation
 
     programme = Programme.objects.get(code="first_service")
     assert "新建提醒方案" in manager_client.get(reverse("followups:programme-create")).content.decode()
     manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    page = manager_client.get(reverse("followups:programme-create"))
-    assert page.status_code == 200 and "New reminder programme" in page.content.decode()
-    page = manager_client.get(reverse("followups:step-create", args=[programme.pk]))
-    assert "Add a step" in page.content.decode()
+    try:
+        page = manager_client.get(reverse("followups:programme-create"))
+        assert page.status_code == 200 and "New reminder programme" in page.content.decode()
+        page = manager_client.get(reverse("followups:step-create", args=[programme.pk]))
+        assert "Add a step" in page.content.decode()
+    finally:  # the middleware leaves the request's language active in this thread
+        del manager_client.cookies[settings.LANGUAGE_COOKIE_NAME]
+        translation.activate(settings.LANGUAGE_CODE)
     client.force_login(caller)
     assert client.get(reverse("followups:programme-create")).status_code == 403
     step = programme.steps.first()
