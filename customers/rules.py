@@ -2,7 +2,7 @@
 and similarity of names for duplicate detection. No ORM, no clock."""
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 
 
 def add_months(day: date, months: int) -> date:
@@ -42,3 +42,10 @@ def similar_names(a: str, b: str) -> bool:
         return True
     short, long = sorted((a, b), key=len)
     return len(short) >= 2 and short in long
+
+
+def lapse_cutoff(day: date, lapsed_after_days: int) -> date:
+    """A car (or customer) whose last visit, or without one its delivery, was on the
+    returned day or earlier is lapsed on `day`: no visit within `lapsed_after_days`
+    (with 180, a visit 180 days ago is lapsed and one 179 days ago is not)."""
+    return day - timedelta(days=lapsed_after_days)

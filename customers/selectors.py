@@ -15,6 +15,7 @@ from django.utils.functional import cached_property
 from crm_site.crypto import keyed_hash
 from crm_site.scoping import for_user, stores_of
 
+from . import rules
 from .models import (
     ConsentChange,
     CorrectionRequest,
@@ -31,7 +32,7 @@ from .validators import PROVINCES, mobile_fragment
 
 SEARCH_VEHICLE_LIMIT = 500
 CONSENT_SHOWN = 10
-LAPSED_AFTER_DAYS = 183  # DOMAIN.md: no visit for 6 months or more
+LAPSED_AFTER_DAYS = 180  # the default of the follow-ups settings row (an upper floor)
 DUE_PROGRAMMES = {
     "first_service": "first_service_due_on",
     "periodic_service": "next_service_due_on",
@@ -130,9 +131,9 @@ def customer_list(user, filters: CustomerFilters, *, today=None):
                                f"{column}__lte": today + timedelta(days=filters.due_within)},
         ).values("customer_id"))
     if filters.lapsed:
-        cutoff = today - timedelta(days=LAPSED_AFTER_DAYS)
+        cutoff = rules.lapse_cutoff(today, LAPSED_AFTER_DAYS)
         qs = qs.filter(pk__in=vehicles_for(user).filter(is_active=True).filter(
-            Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lt=cutoff)
+            Q(last_visit_on__lte=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lte=cutoff)
         ).values("customer_id"))
     qs = qs.order_by(*SORTS.get(filters.sort, SORTS["-id"]))
     return qs.prefetch_related(

@@ -29,6 +29,7 @@ from crm_site.models import Message, Store, User
 from crm_site.roles import Role
 from crm_site.selectors import store_calendar
 from crm_site.services import messages_expire
+from customers import rules as customer_rules
 from customers.models import Customer, ServiceVisit, Vehicle
 
 from . import portable, rules
@@ -647,7 +648,7 @@ def campaign_draw(*, campaign, on=None, now=None):
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.PLANNED:
         return 0
-    cutoff = on - timedelta(days=campaign.lapsed_days)
+    cutoff = customer_rules.lapse_cutoff(on, campaign.lapsed_days)
     if _portable():
         drawn = portable.campaign_draw(campaign=campaign, cutoff=cutoff)
         campaign.status, campaign.drawn_at = Campaign.Status.DRAWN, now
@@ -658,8 +659,8 @@ def campaign_draw(*, campaign, on=None, now=None):
         SELECT %(campaign)s, v.id, v.customer_id, v.last_visit_on
         FROM {_t(Vehicle)} v JOIN {_t(Customer)} c ON c.id = v.customer_id
         WHERE v.store_id = %(store)s AND v.is_active AND c.is_active
-          AND (v.last_visit_on < %(cutoff)s
-               OR (v.last_visit_on IS NULL AND v.delivered_on < %(cutoff)s))
+          AND (v.last_visit_on <= %(cutoff)s
+               OR (v.last_visit_on IS NULL AND v.delivered_on <= %(cutoff)s))
         ON CONFLICT DO NOTHING
     """
     with connection.cursor() as cursor:

@@ -189,7 +189,7 @@ def tasks_assign(*, shares, task_ids=None):
 def campaign_draw(*, campaign, cutoff):
     cars = Vehicle.objects.filter(store_id=campaign.store_id, is_active=True,
                                   customer__is_active=True).filter(
-        Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lt=cutoff))
+        Q(last_visit_on__lte=cutoff) | Q(last_visit_on__isnull=True, delivered_on__lte=cutoff))
     members = [CampaignMember(campaign=campaign, vehicle_id=v.pk, customer_id=v.customer_id,
                               last_visit_on=v.last_visit_on) for v in cars]
     before = campaign.members.count()

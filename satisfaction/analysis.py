@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext, gettext_lazy
 
+from customers import rules as customer_rules
 from customers.models import Customer, Sale, ServiceVisit, Vehicle
 from followups.models import FollowupSettings, Task
 
@@ -134,7 +135,7 @@ def _status_sql(store, day, lapsed_after_days, only=None):
     without one the first delivery, on the cutoff or before) or new (a car delivered
     within the lapse days, not yet serviced). Two GROUP BY derived tables joined to the
     customers; returns (sql, params). `only`: a subquery of customer ids to limit it to."""
-    cutoff = rules.lapse_cutoff(day, lapsed_after_days)
+    cutoff = customer_rules.lapse_cutoff(day, lapsed_after_days)
     vehicles = Vehicle.objects.filter(store=store, is_active=True)
     visits = ServiceVisit.objects.filter(store=store, date_in__lte=day)
     if only is not None:

@@ -338,10 +338,6 @@ def band_for(value, bands):
     return None
 
 
-def lapse_cutoff(day: date, lapsed_after_days: int) -> date:
-    """A customer whose last visit was on this day or earlier is lapsed on `day`: no
-    visit within `lapsed_after_days` (180: a visit 180 days ago is lapsed, 179 is not)."""
-    return day - timedelta(days=lapsed_after_days)
 
 
 def interests(text: str) -> list[str]:

@@ -166,17 +166,19 @@ def test_recall_campaign_draws_lapsed_cars_and_plans_its_steps(store, cr_manager
     lapsed = VehicleFactory(store=store, last_visit_on=MON - timedelta(days=200))
     VehicleFactory(store=store, last_visit_on=MON - timedelta(days=30))
     never = VehicleFactory(store=store, delivered_on=MON - timedelta(days=400))
+    edge = VehicleFactory(store=store, last_visit_on=MON - timedelta(days=180))  # 180 days: lapsed
+    VehicleFactory(store=store, last_visit_on=MON - timedelta(days=179))  # 179 days: not yet
     plan(MON)  # N-40: the list is drawn
     campaign.refresh_from_db()
     assert campaign.status == "drawn"
-    assert set(campaign.members.values_list("vehicle", flat=True)) == {lapsed.pk, never.pk}
+    assert set(campaign.members.values_list("vehicle", flat=True)) == {lapsed.pk, never.pk, edge.pk}
     plan(MON + timedelta(days=10))  # N-30: the SMS with the offer
     from crm_site.models import Message
 
     texts = list(Message.objects.filter(purpose="lapsed_recall:sms-30").values_list("text", flat=True))
-    assert len(texts) == 2 and all("免费检测" in t for t in texts)
+    assert len(texts) == 3 and all("免费检测" in t for t in texts)
     plan(MON + timedelta(days=15))  # N-25: the invitation call
-    assert Task.objects.filter(campaign=campaign, offset_days=-25, channel="call").count() == 2
+    assert Task.objects.filter(campaign=campaign, offset_days=-25, channel="call").count() == 3
 
 
 def test_care_class_invitations_replies_capacity_and_reminders(store, cr_manager, caller):

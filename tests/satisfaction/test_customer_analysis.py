@@ -18,6 +18,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from crm_site.roles import Role
+from customers import rules as customer_rules
 from customers import services as customer_services
 from followups.models import FollowupSettings, Programme, RefusalReason, Task
 from satisfaction import rules, services
@@ -105,7 +106,7 @@ def test_bands_first_fit_and_open_upper():
 
 
 def test_lapse_cutoff_and_interests():
-    assert rules.lapse_cutoff(date(2026, 5, 31), 180) == date(2025, 12, 2)
+    assert customer_rules.lapse_cutoff(date(2026, 5, 31), 180) == date(2025, 12, 2)
     assert rules.interests("钓鱼、摄影,钓鱼 ；自驾游") == ["钓鱼", "摄影", "自驾游"]
     assert rules.interests("") == []
 
