@@ -1,0 +1,56 @@
+"""Property-based run over every operation of the OpenAPI schema (schemathesis): whatever
+a client sends, the API answers without a server error, and every answer matches the
+schema. The schema is generated when the tests are collected, exactly as /api/schema/
+serves it, so endpoints added later are covered without touching this file."""
+
+import json
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from crm_site.roles import Role
+from crm_site.wsgi import application
+from tests.customers.factories import make_customer, make_vehicle
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 8
+
+
+def _served_schema():
+    generated = SchemaGenerator(api_version="v1").get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(generated))
+
+
+schema = schemathesis.openapi.from_dict(_served_schema())
+schema.app = application
+
+
+@pytest.fixture
+def auth_headers(db, make_user, store, other_store):
+    """A general manager of two stores, with a customer and a car in each so that ids
+    the generator tries sometimes exist. The site's WSGI app keeps the test's database
+    connection open between requests, as Django's own test client does."""
+    manager = make_user(Role.GENERAL_MANAGER, store, other_store, username="gm")
+    for number, each in enumerate((store, other_store), start=1):
+        make_vehicle(make_customer(each, n=number), n=number)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield {"Authorization": f"Token {Token.objects.create(user=manager).key}"}
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_every_operation(case, auth_headers):
+    case.call_and_validate(headers=auth_headers, checks=[schemathesis.checks.not_a_server_error,
+                                                         response_schema_conformance])
