@@ -188,7 +188,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             get = self.request.query_params
             return selectors.customer_list(user, CustomerFilters(
                 q=get.get("q", "")[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
-                due=get.get("due", ""), due_within=min(_int(get.get("within")) or 30, 120),
+                due=get.get("due", ""), due_within=max(1, min(_int(get.get("within")) or 30, 120)),
                 lapsed=get.get("lapsed") in ("1", "true"),
                 include_inactive=get.get("inactive") in ("1", "true"),
                 sort=get.get("sort", "-id"))).prefetch_related("family")
@@ -213,10 +213,12 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
 
 def _int(value):
+    """A query parameter as an integer, or None when it is not one a column could hold."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -2**63 < number < 2**63 else None
 
 
 # Vehicles ------------------------------------------------------------------------------------------

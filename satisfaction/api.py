@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -215,7 +215,9 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return selectors.imports_for(self.request.user).prefetch_related("stores").order_by("-id")
 
     @extend_schema(request={"multipart/form-data": ScoreImportUploadSerializer},
-                   responses={201: ScoreImportSerializer, 400: ScoreImportSerializer})
+                   responses={201: ScoreImportSerializer, 400: OpenApiResponse(
+                       OpenApiTypes.OBJECT, description="The rejected import (status, errors by "
+                       "row) or, without a usable file, the field errors.")})
     def create(self, request, *args, **kwargs):
         upload = ScoreImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

@@ -181,6 +181,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_site.schema.local_times",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ComplaintSeverityEnum": "complaints.models.Severity",
         "ComplaintChannelEnum": "complaints.models.Complaint.Channel",

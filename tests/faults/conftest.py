@@ -238,3 +238,28 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def login(base, username, password="Secret-pass-42"):
+    """A requests session signed in through the login form of the site at `base`."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = session.post(f"{base}/accounts/login/", timeout=10, data={
+        "username": username, "password": password, "csrfmiddlewaretoken": token})
+    assert answer.status_code == 200 and "/accounts/login/" not in answer.url, answer.url
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session
+
+
+def status_of(url):
+    import requests
+
+    try:
+        return requests.get(url, timeout=5).status_code
+    except requests.RequestException:
+        return None

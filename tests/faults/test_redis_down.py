@@ -7,12 +7,10 @@ message, the complaint's deadline), and beat's per-minute jobs pick up whatever 
 A beat tick that falls in the outage is lost, and the next one, a minute later, does
 the work."""
 
-import re
 import time
 from datetime import timedelta
 
 import pytest
-import requests
 from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -24,10 +22,9 @@ from crm_site.services import message_queue
 from customers.models import Customer
 from tests.customers.factories import make_customer
 
-from .conftest import WEB_PORT, celery, current_database_url, gunicorn, site_env, wait_for
+from .conftest import WEB_PORT, celery, current_database_url, gunicorn, login, site_env, status_of, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "Secret-pass-42"
 
 
 def _minute_jobs_due_in(seconds):
@@ -42,17 +39,6 @@ def _minute_jobs_due_in(seconds):
                                         last_run_at=last_run)
 
 
-def _login(base, username):
-    session = requests.Session()
-    page = session.get(f"{base}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    answer = session.post(f"{base}/accounts/login/", timeout=10, data={
-        "username": username, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert answer.status_code == 200 and "/accounts/login/" not in answer.url, answer.url
-    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
-    return session
-
-
 def test_site_keeps_working_without_redis_and_catches_up(private_redis, processes, store,
                                                           make_user):
     manager = make_user(Role.CR_MANAGER, store, username="redis-down")
@@ -65,9 +51,9 @@ def test_site_keeps_working_without_redis_and_catches_up(private_redis, processe
     worker = processes.start("worker", celery("worker", "--pool", "solo", "--loglevel", "INFO",
                                               "--without-mingle", "--without-gossip"), env)
     beat = processes.start("beat", celery("beat", "--loglevel", "INFO", "--max-interval", "2"), env)
-    wait_for(lambda: _status(f"{base}/healthz") == 200, 30, "the site")
+    wait_for(lambda: status_of(f"{base}/healthz") == 200, 30, "the site")
     wait_for(lambda: b"ready." in worker.log.read_bytes(), 30, "the worker")
-    session = _login(base, manager.username)
+    session = login(base, manager.username)
 
     private_redis.stop()
     stopped = time.monotonic()
@@ -111,10 +97,3 @@ def test_site_keeps_working_without_redis_and_catches_up(private_redis, processe
         or Notification.objects.filter(user=caller).count() >= 2
     assert ComplaintEvent.objects.filter(complaint=complaint, kind="breach",
                                          clock="response").count() == 1
-
-
-def _status(url):
-    try:
-        return requests.get(url, timeout=5).status_code
-    except requests.RequestException:
-        return None
