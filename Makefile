@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/crm
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test install lint check-services messages stack worker beat web clean
+.PHONY: demo test install lint audit check-services messages stack worker beat web clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,6 +29,7 @@ test: $(STAMP)
 	@DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
 		$(BIN)/python -m crm_site.check_services
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory audit
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
 		$(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
@@ -36,6 +37,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Known vulnerabilities in the installed (pinned) dependencies, from PyPI's JSON API.
+audit: $(STAMP)
+	$(BIN)/pip-audit --vulnerability-service pypi --skip-editable --progress-spinner off
 
 # Regenerate the English catalogue (source strings are Simplified Chinese) and compile.
 messages: $(STAMP)

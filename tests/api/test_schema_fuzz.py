@@ -22,7 +22,7 @@ from tests.customers.factories import make_customer, make_vehicle
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 6
+EXAMPLES = 5
 
 
 def _served_schema():

@@ -52,7 +52,9 @@ def test_two_schedulers_plan_send_and_escalate_once(store, make_user, tmp_path):
     runs = [subprocess.Popen([sys.executable, "manage.py", "run_jobs"], cwd=BASE_DIR, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
     outputs = [run.communicate(timeout=240)[0].decode(errors="replace") for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
+    if any(run.returncode for run in runs):
+        print(*outputs, sep="\n-----\n")
+    assert [run.returncode for run in runs] == [0, 0]
 
     # Sent once: no message reached the provider twice, every due one did.
     sent = Counter(sent_ids(log))
