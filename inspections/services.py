@@ -52,7 +52,10 @@ def _store_staff(store):
 @transaction.atomic
 def checklists_ensure_for_store(*, store):
     """Give a store its own copy of every default checklist (items and round times) it
-    does not have yet. Safe to run any number of times."""
+    does not have yet. Safe to run any number of times, also at once in two processes
+    (two beats): the store's row is locked first, so the second waits and finds the
+    copies made."""
+    Store.objects.select_for_update().filter(pk=store.pk).first()
     have = set(ChecklistTemplate.objects.filter(store=store).values_list("area", flat=True))
     created = []
     defaults = (ChecklistTemplate.objects.defaults().active().exclude(area__in=have)

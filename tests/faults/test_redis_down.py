@@ -82,6 +82,7 @@ def test_site_keeps_working_without_redis_and_catches_up(private_redis, processe
     wait_for(lambda: b"Connection error" in beat.log.read_bytes(), 30, "beat to miss a tick")
     assert time.monotonic() - stopped < 40
 
+    told_before = Notification.objects.filter(user=caller).count()
     private_redis.start()
     back = time.monotonic()
 
@@ -93,7 +94,6 @@ def test_site_keeps_working_without_redis_and_catches_up(private_redis, processe
 
     wait_for(caught_up, 65, "the outbox and the SLA sweep to catch up", interval=0.5)
     assert time.monotonic() - back < 62
-    assert Notification.objects.filter(user=caller, url__contains=str(complaint.pk)).exists() \
-        or Notification.objects.filter(user=caller).count() >= 2
+    assert Notification.objects.filter(user=caller).count() > told_before  # the breach was told
     assert ComplaintEvent.objects.filter(complaint=complaint, kind="breach",
                                          clock="response").count() == 1
