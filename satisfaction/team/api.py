@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -218,12 +219,18 @@ def _store(request):
 # Incentive rules and greetings ----------------------------------------------------------------
 
 class IncentiveRuleSerializer(serializers.ModelSerializer):
-    store = StoreField()
+    # Null on the defaults of every store (as listed); a POST names one of the caller's stores.
+    store = StoreField(allow_null=True)
 
     class Meta:
         model = IncentiveRule
         fields = ["id", "store", "kind", "threshold", "amount", "is_active", "note"]
         validators = []
+
+    def validate_store(self, store):
+        if store is None:
+            raise ValidationError(_("请至少选择一个门店。"))
+        return store
 
 
 class IncentiveRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
