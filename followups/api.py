@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -482,10 +483,19 @@ class ClubKpiSerializer(serializers.Serializer):
     other_return_rate = serializers.FloatField(allow_null=True)
 
 
+class _OneObjectSchema(AutoSchema):
+    """The GET of the collection answers one object (figures), not a list of them."""
+
+    def _is_list_view(self, serializer=None):
+        return False
+
+
 class ClubKpiViewSet(viewsets.ViewSet):
     """The club's figures for the caller's stores (or one): members, new members per
     month, attendance rate of the last 12 months' activities, return-visit rate of
     member and non-member owners."""
+
+    schema = _OneObjectSchema()
 
     @extend_schema(parameters=[OpenApiParameter("store", OpenApiTypes.INT,
                                                 description="store id (default: all yours)")],
