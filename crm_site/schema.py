@@ -1,5 +1,7 @@
 """Adjustments of the generated OpenAPI schema."""
 
+from drf_spectacular.openapi import AutoSchema
+
 TIME_PATTERN = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
 
 
@@ -23,3 +25,11 @@ def local_times(result, generator, request, public):
 
     walk(result)
     return result
+
+
+class OneObjectSchema(AutoSchema):
+    """For a viewset whose GET of the collection answers one object (figures, a
+    summary), not a list: drf-spectacular would otherwise call it an array."""
+
+    def _is_list_view(self, serializer=None):
+        return False

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -15,6 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 
 from crm_site.models import Store
+from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user, stores_of
 from customers.models import Customer, Vehicle
 
@@ -483,19 +483,12 @@ class ClubKpiSerializer(serializers.Serializer):
     other_return_rate = serializers.FloatField(allow_null=True)
 
 
-class _OneObjectSchema(AutoSchema):
-    """The GET of the collection answers one object (figures), not a list of them."""
-
-    def _is_list_view(self, serializer=None):
-        return False
-
-
 class ClubKpiViewSet(viewsets.ViewSet):
     """The club's figures for the caller's stores (or one): members, new members per
     month, attendance rate of the last 12 months' activities, return-visit rate of
     member and non-member owners."""
 
-    schema = _OneObjectSchema()
+    schema = OneObjectSchema()
 
     @extend_schema(parameters=[OpenApiParameter("store", OpenApiTypes.INT,
                                                 description="store id (default: all yours)")],

@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
 
 from . import analysis, rules, selectors, services
@@ -133,6 +134,7 @@ class CustomerAnalysisViewSet(viewsets.ViewSet):
     first) for a month, quarter or year (default: the current month, Beijing time)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    schema = OneObjectSchema()
 
     @extend_schema(
         parameters=[
