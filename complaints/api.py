@@ -138,15 +138,16 @@ class ClassifySerializer(serializers.Serializer):
 
 
 class ComplaintPermission(permissions.BasePermission):
-    """Reading needs view_complaint, logging add_complaint, the department's feedback
-    record_department_feedback, every other action change_complaint."""
+    """Reading needs view_complaint, logging add_complaint (the lounge logs complaints
+    without reading the board), the department's feedback record_department_feedback,
+    every other action change_complaint (and view_complaint)."""
 
     def has_permission(self, request, view):
         user = request.user
-        if not user.has_perm("complaints.view_complaint"):
-            return False
         if view.action == "create":
             return user.has_perm("complaints.add_complaint")
+        if not user.has_perm("complaints.view_complaint"):
+            return False
         if view.action == "department_feedback":
             return user.has_perm("complaints.record_department_feedback")
         if view.action in ComplaintViewSet.COMMANDS:

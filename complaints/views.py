@@ -271,10 +271,15 @@ def create(request):
         except ValidationError as error:
             _apply_errors(form, error)
         else:
+            if not request.user.has_perm("complaints.view_complaint"):
+                # The lounge logs a complaint and hands it to CR; it does not follow it.
+                messages.success(request, _("投诉已登记，客户关爱部会跟进处理。"))
+                return redirect("complaints:create")
             messages.success(request, _("投诉已登记，请在%(due)s前联系客户。") % {
                 "due": timezone.localtime(complaint.response_due_at).strftime("%H:%M:%S")})
             return redirect("complaints:detail", pk=complaint.pk)
-    recent = selectors.recent_for_customer(request.user, customer.pk) if customer else []
+    can_view = request.user.has_perm("complaints.view_complaint")
+    recent = selectors.recent_for_customer(request.user, customer.pk) if customer and can_view else []
     return render(request, "complaints/create.html", {
         "form": form, "customer": customer, "matches": matches, "query": query,
         "recent": recent,

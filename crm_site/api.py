@@ -2,13 +2,14 @@
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
 from .models import Message, Notification, Store, User
+from .permissions import ActionPermissions
 from .scoping import for_user
 
 
@@ -21,6 +22,8 @@ class StoreSerializer(serializers.ModelSerializer):
 
 class StoreViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = StoreSerializer
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "crm_site.view_store"}
     filterset_fields = ["code"]
 
     def get_queryset(self):
@@ -91,8 +94,8 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MessageSerializer
     filterset_fields = ["status", "store", "template_code", "purpose"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "crm_site.view_message"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("crm_site.view_message"):
-            return Message.objects.none()
         return for_user(Message.objects.all(), self.request.user).order_by("-id")

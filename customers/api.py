@@ -14,6 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from crm_site.models import Store, User
+from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user, stores_of
 from crm_site.templatetags.crm import mask_mobile
 
@@ -177,7 +178,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     """Customers of the caller's stores. Deleting is refused (records are kept)."""
 
     serializer_class = CustomerSerializer
-    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions, ActionPermissions]
+    action_permissions = {"merge": "customers.merge_customer"}
     queryset = Customer.objects.none()
     filter_backends = []
     pagination_class = CappedPagination
@@ -421,10 +423,10 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = MergeResultSerializer
     queryset = CustomerMerge.objects.none()
     search_fields = []
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "customers.merge_customer"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("customers.merge_customer"):
-            return CustomerMerge.objects.none()
         return selectors.merges_for(self.request.user).order_by("-id")
 
     @extend_schema(request=None, responses=MergeResultSerializer)

@@ -497,6 +497,8 @@ def correction_list(request):
 @permission_required("customers.view_correctionrequest", raise_exception=True)
 def correction_detail(request, pk, action=None):
     correction = get_object_or_404(selectors.corrections_for(request.user), pk=pk)
+    if request.method == "POST" and not request.user.has_perm("customers.decide_correctionrequest"):
+        raise PermissionDenied
     form = DecisionForm(request.POST or None, initial={"value": correction.correct_value})
     if request.method == "POST" and form.is_valid():
         note, value = form.cleaned_data["note"], form.cleaned_data["value"] or None

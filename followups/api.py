@@ -8,12 +8,13 @@ from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from crm_site.models import Store
+from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user, stores_of
 from customers.models import Customer, Vehicle
@@ -69,10 +70,10 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ProgrammeSerializer
     filterset_fields = ["code", "anchor", "is_active"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_programme"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_programme"):
-            return Programme.objects.none()
         return Programme.objects.prefetch_related("steps").order_by("order", "code")
 
 
@@ -128,10 +129,10 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TaskSerializer
     filterset_class = TaskFilter
     ordering_fields = ["planned_on", "due_on", "id"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_task", "outcome": "followups.record_outcome"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_task"):
-            return Task.objects.none()
         return (for_user(Task.objects.all(), self.request.user)
                 .select_related("step", "customer", "vehicle", "outcome", "reason")
                 .order_by("planned_on", "due_on", "id"))
@@ -174,10 +175,11 @@ class AppointmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     serializer_class = AppointmentSerializer
     filterset_fields = ["status", "booked_for", "customer", "vehicle", "store"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_appointment", "create": "followups.add_appointment",
+                          "cancel": "followups.change_appointment"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_appointment"):
-            return Appointment.objects.none()
         return for_user(Appointment.objects.all(), self.request.user).order_by("-booked_for", "-id")
 
     def perform_create(self, serializer):

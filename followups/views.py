@@ -190,10 +190,11 @@ def funnel(request):
 
 
 @login_required
-@permission_required("followups.change_programme", raise_exception=True)
+@permission_required("followups.view_programme", raise_exception=True)
 def programme_list(request):
     return render(request, "followups/programme_list.html", {
-        "programmes": selectors.programmes(), "settings": FollowupSettings.current()})
+        "programmes": selectors.programmes(), "settings": FollowupSettings.current(),
+        "can_edit": request.user.has_perm("followups.change_programme")})
 
 
 @login_required
@@ -324,7 +325,9 @@ def campaign_create(request):
 def campaign_detail(request, pk):
     campaign = get_object_or_404(for_user(Campaign.objects.select_related("store"), request.user),
                                  pk=pk)
-    if request.method == "POST" and request.user.has_perm("followups.change_campaign"):
+    if request.method == "POST" and not request.user.has_perm("followups.change_campaign"):
+        raise PermissionDenied
+    if request.method == "POST":
         drawn = services.campaign_draw(campaign=campaign)
         messages.success(request, _("已抽取 %(n)s 辆车。") % {"n": drawn})
         return redirect("followups:campaign", pk=pk)

@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from crm_site.models import User
+from crm_site.permissions import ActionPermissions
 
 from . import selectors, services
 from .models import (
@@ -84,6 +85,10 @@ class ChecklistViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ChecklistSerializer
     filterset_fields = ["store", "area", "is_active"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "inspections.view_checklisttemplate",
+                          "add_item": "inspections.change_checklisttemplate",
+                          "change_item": "inspections.change_checklisttemplate"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False) or \
@@ -166,6 +171,12 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["scheduled_for", "score"]
 
     serializer_class = InspectionSerializer
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "inspections.view_inspection",
+                          "start": "inspections.perform_inspection",
+                          "answer": "inspections.perform_inspection",
+                          "photos": "inspections.perform_inspection",
+                          "complete": "inspections.perform_inspection"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False) or \
@@ -266,6 +277,10 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RectificationSerializer
     filterset_fields = ["store", "status", "area", "responsible"]
+    # Reading: own rectifications for anyone, all of the stores with view_rectification
+    # (see selectors.rectifications_for); fixing is checked per row by the service.
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"verify": "inspections.verify_rectification"}
     ordering_fields = ["due_at", "notified_at"]
 
     def get_queryset(self):

@@ -238,6 +238,7 @@ def rectification_fix(request, pk):
 
 
 @login_required
+@permission_required("inspections.verify_rectification", raise_exception=True)
 @require_POST
 def rectification_verify(request, pk):
     """Re-check a reported fix on the spot."""

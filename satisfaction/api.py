@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
 
@@ -324,7 +325,11 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     item recovers in a later month's report."""
 
     serializer_class = ImprovementPlanSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [ModelPermissions, ActionPermissions]
+    action_permissions = {"advance": "satisfaction.change_improvementplan",
+                          "approve": "satisfaction.approve_improvementplan",
+                          "close": "satisfaction.close_improvementplan",
+                          "countermeasures": "satisfaction.change_improvementplan"}
     filterset_fields = ["store", "status", "step", "department", "owner", "weak_item"]
 
     def get_queryset(self):

@@ -497,6 +497,7 @@ def _plan_command(request, pk, command):
 
 
 @login_required
+@permission_required("satisfaction.change_improvementplan", raise_exception=True)
 @require_POST
 def plan_advance(request, pk):
     return _plan_command(request, pk, lambda plan: services.improvement_plan_advance(
@@ -504,6 +505,7 @@ def plan_advance(request, pk):
 
 
 @login_required
+@permission_required("satisfaction.approve_improvementplan", raise_exception=True)
 @require_POST
 def plan_approve(request, pk):
     return _plan_command(request, pk, lambda plan: services.improvement_plan_approve(
@@ -511,6 +513,7 @@ def plan_approve(request, pk):
 
 
 @login_required
+@permission_required("satisfaction.close_improvementplan", raise_exception=True)
 @require_POST
 def plan_close(request, pk):
     return _plan_command(request, pk, lambda plan: services.improvement_plan_close(
@@ -518,6 +521,7 @@ def plan_close(request, pk):
 
 
 @login_required
+@permission_required("satisfaction.change_improvementplan", raise_exception=True)
 @require_POST
 def countermeasure_add(request, pk):
     def command(plan):
@@ -529,6 +533,7 @@ def countermeasure_add(request, pk):
 
 
 @login_required
+@permission_required("satisfaction.change_improvementplan", raise_exception=True)
 @require_POST
 def countermeasure_done(request, pk, cm):
     def command(plan):
@@ -560,6 +565,8 @@ def meeting_detail(request, pk):
     record_form = MeetingRecordForm(initial={
         "held_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "minutes": meeting.minutes,
         "decisions": meeting.decisions, "attendees": meeting.attendees})
+    if request.method == "POST" and not request.user.has_perm("satisfaction.change_analysismeeting"):
+        raise PermissionDenied
     if request.method == "POST":
         try:
             if "due_on" in request.POST:
