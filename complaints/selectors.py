@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from crm_site.scoping import for_user, stores_of
 
-from .models import Complaint, ComplaintEvent, Severity
+from .models import Complaint, ComplaintAttachment, ComplaintEvent, Severity
 
 Status = Complaint.Status
 
@@ -194,3 +194,12 @@ def report(user, *, start, end, store=None, now=None):
                     .filter(**({"store_id": store} if store else {}))
                     .select_related("customer", "owner", "store").order_by("received_at")[:200])
     return {"totals": totals, "tables": tables, "breaches": breaches}
+
+
+def attachment_visible(user, name):
+    """Whether `user` may see the stored attachment `name`: they may read attachments and
+    the complaint is one of their stores'."""
+    if not user.has_perm("complaints.view_complaintattachment"):
+        return False
+    return ComplaintAttachment.objects.filter(
+        file=name, complaint__in=complaints_for(user).values("pk")).exists()

@@ -1,14 +1,11 @@
 """The one file that knows every app's URLs."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import media, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,7 +32,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    # Uploaded files (inspection photos, attachments) only for signed-in staff.
-    path("media/<path:path>", login_required(serve), {"document_root": settings.MEDIA_ROOT},
-         name="media"),
+    # Uploaded files (inspection photos, attachments): only for staff who may see the
+    # record that owns the file (crm_site.media).
+    path("media/<path:path>", media.media, name="media"),
 ]

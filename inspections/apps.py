@@ -11,3 +11,5 @@ class InspectionsConfig(AppConfig):
         (_("整改复查"), "inspections:rectifications", "inspections.verify_rectification"),
         (_("检查统计"), "inspections:dashboard", "inspections.view_inspection_reports"),
     ]
+    # Uploaded files under these folders of MEDIA_ROOT, and who may see each one.
+    media_owners = {"inspections/": "inspections.selectors.photo_visible"}

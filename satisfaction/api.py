@@ -376,6 +376,7 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=PlanCloseSerializer, responses=ImprovementPlanSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, *args, **kwargs):
+        self.get_object()  # another store's plan: 404 before the body is looked at
         body = PlanCloseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._command(services.improvement_plan_close, reason=body.validated_data["reason"])
@@ -383,6 +384,7 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=CountermeasureSerializer, responses=ImprovementPlanSerializer)
     @action(detail=True, methods=["post"])
     def countermeasures(self, request, *args, **kwargs):
+        self.get_object()  # another store's plan: 404 before the body is looked at
         body = CountermeasureSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

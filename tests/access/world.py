@@ -92,7 +92,7 @@ class World:
         from complaints.models import Complaint
         from complaints.services import complaint_attach
         from customers.models import Customer, FamilyMember
-        from customers.services import family_member_add
+        from customers.services import customer_create, customer_merge, family_member_add
         from followups.services import appointment_book
 
         manager = staff[Role.CR_MANAGER]
@@ -102,10 +102,38 @@ class World:
         self._cache[("customers.FamilyMember", store.pk)] = family_member_add(
             customer=customer, actor=manager, relation=FamilyMember.Relation.choices[0][0],
             name="家人")
-        from satisfaction.models import Measure
-        from satisfaction.services import target_set
+        from satisfaction.models import (
+            Department,
+            ImprovementPlan,
+            Measure,
+            MysteryShopCheck,
+            MysteryShopItem,
+        )
+        from satisfaction.services import (
+            countermeasure_add,
+            improvement_plan_create,
+            mystery_check_record,
+            target_set,
+        )
 
         target_set(actor=manager, measure=Measure.FOLLOWUP_RATE, value=85, store=store)
+        if not ImprovementPlan.objects.filter(store=store).exists():  # demo: one store only
+            plan = improvement_plan_create(actor=manager, store=store, title="展厅接待改善",
+                                           department=Department.SALES, owner=manager,
+                                           complaint_category="attitude")
+            countermeasure_add(actor=manager, plan=plan, action="晨会演练", owner=manager,
+                               due_on=timezone.localdate() + timedelta(days=7))
+        if not MysteryShopCheck.objects.filter(store=store).exists():
+            item = MysteryShopItem.objects.filter(department=Department.SALES,
+                                                  store__isnull=True).order_by("order").first()
+            mystery_check_record(actor=manager, store=store, kind="covert",
+                                 department=Department.SALES, checked_on=timezone.localdate(),
+                                 staff=staff[Role.SALES_MANAGER],
+                                 results=[(item, item.max_points, "")])
+        kept, merged = (customer_create(store=store, name=name, actor=manager, mobile=mobile,
+                                        allow_duplicate=True)
+                        for name, mobile in (("合并保留", "13900000001"), ("合并重复", "13900000002")))
+        customer_merge(kept=kept, merged=merged, actor=manager, reason="重复")
         complaint = Complaint.objects.filter(store=store).order_by("pk").first()
         complaint_attach(actor=manager, complaint=complaint, upload=SimpleUploadedFile(
             "receipt.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"))
