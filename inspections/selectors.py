@@ -154,6 +154,7 @@ def failure_photos(user, *, start, end, store=None, limit=24):
 def photo_visible(user, name):
     """Whether `user` may see the stored photo `name`: it belongs to a round they may
     read, or to a rectification they may read (their own, for the person responsible)."""
-    return Photo.objects.filter(image=name).filter(
-        Q(result__inspection__in=inspections_for(user).values("pk"))
-        | Q(rectification__in=rectifications_for(user).values("pk"))).exists()
+    visible = Q(rectification__in=rectifications_for(user).values("pk"))
+    if user.has_perm("inspections.view_inspection"):
+        visible |= Q(result__inspection__in=inspections_for(user).values("pk"))
+    return Photo.objects.filter(image=name).filter(visible).exists()

@@ -56,20 +56,20 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_payload_shows_as_text(hostile, page):
+@pytest.mark.parametrize("url", PAGES)
+def test_payload_shows_as_text(hostile, url):
     client, rows = hostile
-    response = client.get(page.format(**rows))
-    assert response.status_code == 200, page
+    response = client.get(url.format(**rows))
+    assert response.status_code == 200, url
     html = response.content.decode()
-    assert LIVE not in html, f"{page}: the payload is a live tag"
-    assert AS_HTML in html or AS_JSON in html, f"{page}: the payload is not shown at all"
+    assert LIVE not in html, f"{url}: the payload is a live tag"
+    assert AS_HTML in html or AS_JSON in html, f"{url}: the payload is not shown at all"
 
 
-@pytest.mark.parametrize("page", ["/satisfaction/", "/inspections/dashboard/"])
-def test_chart_data_is_escaped_json(hostile, page):
+@pytest.mark.parametrize("url", ["/satisfaction/", "/inspections/dashboard/"])
+def test_chart_data_is_escaped_json(hostile, url):
     client, _rows = hostile
-    html = client.get(page).content.decode()
+    html = client.get(url).content.decode()
     script = html[html.index('type="application/json"'):]
     script = script[:script.index("</script>")]
     assert "<script" not in script and "</" not in script

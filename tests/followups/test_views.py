@@ -111,9 +111,16 @@ def test_manager_plan_workload_reassign_and_funnel(manager_client, store, caller
 
 
 def test_caller_cannot_open_manager_pages(client, caller):
+    from followups.models import Programme
+
     client.force_login(caller)
     assert client.get(reverse("followups:plan")).status_code == 403
-    assert client.get(reverse("followups:programmes")).status_code == 403
+    # The programmes are read like in the API (view_programme), without edit links.
+    listing = client.get(reverse("followups:programmes"))
+    assert listing.status_code == 200
+    programme = Programme.objects.order_by("pk").first()
+    assert reverse("followups:programme", args=[programme.pk]) not in listing.content.decode()
+    assert client.get(reverse("followups:programme", args=[programme.pk])).status_code == 403
 
 
 def test_manager_edits_a_step_script(manager_client):
