@@ -483,9 +483,12 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class DecisionPermissions(permissions.BasePermission):
-    """Commands need only read access here; the service checks the right to decide."""
+    """Applying or rejecting needs the right to decide (as on the page; the service also
+    checks the store); the confirming call back needs read access."""
 
     def has_permission(self, request, view):
+        if view.action in ("apply", "reject"):
+            return request.user.has_perm("customers.decide_correctionrequest")
         return request.user.has_perm("customers.view_correctionrequest")
 
 

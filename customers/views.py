@@ -277,6 +277,7 @@ def customer_consent(request, pk):
 # Data-subject requests ---------------------------------------------------------------------------
 
 @login_required
+@permission_required("crm_site.reveal_personal_data", raise_exception=True)
 @require_POST
 def customer_data_export(request, pk):
     """Everything held about the customer as a JSON file, at the customer's request; logged."""
@@ -295,6 +296,7 @@ def customer_data_export(request, pk):
 
 
 @login_required
+@permission_required("customers.erase_customer", raise_exception=True)
 @require_POST
 def customer_erase(request, pk):
     """Erase the customer's personal data at the customer's request (rows stay for reports)."""

@@ -108,6 +108,8 @@ class World:
             Measure,
             MysteryShopCheck,
             MysteryShopItem,
+            StaffGreeting,
+            TrainingPlan,
         )
         from satisfaction.services import (
             countermeasure_add,
@@ -123,6 +125,11 @@ class World:
                                            complaint_category="attitude")
             countermeasure_add(actor=manager, plan=plan, action="晨会演练", owner=manager,
                                due_on=timezone.localdate() + timedelta(days=7))
+        for model in (TrainingPlan, StaffGreeting):  # the store's own copy of a default rule
+            if not model.objects.filter(store=store).exists():
+                row = model.objects.filter(store__isnull=True).order_by("pk").first()
+                row.pk, row.store = None, store
+                row.save()
         if not MysteryShopCheck.objects.filter(store=store).exists():
             item = MysteryShopItem.objects.filter(department=Department.SALES,
                                                   store__isnull=True).order_by("order").first()
