@@ -347,9 +347,10 @@ class ClubMemberViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ClubLeaveSerializer, responses=ClubMemberSerializer)
     @action(detail=True, methods=["post"])
     def leave(self, request, *args, **kwargs):
+        member = self.get_object()  # another store's member: 404 before the body is looked at
         data = ClubLeaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        member = _call(services.club_member_leave, actor=request.user, member=self.get_object(),
+        member = _call(services.club_member_leave, actor=request.user, member=member,
                        reason=data.validated_data["reason"],
                        left_on=data.validated_data.get("left_on"))
         return Response(self.get_serializer(member).data)

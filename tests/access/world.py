@@ -30,7 +30,7 @@ def store_path(model, depth=4):
         if prefix.count("__") >= depth:
             continue
         fields = sorted((f for f in current._meta.get_fields()
-                         if f.many_to_one and f.concrete and f.related_model),
+                         if (f.many_to_one or f.one_to_one) and f.concrete and f.related_model),
                         key=lambda f: (f.name != "store", f.name))
         for field in fields:
             path = f"{prefix}__{field.name}" if prefix else field.name
