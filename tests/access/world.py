@@ -70,6 +70,8 @@ class World:
             context = {"store": ours, "other_store": theirs, "staff": staff,
                        "today": timezone.localdate(), "stdout": OutputWrapper(io.StringIO()),
                        "customers_demo_size": 12}
+            if ours is self.other_store:
+                self._one_store_only(ours)
             for config in apps.get_app_configs():
                 module_name = f"{config.name}.demo"
                 if config.name != "crm_site" and find_spec(config.name) and find_spec(module_name):
@@ -82,6 +84,15 @@ class World:
         self.everything = User.objects.create_user(username="all-roles-a", password="Secret-pass-42")
         self.everything.groups.add(*Group.objects.filter(name__in=Role.values))
         self.everything.stores.add(self.store)
+
+    def _one_store_only(self, store):
+        """Demo parts that make fixed VINs (unique across stores) run for store A only:
+        a row of theirs in store B tells them the demo is already there."""
+        from customers.models import Customer
+        from satisfaction.demo import OTHER_STORE_SOURCE
+
+        Customer.objects.create(store=store, name="已有", mobile="13700000000",
+                                source=OTHER_STORE_SOURCE)
 
     def _extras(self, store, staff):
         """Rows the demo data does not make in every store."""
