@@ -88,7 +88,8 @@ API = {
 }
 # Routes whose id is not a store's record: rules shared by every store (programmes, steps),
 # the group's score files (one file covers several stores), the user's own notifications.
-NOT_STORE_OWNED = {"followups:programme", "followups:step", "satisfaction:import-detail",
+NOT_STORE_OWNED = {"followups:programme", "followups:step", "followups:step-create",
+                   "followups:step-remove", "satisfaction:import-detail",
                    "v1:programme-detail", "v1:score-import-detail", "v1:notification-detail",
                    "v1:notification-read"}
 
