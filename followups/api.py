@@ -437,18 +437,20 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
     @extend_schema(request=ClubCustomerSerializer, responses=ClubInvitationSerializer)
     @action(detail=True, methods=["post"], url_path="sign-up")
     def sign_up(self, request, *args, **kwargs):
+        activity = self.get_object()  # another store's activity: 404 before the body is read
         data = ClubCustomerSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         invitation = _call(services.club_activity_sign_up, actor=request.user,
-                           activity=self.get_object(), customer=data.validated_data["customer"])
+                           activity=activity, customer=data.validated_data["customer"])
         return Response(ClubInvitationSerializer(invitation).data)
 
     @extend_schema(request=ClubAttendanceSerializer, responses=ClubInvitationSerializer)
     @action(detail=True, methods=["post"])
     def attendance(self, request, *args, **kwargs):
+        activity = self.get_object()
         data = ClubAttendanceSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        invitation = self._invitation(self.get_object(), data.validated_data["customer"])
+        invitation = self._invitation(activity, data.validated_data["customer"])
         invitation = _call(services.invitation_attendance, actor=request.user,
                            invitation=invitation, attended=data.validated_data["attended"])
         return Response(ClubInvitationSerializer(invitation).data)
@@ -456,9 +458,10 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
     @extend_schema(request=ClubFeedbackSerializer, responses=ClubInvitationSerializer)
     @action(detail=True, methods=["post"])
     def feedback(self, request, *args, **kwargs):
+        activity = self.get_object()
         data = ClubFeedbackSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        invitation = self._invitation(self.get_object(), data.validated_data["customer"])
+        invitation = self._invitation(activity, data.validated_data["customer"])
         invitation = _call(services.invitation_feedback, actor=request.user,
                            invitation=invitation, rating=data.validated_data["rating"],
                            text=data.validated_data["text"])

@@ -58,14 +58,19 @@ def _outcome_context():
             "ratings": SatisfactionAnswer.Rating.choices}
 
 
+# The most urgent calls a caller sees at once; the rest follow on the next load.
+WORKLIST_CARDS = 50
+
+
 @login_required
 @permission_required("followups.record_outcome", raise_exception=True)
 def worklist(request):
     """Today's and overdue calls of the signed-in caller, most urgent first."""
     today = timezone.localdate()
-    tasks = list(selectors.worklist(request.user, today)[:200])
+    tasks = list(selectors.worklist(request.user, today)[:WORKLIST_CARDS + 1])
     return render(request, "followups/worklist.html", {
-        "tasks": tasks, "today": today,
+        "tasks": tasks[:WORKLIST_CARDS], "more": len(tasks) > WORKLIST_CARDS,
+        "cards": WORKLIST_CARDS, "today": today,
         "progress": selectors.worklist_progress(request.user, today),
         **_outcome_context(),
     })

@@ -55,6 +55,26 @@ def test_worklist_query_count_is_the_same_for_1_and_20_tasks(client, store, call
     assert response.content.decode().count('class="card mb-2 task-card') == 21
 
 
+def test_worklist_shows_the_most_urgent_calls_first_and_says_more_follow(client, store, caller,
+                                                                        monkeypatch):
+    from followups import views
+
+    monkeypatch.setattr(views, "WORKLIST_CARDS", 3)
+    client.force_login(caller)
+    tasks = make_calls(store, 4)
+    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(assignee=caller)
+    Task.objects.filter(pk=tasks[3].pk).update(planned_on=MON - timedelta(days=2))
+    with time_machine.travel(at(MON, 10), tick=False):
+        page = client.get(reverse("followups:worklist")).content.decode()
+    assert page.count('class="card mb-2 task-card') == 3
+    assert f'id="task-{tasks[3].pk}"' in page  # the overdue one is among those shown
+    assert "处理完后刷新页面" in page
+    Task.objects.filter(pk=tasks[0].pk).delete()
+    with time_machine.travel(at(MON, 10), tick=False):
+        page = client.get(reverse("followups:worklist")).content.decode()
+    assert "处理完后刷新页面" not in page
+
+
 def test_worklist_shows_overdue_first_with_script_and_progress(client, store, caller):
     tasks = make_calls(store, 2)
     Task.objects.filter(pk=tasks[1].pk).update(planned_on=MON - timedelta(days=2))
