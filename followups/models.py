@@ -423,9 +423,11 @@ class Task(models.Model):
                                     name="task_once_per_customer_cycle"),
         ]
         indexes = [
-            # The worklist: a caller's open calls up to today.
-            models.Index(fields=["assignee", "planned_on"], condition=Q(status__in=["planned", "retry"]),
-                         name="task_open_assignee_idx"),
+            # The worklist: a caller's open calls up to today in the page's order, so the
+            # most urgent cards are read straight off the index however many are open.
+            models.Index(fields=["assignee", "planned_on", "deadline_on", "due_on", "id"],
+                         condition=Q(channel="call", status__in=["planned", "retry"]),
+                         name="task_worklist_idx"),
             models.Index(fields=["store", "planned_on"], name="task_store_planned_idx"),
             # The planner's balancing: unassigned open calls, and open calls per caller.
             models.Index(fields=["store", "planned_on"],
