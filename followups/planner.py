@@ -528,16 +528,28 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     if _portable():
         return portable.cycles_close_on_visit(vehicle_id=vehicle_id, visited_since=visited_since,
                                               now=now)
-    where_vehicle = "AND t.vehicle_id = %(vehicle)s" if vehicle_id else ""
+    # Start from the cars that came in (the vehicle's primary key or its last-visit
+    # index), then read each car's open tasks through the ledger's vehicle index: the
+    # cost follows the visits, not the number of open tasks in the ledger.
+    cars = []
+    if vehicle_id:
+        cars.append("v.id = %(vehicle)s")
     if visited_since:
-        where_vehicle += " AND v.last_visit_on >= %(since)s"
+        cars.append("v.last_visit_on >= %(since)s")
     sql = f"""
         UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
-        FROM unnest(%(programmes)s::bigint[], %(offsets)s::int[]) AS po(programme_id, first_offset),
-             {_t(Step)} s, {_t(Vehicle)} v
-        WHERE t.programme_id = po.programme_id AND s.id = t.step_id AND s.only_until_came_in
-          AND t.status IN ('planned', 'retry') AND v.id = t.vehicle_id
-          AND v.last_visit_on >= t.due_on + po.first_offset {where_vehicle}
+        FROM (SELECT x.id
+              FROM {_t(Vehicle)} v
+              CROSS JOIN LATERAL (
+                  SELECT t0.id FROM {_t(Task)} t0
+                  JOIN unnest(%(programmes)s::bigint[], %(offsets)s::int[])
+                       AS po(programme_id, first_offset) ON po.programme_id = t0.programme_id
+                  JOIN {_t(Step)} s ON s.id = t0.step_id AND s.only_until_came_in
+                  WHERE t0.vehicle_id = v.id AND t0.status IN ('planned', 'retry')
+                    AND v.last_visit_on >= t0.due_on + po.first_offset
+                  OFFSET 0) x
+              WHERE v.last_visit_on IS NOT NULL {"".join(" AND " + c for c in cars)}) came
+        WHERE t.id = came.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"programmes": list(firsts), "offsets": list(firsts.values()),
