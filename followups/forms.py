@@ -49,8 +49,8 @@ QuestionFormSet = forms.inlineformset_factory(
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = FollowupSettings
-        fields = ["catch_up_days", "retry_within_days", "max_attempts", "lapsed_after_days",
-                  "appointment_credit_days", "sms_valid_days"]
+        fields = ["catch_up_days", "call_lookahead_days", "retry_within_days", "max_attempts",
+                  "lapsed_after_days", "appointment_credit_days", "sms_valid_days"]
 
 
 class CampaignForm(forms.Form):

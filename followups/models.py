@@ -22,6 +22,10 @@ class FollowupSettings(models.Model):
 
     catch_up_days = models.PositiveSmallIntegerField(
         _("补排天数"), default=7, help_text=_("漏跑的夜间任务最多补排多少天"))
+    call_lookahead_days = models.PositiveSmallIntegerField(
+        _("电话提前排入天数"), default=2,
+        help_text=_("电话任务提前几天写入任务表，周末和节假日的电话因此分几夜排入；"
+                    "电话仍在计划日才出现在工作清单中"))
     retry_within_days = models.PositiveSmallIntegerField(
         _("未接通重拨间隔(天)"), default=2)
     max_attempts = models.PositiveSmallIntegerField(_("最多拨打次数"), default=3)

@@ -93,7 +93,7 @@ class Plan:
 
     def _window(self, store, channel):
         return rules.planning_window(self.day, self.cfg.catch_up_days, channel,
-                                     self.calendars[store.pk])
+                                     self.calendars[store.pk], self.cfg.call_lookahead_days)
 
     def _sms_times(self, store, planned):
         not_before, expires_at = rules.sms_send_window(

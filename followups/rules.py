@@ -28,20 +28,25 @@ def planned_day(channel: str, nominal: date, calendar) -> date:
     return nominal
 
 
-def planning_window(run_day: date, catch_up_days: int, channel: str, calendar):
+def planning_window(run_day: date, catch_up_days: int, channel: str, calendar,
+                    lookahead_days: int = 0):
     """The nominal dates a run on `run_day` plans for one channel, as {nominal: planned}.
 
     Every night plans its own day and catches up the `catch_up_days` before it (a night
-    the job did not run). Calls look ahead to the day before the next working day: a
-    call whose nominal day is a holiday is planned on the working day before it, which
-    may be today.
+    the job did not run). Calls also look `lookahead_days` ahead, and at least to the day
+    before the next working day: a call whose nominal day is a holiday is planned on the
+    working day before it, which may be today. Looking ahead spreads the calls of a
+    weekend, which are all made on Friday, over the nights before it (Thursday's night
+    writes Saturday's, Friday's night Sunday's) instead of writing three days of calls in
+    one night; a call written ahead waits in the ledger for its planned day.
     """
-    if catch_up_days < 0:
-        raise ValueError("catch_up_days must not be negative")
+    if catch_up_days < 0 or lookahead_days < 0:
+        raise ValueError("catch_up_days and lookahead_days must not be negative")
     first = run_day - timedelta(days=catch_up_days)
     last = run_day
     if channel == CALL:
-        last = calendar.next_working_day(run_day) - timedelta(days=1)
+        last = max(run_day + timedelta(days=lookahead_days),
+                   calendar.next_working_day(run_day) - timedelta(days=1))
     window = {}
     day = first
     while day <= last:

@@ -43,8 +43,10 @@ def first_service_car(store):
 @pytest.mark.django_db
 def test_sms_step_queues_one_message_in_the_send_window(store, first_service_car, caller):
     plan(MON)
-    task = Task.objects.get(vehicle=first_service_car)
+    task = Task.objects.get(vehicle=first_service_car, channel="sms")
     assert (task.programme_code, task.channel, task.status) == ("first_service", "sms", "done")
+    # Tomorrow's N-14 call is written ahead and waits for its day.
+    assert Task.objects.get(vehicle=first_service_car, channel="call").planned_on == MON + timedelta(days=1)
     message = Message.objects.get()
     assert message.object_id == task.pk and message.recipient == first_service_car.customer.mobile
     assert message.template_code == "SMS_FIRST_SERVICE"
@@ -116,8 +118,9 @@ def test_two_planners_at_once_create_each_row_once(store, caller):
     for thread in threads:
         thread.join()
     assert not errors
-    # 15 SMS today; 15 calls today and their SMS of yesterday, caught up as expired.
-    assert Task.objects.count() == 45
+    # 15 SMS today and their calls of tomorrow, written ahead; 15 calls today and their
+    # SMS of yesterday, caught up as expired.
+    assert Task.objects.count() == 60
     assert Task.objects.filter(status="expired").count() == 15
     assert Message.objects.count() == 15
     assert not tasks(channel="call", assignee__isnull=True).exists()
@@ -287,3 +290,31 @@ def test_post_service_follow_up_from_the_visit_out_date(store, caller):
     plan(MON)
     task = Task.objects.get(programme_code="post_service_followup")
     assert (task.vehicle_id, task.due_on, task.planned_on) == (visit.vehicle_id, visit.date_out, MON)
+
+
+@pytest.mark.django_db
+def test_weekend_calls_are_written_ahead_and_shown_on_friday(store, caller):
+    from followups.selectors import worklist
+
+    thursday, friday = date(2026, 11, 26), date(2026, 11, 27)
+    saturday_car = VehicleFactory(store=store, first_service_due_on=date(2026, 11, 28) + timedelta(days=14))
+    sunday_car = VehicleFactory(store=store, first_service_due_on=date(2026, 11, 29) + timedelta(days=14))
+    plan(thursday)
+    # Thursday's night writes Saturday's call (made on Friday), not yet Sunday's.
+    saturday_call = Task.objects.get(vehicle=saturday_car, channel="call")
+    assert saturday_call.planned_on == friday
+    assert not tasks(vehicle=sunday_car, channel="call").exists()
+    assert saturday_call not in worklist(caller, thursday)
+    plan(friday)
+    assert tasks(vehicle=sunday_car, channel="call").get().planned_on == friday
+    assert {t.vehicle_id for t in worklist(caller, friday)} == {saturday_car.pk, sunday_car.pk}
+
+
+@pytest.mark.django_db
+def test_no_lookahead_writes_the_weekend_on_friday(store, caller):
+    FollowupSettings.objects.update_or_create(pk=1, defaults={"call_lookahead_days": 0})
+    car = VehicleFactory(store=store, first_service_due_on=date(2026, 11, 28) + timedelta(days=14))
+    plan(date(2026, 11, 26))
+    assert not tasks(vehicle=car, channel="call").exists()
+    plan(date(2026, 11, 27))
+    assert tasks(vehicle=car, channel="call").get().planned_on == date(2026, 11, 27)

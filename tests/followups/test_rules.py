@@ -53,9 +53,39 @@ def test_planning_window_before_national_day_covers_the_whole_holiday():
     assert set(window.values()) == {date(2026, 9, 30)}
 
 
+def test_looking_ahead_spreads_a_weekend_of_calls_over_the_nights_before():
+    thursday, friday, saturday = date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 21)
+    new = {}
+    for night in (date(2026, 11, 18), thursday, friday, saturday, date(2026, 11, 22)):
+        window = rules.planning_window(night, 0, "call", cal, lookahead_days=2)
+        new[night] = max(window)
+        assert all(planned >= night or planned == rules.call_day(night, cal)
+                   for planned in window.values())
+    # Each night writes one more nominal day: Thursday's night Saturday's calls, Friday's
+    # night Sunday's, all planned on Friday; Saturday's night Monday's.
+    assert new[thursday] == saturday
+    assert rules.planning_window(thursday, 0, "call", cal, 2)[saturday] == friday
+    assert new[friday] == date(2026, 11, 22)
+    assert new[saturday] == MON
+    assert rules.planning_window(saturday, 0, "call", cal, 2)[MON] == MON
+
+
+def test_looking_ahead_still_covers_a_whole_holiday_on_its_eve():
+    window = rules.planning_window(date(2026, 9, 30), 0, "call", cal, lookahead_days=2)
+    assert max(window) == date(2026, 10, 7)
+    assert set(window.values()) == {date(2026, 9, 30)}
+
+
+def test_looking_ahead_leaves_sms_on_their_day():
+    sms = rules.planning_window(MON, 0, "sms", cal, lookahead_days=2)
+    assert sorted(sms) == [MON]
+
+
 def test_planning_window_refuses_negative_catch_up():
     with pytest.raises(ValueError):
         rules.planning_window(MON, -1, "sms", cal)
+    with pytest.raises(ValueError):
+        rules.planning_window(MON, 0, "call", cal, lookahead_days=-1)
 
 
 def test_due_dates_for_an_offset():

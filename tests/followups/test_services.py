@@ -94,7 +94,7 @@ def test_appointment_credited_when_visit_within_7_days(store, caller, django_cap
 def test_follow_up_call_records_satisfaction_per_question(store, caller):
     car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=1))
     plan(MON)
-    task = Task.objects.get(vehicle=car)
+    task = Task.objects.get(vehicle=car, programme_code="post_delivery_followup")
     assert task.programme_code == "post_delivery_followup" and task.deadline_on == MON + timedelta(days=6)
     questions = list(task.programme.questions.all())
     with pytest.raises(ValidationError):  # dissatisfied without a reason
@@ -213,7 +213,7 @@ def test_problem_on_a_follow_up_call_opens_a_linked_complaint(store, caller):
 
     car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=1))
     plan(MON)
-    task = Task.objects.get(vehicle=car)
+    task = Task.objects.get(vehicle=car, programme_code="post_delivery_followup")
     task = record(task, caller, "reached", problem="交车时承诺的脚垫没有给")
     complaint = Complaint.objects.get(pk=task.complaint_id)
     assert complaint.customer_id == car.customer_id and complaint.channel == "followup_call"
