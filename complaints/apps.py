@@ -16,6 +16,12 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         from importlib.util import find_spec
 
+        from customers import hooks as customer_hooks
+
+        from . import hooks
+
+        customer_hooks.register_customer_erased(hooks.customer_erased)
+
         if find_spec("customers.timeline"):
             from customers import timeline
 

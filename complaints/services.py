@@ -695,3 +695,72 @@ def complaints_sweep(*, now=None, batch=500):
         counts[f"{clock}_{mark}"] = total
     return counts
 
+
+# Erasure at the customer's request -------------------------------------------------------------
+
+COMPLAINT_TEXT_FIELDS = ("description", "root_cause", "corrective_action", "department_feedback",
+                         "resolution", "pause_reason")
+
+
+def _attachments_rename(attachments):
+    """Files are stored under a name taken from the uploaded one, which may name the
+    customer: each is copied to "<complaint>/<attachment id>.<extension>" and shown by
+    that name; the old files are removed once the erasure commits."""
+    rows = list(attachments)
+    old_names = []
+    for row in rows:
+        storage, old = row.file.storage, row.file.name
+        extension = old.rsplit(".", 1)[-1] if "." in old.rsplit("/", 1)[-1] else "bin"
+        target = f"complaints/{row.complaint_id}/{row.pk}.{extension}"
+        if storage.exists(old):
+            with storage.open(old, "rb") as content:
+                row.file.name = storage.save(target, content)
+            old_names.append((storage, old))
+        else:
+            row.file.name = target
+        row.original_name = row.file.name.rsplit("/", 1)[-1]
+    ComplaintAttachment.objects.bulk_update(rows, ["file", "original_name"])
+
+    def delete_old_files():
+        for storage, name in old_names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_old_files)
+    return len(rows)
+
+
+def customer_scrub(*, customer):
+    """Scrub what this floor holds about a customer whose personal data is erased
+    (customers.services.customer_erase, through the "customer erased" hook): the text of
+    their complaints (description, analysis, feedback, resolution, pause reason) and of
+    the complaints' history rows and timeline events, the attachments' names, and the
+    staff notifications and admin-log entries naming them. Every complaint, event,
+    status, clock and foreign key stays, so the complaint counts and SLA figures do not
+    move. Set-based (the attachment files are copied one by one); returns
+    {what: rows scrubbed}."""
+    from crm_site.models import Notification
+    from customers import hooks as customer_hooks
+    from customers.services import erased_name
+
+    erased_text = customer_hooks.erased_text(*COMPLAINT_TEXT_FIELDS)
+    identity = ((customer.name, erased_name(customer)), (customer.mobile, ""))
+    complaints = Complaint.objects.filter(customer=customer)
+    urls = [complaint_url(pk) for pk in complaints.values_list("pk", flat=True)]
+    return {
+        "complaint_notifications": Notification.objects.filter(url__in=urls).update(
+            title=customer_hooks.replaced("title", *identity),
+            **customer_hooks.erased_text("body")),
+        "complaints_admin_log": customer_hooks.admin_log_scrub(
+            complaints, customer_hooks.replaced("object_repr", *identity)),
+        "complaints": complaints.update(**erased_text),
+        "complaint_history": Complaint.history.filter(id__in=complaints.values("pk")).update(
+            **erased_text),
+        "complaint_events": ComplaintEvent.objects.filter(complaint__in=complaints).update(
+            **customer_hooks.erased_text("note")),
+        # A resumed clock keeps the pause reason among its data.
+        "complaint_event_data": ComplaintEvent.objects.filter(
+            complaint__in=complaints, data__has_key="reason").exclude(data__reason="").update(
+            **customer_hooks.erased_json_text("data", "reason")),
+        "complaint_attachments": _attachments_rename(
+            ComplaintAttachment.objects.filter(complaint__in=complaints).order_by("id")),
+    }

@@ -6,7 +6,8 @@ from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -984,10 +985,11 @@ ERASE_BLANK_FIELDS = (
     "gender", "marital_status", "education", "income_band", "region", "source",
 )
 ERASE_NULL_FIELDS = ("birth_date", "founded_on", "owner")
-FAMILY_ERASED_NAME = "-"
+FAMILY_ERASED_NAME = hooks.ERASED_TEXT
 
 
-def _erased_name(customer):
+def erased_name(customer):
+    """The placeholder an erased customer is known by."""
     return _("已删除客户%(id)s") % {"id": customer.pk}
 
 
@@ -996,8 +998,13 @@ def customer_erase(*, customer, actor, reason):
     """Erase a customer's personal data at the customer's request. The record stays (with
     a placeholder name, no identifiers, no contact), and so do its vehicles, sales, visits,
     tasks, complaints and answers: reports count the same rows, only who it was is gone.
-    The record's history rows, its family members (and their history) and the values of
-    its correction requests are scrubbed too. Recorded in CustomerErasure."""
+    The record's history rows, its family members (and their history), its correction
+    requests (values and notes), consent reasons, the staff notifications and admin-log
+    entries naming it are scrubbed too; the floors above scrub their own rows through
+    the "customer erased" hooks (customers.hooks). Recorded in CustomerErasure with the
+    count of every kind of row scrubbed."""
+    from crm_site.models import Notification
+
     _check_subject_actor(actor, customer, "customers.erase_customer",
                          _("您没有删除客户个人信息的权限。"))
     if not (reason or "").strip():
@@ -1006,9 +1013,24 @@ def customer_erase(*, customer, actor, reason):
     if customer.erased_at is not None:
         raise ValidationError({"customer": _("该客户的个人信息已删除。")})
     now = timezone.now()
+    name = erased_name(customer)
+    identity = ((customer.name, name), (customer.mobile, ""))
+    scrubbed = {}
+    hooks.customer_erased(customer, scrubbed)  # the floors above, while the name is known
+
+    family = FamilyMember.objects.filter(customer=customer)
+    scrubbed["admin_log"] = (
+        hooks.admin_log_scrub(Customer.objects.filter(pk=customer.pk), name)
+        + hooks.admin_log_scrub(family, FAMILY_ERASED_NAME)
+        + hooks.admin_log_scrub(customer.correction_requests.all(),
+                                hooks.replaced("object_repr", *identity)))
+    corrections = customer.correction_requests.all()
+    scrubbed["notifications"] = Notification.objects.filter(
+        url__in=[_url("customers:correction-detail", pk)
+                 for pk in corrections.values_list("pk", flat=True)]).update(
+        title=hooks.replaced("title", *identity), **hooks.erased_text("body"))
     blank = dict.fromkeys(ERASE_BLANK_FIELDS, "")
     blank.update(dict.fromkeys(ERASE_NULL_FIELDS))
-    name = _erased_name(customer)
     for field, value in blank.items():
         setattr(customer, field, value)
     customer.name = name
@@ -1017,22 +1039,32 @@ def customer_erase(*, customer, actor, reason):
     _set_history_user(customer, actor)
     customer.save()
     history_blank = {("owner_id" if k == "owner" else k): v for k, v in blank.items()}
-    scrubbed = {"customer_history": customer.history.update(
-        name=name, id_number_hash="", **history_blank)}
-    family = FamilyMember.objects.filter(customer=customer)
+    scrubbed["customer_history"] = customer.history.update(
+        name=name, id_number_hash="", **history_blank)
     member_ids = list(family.values_list("pk", flat=True))
     family.update(name=FAMILY_ERASED_NAME, phone="", birthday=None)
     scrubbed["family"] = len(member_ids)
     scrubbed["family_history"] = FamilyMember.history.filter(id__in=member_ids).update(
         name=FAMILY_ERASED_NAME, phone="", birthday=None)
-    corrections = CorrectionRequest.objects.filter(customer=customer)
-    scrubbed["corrections"] = corrections.update(wrong_value="", correct_value="-", note="")
+    correction_text = {"wrong_value": "", "correct_value": FAMILY_ERASED_NAME,
+                       **hooks.erased_text("note", "decision_note")}
+    scrubbed["corrections"] = corrections.update(**correction_text)
     scrubbed["correction_history"] = CorrectionRequest.history.filter(
-        customer_id=customer.pk).update(wrong_value="", correct_value="-", note="")
+        id__in=corrections.values("pk")).update(**correction_text)
     scrubbed["consent_changes"] = customer.consent_changes.update(reason="")
+    # Exports that named the customer: theirs, or lists whose ids include theirs.
+    listed = rf"(^|[^0-9]){customer.pk}([^0-9]|$)"
+    scrubbed["exports"] = PersonalDataExport.objects.annotate(
+        ids_text=Cast("customer_ids", TextField())).filter(
+        Q(customer=customer) | Q(ids_text__regex=listed)).update(
+        filters=hooks.replaced("filters", *identity, max_length=500),
+        reason=hooks.replaced("reason", *identity))
     ConsentChange.objects.bulk_create([
         ConsentChange(customer=customer, channel=channel, allowed=False,
                       method=ConsentChange.Method.RECORD, recorded_by=actor, changed_at=now)
         for channel in ConsentChange.Channel.values])
+    reason = reason.strip()
+    for old, new in identity:
+        reason = reason.replace(old, new) if old else reason
     return CustomerErasure.objects.create(customer=customer, erased_by=actor,
-                                          reason=reason.strip()[:200], scrubbed=scrubbed)
+                                          reason=reason[:200], scrubbed=scrubbed)

@@ -22,6 +22,7 @@ class FollowupsConfig(AppConfig):
         from . import hooks
 
         customer_hooks.register_visit_recorded(hooks.visit_recorded)
+        customer_hooks.register_customer_erased(hooks.customer_erased)
         try:
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet

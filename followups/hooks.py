@@ -2,7 +2,9 @@
 
 - This floor reacts to the one below: a service visit recorded (customers.hooks) closes
   the cycles it answers, credits appointments and marks recall members back, once the
-  visit's transaction commits (services.vehicle_came_in, idempotent).
+  visit's transaction commits (services.vehicle_came_in, idempotent). A customer's
+  personal data erased (customers.hooks "customer erased") scrubs the notes, reasons,
+  preferences and SMS this floor keeps about them (services.customer_scrub).
 - The floors above react to this one: satisfaction registers an "answers recorded" hook
   in its AppConfig.ready():
 
@@ -49,3 +51,10 @@ def visit_recorded(visit):
     vehicle_id, visit_day = visit.vehicle_id, visit.date_in
     transaction.on_commit(
         lambda: services.vehicle_came_in(vehicle_id=vehicle_id, visit_day=visit_day))
+
+
+def customer_erased(customer, scrubbed):
+    """customers "customer erased" hook: scrub this floor's rows about the customer."""
+    from . import services
+
+    scrubbed.update(services.customer_scrub(customer=customer))

@@ -774,3 +774,60 @@ def step_remove(*, actor, step):
         return "deactivated"
     step.delete()
     return "deleted"
+
+
+# Erasure at the customer's request ---------------------------------------------------------
+
+def customer_scrub(*, customer):
+    """Scrub what this floor holds about a customer whose personal data is erased
+    (customers.services.customer_erase, through the "customer erased" hook): the notes
+    of their calls and appointments, the reasons given in their survey answers, their
+    lounge visits and preferences, club membership notes and event feedback (with the
+    history rows of each), and their SMS in the outbox (recipient, text and parameters;
+    one not yet sent is expired). Every row, status, date, score and foreign key stays,
+    so the funnel, the satisfaction figures and the club counts do not move. Set-based;
+    returns {what: rows scrubbed}."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm_site.models import Message
+    from customers import hooks as customer_hooks
+
+    erased_text, replaced = customer_hooks.erased_text, customer_hooks.replaced
+    tasks = Task.objects.filter(customer=customer)
+    appointments = Appointment.objects.filter(customer=customer)
+    visits = LoungeVisit.objects.filter(customer=customer)
+    preferences = LoungePreference.objects.filter(customer=customer)
+    members = ClubMember.objects.filter(customer=customer)
+    invitations = ClassInvitation.objects.filter(customer=customer)
+    lounge = erased_text("drink", "newspaper", "interests")
+    messages = Message.objects.filter(content_type=ContentType.objects.get_for_model(Task),
+                                      object_id__in=tasks.values("pk"))
+    return {
+        "tasks": tasks.update(**erased_text("notes")),
+        "call_attempts": CallAttempt.objects.filter(task__in=tasks).update(**erased_text("notes")),
+        "survey_answers": SatisfactionAnswer.objects.filter(task__in=tasks).update(
+            **erased_text("reason")),
+        "messages_expired": messages.filter(status=Message.Status.READY).update(
+            status=Message.Status.EXPIRED, failed_at=timezone.now(),
+            last_error=_("客户个人信息已删除，未发送")),
+        "messages": messages.update(recipient="", params={}, **erased_text("text"),
+                                    last_error=replaced("last_error", (customer.mobile, ""),
+                                                        max_length=None)),
+        "appointments": appointments.update(**erased_text("notes")),
+        "appointment_history": Appointment.history.filter(
+            id__in=appointments.values("pk")).update(**erased_text("notes")),
+        "lounge_visits": visits.update(**lounge, **erased_text("notes")),
+        "lounge_visit_history": LoungeVisit.history.filter(id__in=visits.values("pk")).update(
+            **lounge, **erased_text("notes")),
+        "lounge_preferences": preferences.update(**lounge),
+        "lounge_preference_history": LoungePreference.history.filter(
+            customer_id=customer.pk).update(**lounge),
+        "club_members": members.update(**erased_text("left_reason", "notes")),
+        "club_member_history": ClubMember.history.filter(id__in=members.values("pk")).update(
+            **erased_text("left_reason", "notes")),
+        "invitations": invitations.update(**erased_text("feedback")),
+        "invitation_history": ClassInvitation.history.filter(
+            id__in=invitations.values("pk")).update(**erased_text("feedback")),
+        "followups_admin_log": customer_hooks.admin_log_scrub(preferences,
+                                                              customer_hooks.ERASED_TEXT),
+    }

@@ -278,6 +278,78 @@ def test_an_erased_customer_cannot_be_merged(store, cr_manager, private):
         services.customer_merge(kept=other, merged=private, actor=cr_manager)
 
 
+def test_erasure_scrubs_what_names_the_customer_around_the_record(
+        cr_manager, caller, sales_manager, private, django_capture_on_commit_callbacks):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm_site.models import Notification
+
+    mobile = private.mobile
+    with django_capture_on_commit_callbacks(execute=True):
+        correction = services.correction_request_file(
+            customer=private, field="customer.home_address", correct_value="上海市静安区2号",
+            filed_by=caller, department="sales", note=f"王伟说搬家了，{mobile}")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.correction_request_reject(correction=correction, actor=sales_manager,
+                                           note="王伟本人未确认")
+    services.personal_data_export_log(user=cr_manager, customer_ids=[private.pk, 77],
+                                      filters=f"q={mobile}")
+    kept = services.personal_data_export_log(user=cr_manager, customer_ids=[private.pk + 1000],
+                                             filters="q=王伟")
+    LogEntry.objects.create(user=cr_manager, content_type=ContentType.objects.get_for_model(private),
+                            object_id=str(private.pk), object_repr=str(private), action_flag=CHANGE)
+    assert Notification.objects.filter(title__contains="王伟").count() == 2
+
+    erasure = services.customer_erase(customer=private, actor=cr_manager,
+                                      reason=f"王伟书面申请（{mobile}）")
+
+    name = services.erased_name(private)
+    correction.refresh_from_db()
+    assert (correction.note, correction.decision_note, correction.status) == ("-", "-", "rejected")
+    assert not correction.history.filter(decision_note__contains="王伟").exists()
+    assert not Notification.objects.filter(title__contains="王伟").exists()
+    assert Notification.objects.filter(title__contains=name).count() == 2
+    assert not Notification.objects.filter(body__contains="静安区").exists()
+    assert LogEntry.objects.get().object_repr == name
+    assert PersonalDataExport.objects.get(customer_ids__contains=[77]).filters == "q="
+    kept.refresh_from_db()
+    assert kept.filters == "q=王伟"  # another customer's export, as it was
+    assert "王伟" not in erasure.reason and mobile not in erasure.reason
+    assert erasure.scrubbed["notifications"] == 2 and erasure.scrubbed["exports"] == 1
+
+
+def test_the_floors_above_scrub_through_the_erased_hook_inside_the_transaction(
+        cr_manager, private, monkeypatch):
+    from customers import hooks
+
+    seen = []
+
+    def scrub_mine(customer, scrubbed):
+        seen.append((customer.name, customer.mobile))
+        scrubbed["mine"] = 3
+
+    monkeypatch.setattr(hooks, "_customer_erased", [])
+    hooks.register_customer_erased(scrub_mine)
+    hooks.register_customer_erased(scrub_mine)  # twice adds nothing
+    assert hooks.customer_erased_hooks() == [scrub_mine]
+    erasure = services.customer_erase(customer=private, actor=cr_manager, reason="客户申请")
+    assert seen == [("王伟", make_mobile(5))]  # still known to the hook
+    assert erasure.scrubbed["mine"] == 3
+
+    def refuse(customer, scrubbed):
+        raise RuntimeError("floor above failed")
+
+    other = make_customer(private.store, 6, name="李雷")
+    hooks.unregister_customer_erased(scrub_mine)
+    hooks.register_customer_erased(refuse)
+    with pytest.raises(RuntimeError):
+        services.customer_erase(customer=other, actor=cr_manager, reason="客户申请")
+    other.refresh_from_db()
+    assert other.name == "李雷" and other.erased_at is None  # nothing half-erased
+    assert not CustomerErasure.objects.filter(customer=other).exists()
+
+
 # Consent per channel --------------------------------------------------------------------------------
 
 def test_consent_records_when_and_how_per_channel(manager_client, cr_manager, private):
