@@ -1,5 +1,6 @@
-"""API of the followups app: programmes, the task ledger with its outcome command, and
-appointments, registered on the /api/v1/ router."""
+"""API of the followups app: programmes, the task ledger with its outcome command,
+appointments, the lounge and the owners' club, registered on the /api/v1/ router. Each
+viewset names the permission of each action (docs/access-matrix.csv)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -252,10 +253,12 @@ class LoungeVisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     serializer_class = LoungeVisitSerializer
     filterset_class = LoungeVisitFilter
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_loungevisit", "create": "followups.add_loungevisit",
+                          "depart": "followups.change_loungevisit",
+                          "preference": "followups.change_loungepreference"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_loungevisit"):
-            return LoungeVisit.objects.none()
         return for_user(LoungeVisit.objects.select_related("customer"),
                         self.request.user).order_by("-arrived_at", "-id")
 
@@ -290,10 +293,10 @@ class LoungePreferenceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LoungePreferenceSerializer
     filterset_fields = ["customer"]
     lookup_field = "customer"
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_loungepreference"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_loungepreference"):
-            return LoungePreference.objects.none()
         return for_user(LoungePreference.objects.all(), self.request.user,
                         "customer__store").order_by("customer_id")
 
@@ -330,10 +333,11 @@ class ClubMemberViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ClubMemberSerializer
     filterset_fields = ["store", "customer", "source", "level__code"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_clubmember", "create": "followups.add_clubmember",
+                          "leave": "followups.change_clubmember"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_clubmember"):
-            return ClubMember.objects.none()
         return (for_user(ClubMember.objects.select_related("customer", "level"), self.request.user)
                 .order_by("-joined_on", "-id"))
 
@@ -417,10 +421,13 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     serializer_class = ClubActivitySerializer
     filterset_fields = ["store", "kind", "is_cancelled"]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_careclass", "create": "followups.add_careclass",
+                          "sign_up": "followups.change_classinvitation",
+                          "attendance": "followups.change_classinvitation",
+                          "feedback": "followups.change_classinvitation"}
 
     def get_queryset(self):
-        if not self.request.user.has_perm("followups.view_careclass"):
-            return CareClass.objects.none()
         return selectors.club_activities(self.request.user)
 
     def perform_create(self, serializer):
@@ -495,13 +502,13 @@ class ClubKpiViewSet(viewsets.ViewSet):
     member and non-member owners."""
 
     schema = OneObjectSchema()
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "followups.view_clubmember"}
 
     @extend_schema(parameters=[OpenApiParameter("store", OpenApiTypes.INT,
                                                 description="store id (default: all yours)")],
                    responses=ClubKpiSerializer)
     def list(self, request):
-        if not request.user.has_perm("followups.view_clubmember"):
-            raise PermissionDenied
         store_id = request.query_params.get("store")
         if store_id and not store_id.isdigit():
             raise ValidationError({"store": [_("门店编号无效。")]})

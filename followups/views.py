@@ -364,11 +364,14 @@ def care_class_create(request):
 def care_class_detail(request, pk):
     care_class = get_object_or_404(for_user(CareClass.objects.select_related("store"),
                                             request.user), pk=pk)
-    if request.method == "POST" and "sign_up" in request.POST and \
-            request.user.has_perm("followups.change_classinvitation"):
+    if request.method == "POST" and "sign_up" in request.POST:
+        if not request.user.has_perm("followups.change_classinvitation"):
+            raise PermissionDenied
         _sign_up(request, care_class)
         return redirect("followups:class", pk=pk)
-    if request.method == "POST" and request.user.has_perm("followups.add_classinvitation"):
+    if request.method == "POST":
+        if not request.user.has_perm("followups.add_classinvitation"):
+            raise PermissionDenied
         mobiles = [m.strip() for m in request.POST.get("mobiles", "").split() if m.strip()]
         customers = list(Customer.objects.filter(store=care_class.store, mobile__in=mobiles,
                                                  is_active=True))

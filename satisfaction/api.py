@@ -65,7 +65,8 @@ class KpiViewSet(viewsets.ViewSet):
     """Figures per store, measure and month (default: the current month, Beijing time),
     for the caller's stores, each with its target and status."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_dashboard"}
 
     @extend_schema(
         parameters=[
@@ -77,8 +78,6 @@ class KpiViewSet(viewsets.ViewSet):
         responses=KpiSerializer(many=True),
     )
     def list(self, request):
-        if not request.user.has_perm("satisfaction.view_dashboard"):
-            raise PermissionDenied
         stores = selectors.stores_for(request.user)
         if request.query_params.get("store"):
             try:
@@ -134,7 +133,8 @@ class CustomerAnalysisViewSet(viewsets.ViewSet):
     """Who our customers are: the breakdowns of one of the caller's stores (default: the
     first) for a month, quarter or year (default: the current month, Beijing time)."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_customer_analysis"}
     schema = OneObjectSchema()
 
     @extend_schema(
@@ -145,8 +145,6 @@ class CustomerAnalysisViewSet(viewsets.ViewSet):
         responses=CustomerAnalysisSerializer,
     )
     def list(self, request):
-        if not request.user.has_perm("satisfaction.view_customer_analysis"):
-            raise PermissionDenied
         stores = selectors.stores_for(request.user)
         wanted = request.query_params.get("store")
         if wanted:
@@ -180,7 +178,8 @@ class CustomerBandViewSet(viewsets.ReadOnlyModelViewSet):
     in the admin."""
 
     serializer_class = CustomerBandSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_customerband"}
     queryset = CustomerBand.objects.order_by("kind", "order", "lower", "id")
 
 

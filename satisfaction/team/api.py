@@ -1,6 +1,7 @@
 """API of the team records: training plans and sessions, one-to-one talks, the smile
 service star vote, incentive rules, staff greetings and the monthly scorecards.
-Registered by satisfaction/api.py; writes call the services."""
+Registered by satisfaction/api.py; writes call the services. Each viewset names the
+permission of each action (docs/access-matrix.csv), as the team pages check them."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,14 +13,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user
 
 from .. import rules as srules
 from .. import selectors as sselectors
-from ..api import ModelPermissions, _raise
+from ..api import _raise
 from ..models import (
     IncentiveRule,
     OneToOneTalk,
@@ -61,7 +63,10 @@ class TrainingPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     training). A manager changes the frequency."""
 
     serializer_class = TrainingPlanSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_trainingplan",
+                          "update": "satisfaction.change_trainingplan",
+                          "partial_update": "satisfaction.change_trainingplan"}
 
     def get_queryset(self):
         stores = sselectors.stores_for(self.request.user)
@@ -99,7 +104,9 @@ class TrainingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
     manage the team sees only their own rows of each session)."""
 
     serializer_class = TrainingSessionSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_trainingsession",
+                          "create": "satisfaction.add_trainingsession"}
     filterset_fields = ["store", "plan", "held_on"]
 
     def get_queryset(self):
@@ -134,7 +141,9 @@ class OneToOneTalkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     """Monthly one-to-one talks (a member of staff sees their own)."""
 
     serializer_class = TalkSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_onetoonetalk",
+                          "create": "satisfaction.add_onetoonetalk"}
     filterset_fields = ["store", "staff", "held_on"]
 
     def get_queryset(self):
@@ -177,7 +186,8 @@ class SmileVoteViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
     and winner(s) of ended months."""
 
     serializer_class = SmileVoteSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_smilevote", "create": "satisfaction.add_smilevote"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -239,7 +249,10 @@ class IncentiveRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     store's rule of that kind (creating or changing it)."""
 
     serializer_class = IncentiveRuleSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    # POST sets the store's rule of a kind (a change of the rule in force), as on the page.
+    action_permissions = {"*": "satisfaction.view_incentiverule",
+                          "create": "satisfaction.change_incentiverule"}
 
     def get_queryset(self):
         stores = sselectors.stores_for(self.request.user)
@@ -262,7 +275,8 @@ class StaffGreetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     """Staff birthday and holiday greetings sent by the daily job."""
 
     serializer_class = StaffGreetingSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_staffgreeting"}
 
     def get_queryset(self):
         stores = sselectors.stores_for(self.request.user)
@@ -305,14 +319,13 @@ class ScorecardViewSet(viewsets.ViewSet):
     """Monthly scorecards of a store: every team member for a manager, one's own
     otherwise."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "satisfaction.view_team"}
 
     @extend_schema(parameters=[OpenApiParameter("store", OpenApiTypes.INT, required=True),
                                OpenApiParameter("period", OpenApiTypes.STR, description="YYYY-MM")],
                    responses=ScorecardSerializer(many=True))
     def list(self, request):
-        if not request.user.has_perm("satisfaction.view_team"):
-            raise PermissionDenied
         store = _store(request)
         try:
             period = srules.parse_period(request.query_params.get("period") or timezone.localdate())

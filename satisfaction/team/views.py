@@ -1,6 +1,7 @@
 """Pages of the team: monthly scorecards (managers see every team member of their
 stores, everyone else only their own), training, one-to-one talks, the smile service
-star vote and the incentive rules."""
+star vote and the incentive rules. Each page checks the permission of its record type,
+as the API does (docs/access-matrix.csv)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -63,7 +64,7 @@ def team_member(request, pk):
 # Training ------------------------------------------------------------------------------------
 
 @login_required
-@permission_required(VIEW, raise_exception=True)
+@permission_required("satisfaction.view_trainingsession", raise_exception=True)
 def training(request):
     stores, store, manager = _context(request)
     overview = selectors.training_overview(store, timezone.localdate())
@@ -104,7 +105,7 @@ def training_create(request):
 
 
 @login_required
-@permission_required(VIEW, raise_exception=True)
+@permission_required("satisfaction.view_trainingsession", raise_exception=True)
 def training_detail(request, pk):
     session = get_object_or_404(selectors.sessions_for(request.user), pk=pk)
     rows = selectors.attendance_for(request.user).filter(session=session).order_by(
@@ -135,7 +136,7 @@ def training_plan_update(request, pk):
 # One-to-one talks --------------------------------------------------------------------------
 
 @login_required
-@permission_required(VIEW, raise_exception=True)
+@permission_required("satisfaction.view_onetoonetalk", raise_exception=True)
 def talks(request):
     stores, store, manager = _context(request)
     period = timezone.localdate().replace(day=1)
@@ -171,8 +172,10 @@ def talks(request):
 # The smile service star ------------------------------------------------------------------------
 
 @login_required
-@permission_required(VIEW, raise_exception=True)
+@permission_required("satisfaction.view_smilevote", raise_exception=True)
 def vote(request):
+    if request.method == "POST" and not request.user.has_perm("satisfaction.add_smilevote"):
+        raise PermissionDenied
     stores, store, manager = _context(request)
     now = timezone.now()
     period = srules.period_of(now, store.time_zone)

@@ -104,7 +104,8 @@ class World:
         from complaints.services import complaint_attach
         from customers.models import Customer, FamilyMember
         from customers.services import customer_create, customer_merge, family_member_add
-        from followups.services import appointment_book
+        from followups.models import CareClass
+        from followups.services import appointment_book, care_class_create
 
         manager = staff[Role.CR_MANAGER]
         customer = Customer.objects.filter(store=store, is_active=True).order_by("pk").first()
@@ -113,6 +114,10 @@ class World:
         self._cache[("customers.FamilyMember", store.pk)] = family_member_add(
             customer=customer, actor=manager, relation=FamilyMember.Relation.choices[0][0],
             name="家人")
+        # A club activity still open for sign-up (the store's first event is a care class).
+        self._cache[("followups.ClubActivity", store.pk)] = care_class_create(
+            actor=manager, store=store, kind=CareClass.Kind.DRIVE, title="车友会自驾游",
+            starts_at=timezone.now() + timedelta(days=10), capacity=20, location="门店集合")
         from satisfaction.models import (
             Department,
             ImprovementPlan,
@@ -157,7 +162,9 @@ class World:
             "receipt.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"))
 
     def row(self, label, store=None):
-        """The first row (lowest id) of `app_label.Model` in `store` (default: store A)."""
+        """The first row (lowest id) of `app_label.Model` in `store` (default: store A).
+        A few labels name some rows of a model and are set by `_extras`:
+        followups.ClubActivity (a CareClass of a club kind)."""
         store = store or self.store
         key = (label, store.pk)
         if key not in self._cache:
