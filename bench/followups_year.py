@@ -288,6 +288,18 @@ def planner(args, start):
           f"{timings[0]:.2f} s; following nights mean "
           f"{sum(timings[1:]) / max(len(timings) - 1, 1):.2f} s, max {max(timings[1:] or [0]):.2f} s; "
           f"{tasks} tasks; peak RSS {peak_mb:.0f} MB; load average {os.getloadavg()}", flush=True)
+    following = timings[1:]
+    if following:
+        by_weekday = {}
+        for night, seconds in enumerate(following, start=1):
+            by_weekday.setdefault((start + timedelta(days=night)).strftime("%a"), []).append(seconds)
+        print("  nights 2..: " + ", ".join(
+            f"{name} mean {sum(v) / len(v):.2f} s max {max(v):.2f} s" for name, v in by_weekday.items()))
+        slowest = sorted(range(1, len(timings)), key=lambda n: -timings[n])[:5]
+        print("  slowest: " + ", ".join(
+            f"{start + timedelta(days=n)} {timings[n]:.2f} s" for n in slowest))
+        over = sum(1 for seconds in following if seconds >= 5)
+        print(f"  nights of 5 s or more: {over} of {len(following)}", flush=True)
     return total
 
 
