@@ -1,7 +1,6 @@
 """API of the complaints app: /api/v1/complaints/ with explicit actions that call the
 same services as the pages."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -155,14 +154,6 @@ class ComplaintPermission(permissions.BasePermission):
         return True
 
 
-def _call(func, **kwargs):
-    try:
-        return func(**kwargs)
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict if hasattr(error, "error_dict")
-                              else {"non_field_errors": error.messages}) from error
-
-
 class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Complaints of the caller's stores. Writes go through the explicit actions."""
@@ -211,16 +202,16 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         customer = self._scoped(Customer, values.pop("customer"), "customer")
         vehicle = self._scoped(Vehicle, values.pop("vehicle", None), "vehicle")
         owner = self._scoped(User, values.pop("owner", None), "owner")
-        complaint = _call(services.complaint_open, actor=request.user, customer=customer,
-                          vehicle=vehicle, owner=owner, **values)
+        complaint = services.complaint_open(actor=request.user, customer=customer,
+                                            vehicle=vehicle, owner=owner, **values)
         return self._detail(complaint, status.HTTP_201_CREATED)
 
     def _command(self, request, serializer_class, service, **extra):
         complaint = self.get_object()
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        updated = _call(service, actor=request.user, complaint=complaint,
-                        **data.validated_data, **extra)
+        updated = service(actor=request.user, complaint=complaint,
+                          **data.validated_data, **extra)
         return self._detail(updated)
 
     @extend_schema(request=RespondSerializer, responses=ComplaintDetailSerializer)
@@ -239,8 +230,8 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         values = dict(data.validated_data)
         manager = self._scoped(User, values.pop("department_manager", None),
                                "department_manager")
-        updated = _call(services.complaint_hand_off, actor=request.user, complaint=complaint,
-                        department_manager=manager, **values)
+        updated = services.complaint_hand_off(actor=request.user, complaint=complaint,
+                                              department_manager=manager, **values)
         return self._detail(updated)
 
     @extend_schema(request=FeedbackSerializer, responses=ComplaintDetailSerializer)
@@ -271,8 +262,8 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["department"] = values.get("department") or None
-        updated = _call(services.complaint_reissue, actor=request.user, complaint=complaint,
-                        **values)
+        updated = services.complaint_reissue(actor=request.user, complaint=complaint,
+                                             **values)
         return self._detail(updated)
 
     @extend_schema(request=PauseSerializer, responses=ComplaintDetailSerializer)

@@ -1,16 +1,35 @@
-"""API of the site-wide floor: stores, the current user, notifications, the outbox."""
+"""API of the site-wide floor: stores, the current user, notifications, the outbox, and
+how every app's service errors become API answers."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import services
 from .models import Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
+
+
+def exception_handler(exc, context):
+    """A service's ValidationError is a 400 naming its fields ({"mobile": [...]}); one that
+    names no field answers under non_field_errors, like a serializer's. Everything else
+    (PermissionDenied with its message, Http404, DRF's own errors) as DRF answers it."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail = {api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field:
+                      messages for field, messages in exc.message_dict.items()}
+        else:
+            detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+        exc = exceptions.ValidationError(detail)
+    return drf_exception_handler(exc, context)
 
 
 class StoreSerializer(serializers.ModelSerializer):

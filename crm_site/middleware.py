@@ -32,7 +32,8 @@ class RequestIdMiddleware:
 class DefaultLanguageMiddleware:
     """Simplified Chinese unless the user chose another language (the cookie set by the
     language switch). The browser's Accept-Language is deliberately ignored: the
-    dealership works in Chinese."""
+    dealership works in Chinese. The language holds for this request only: the thread
+    goes back to the one it had before, so what it runs next is not in this user's."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -41,9 +42,9 @@ class DefaultLanguageMiddleware:
     def __call__(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
-        translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        with translation.override(language):
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
 

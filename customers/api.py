@@ -3,8 +3,6 @@ insurance-policies/, customer-merges/, correction-requests/. Same services, vali
 and store scoping as the pages; writes go through the services, so a DMS pushing a
 delivery or a visit moves the due dates."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -30,17 +28,6 @@ from .models import (
 )
 from .selectors import CustomerFilters
 from .templatetags.customers_tags import mask_id
-
-
-def _call(service, **kwargs):
-    """Run a service; its Django errors become DRF 400/403 with field messages."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-        raise exceptions.ValidationError(detail) from error
-    except DjangoPermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error)) from error
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -131,8 +118,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         family = validated_data.pop("family", [])
         allow = validated_data.pop("allow_duplicate", False)
         store = validated_data.pop("store")
-        return _call(services.customer_create, store=store, actor=request.user,
-                     allow_duplicate=allow, family=family, **validated_data)
+        return services.customer_create(store=store, actor=request.user,
+                                        allow_duplicate=allow, family=family, **validated_data)
 
     def update(self, customer, validated_data):
         validated_data.pop("family", None)
@@ -140,8 +127,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         allow = validated_data.pop("allow_duplicate", False)
         if not customer.is_active:
             raise exceptions.ValidationError({"non_field_errors": ["该客户已停用或已合并。"]})
-        return _call(services.customer_update, customer=customer,
-                     actor=self.context["request"].user, allow_duplicate=allow, **validated_data)
+        return services.customer_update(customer=customer, actor=self.context["request"].user,
+                                        allow_duplicate=allow, **validated_data)
 
 
 class MergeSerializer(serializers.Serializer):
@@ -209,8 +196,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         merged = selectors.customers_for(request.user).filter(pk=payload.validated_data["merged"]).first()
         if merged is None:
             raise exceptions.ValidationError({"merged": ["找不到该客户。"]})
-        merge = _call(services.customer_merge, kept=kept, merged=merged, actor=request.user,
-                      reason=payload.validated_data.get("reason", ""))
+        merge = services.customer_merge(kept=kept, merged=merged, actor=request.user,
+                                        reason=payload.validated_data.get("reason", ""))
         return Response(MergeResultSerializer(merge).data, status=201)
 
 
@@ -248,16 +235,16 @@ class VehicleSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         customer = validated_data.pop("customer")
-        return _call(services.vehicle_register, store=customer.store, customer=customer,
-                     actor=self.context["request"].user, **validated_data)
+        return services.vehicle_register(store=customer.store, customer=customer,
+                                         actor=self.context["request"].user, **validated_data)
 
     def update(self, vehicle, validated_data):
         new_owner = validated_data.pop("customer", None)
-        vehicle = _call(services.vehicle_update, vehicle=vehicle,
-                        actor=self.context["request"].user, **validated_data)
+        vehicle = services.vehicle_update(vehicle=vehicle,
+                                          actor=self.context["request"].user, **validated_data)
         if new_owner is not None and new_owner.pk != vehicle.customer_id:
-            vehicle = _call(services.vehicle_transfer, vehicle=vehicle, customer=new_owner,
-                            actor=self.context["request"].user)
+            vehicle = services.vehicle_transfer(vehicle=vehicle, customer=new_owner,
+                                                actor=self.context["request"].user)
         return vehicle
 
 
@@ -316,7 +303,7 @@ class SaleSerializer(VehicleRefMixin, serializers.ModelSerializer):
         validators = []
 
     def create(self, validated_data):
-        return _call(services.sale_record, actor=self.context["request"].user, **validated_data)
+        return services.sale_record(actor=self.context["request"].user, **validated_data)
 
 
 class DeliverSerializer(serializers.Serializer):
@@ -346,8 +333,8 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         sale = self.get_object()
         payload = DeliverSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        sale = _call(services.sale_deliver, sale=sale, actor=request.user,
-                     delivered_on=payload.validated_data["delivered_on"])
+        sale = services.sale_deliver(sale=sale, actor=request.user,
+                                     delivered_on=payload.validated_data["delivered_on"])
         return Response(self.get_serializer(sale).data)
 
 
@@ -365,8 +352,8 @@ class ServiceVisitSerializer(VehicleRefMixin, serializers.ModelSerializer):
         validators = []
 
     def create(self, validated_data):
-        return _call(services.service_visit_record, actor=self.context["request"].user,
-                     **validated_data)
+        return services.service_visit_record(actor=self.context["request"].user,
+                                             **validated_data)
 
 
 class ServiceVisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -397,8 +384,8 @@ class InsurancePolicySerializer(VehicleRefMixin, serializers.ModelSerializer):
         validators = []
 
     def create(self, validated_data):
-        return _call(services.insurance_policy_record, actor=self.context["request"].user,
-                     **validated_data)
+        return services.insurance_policy_record(actor=self.context["request"].user,
+                                                **validated_data)
 
 
 class InsurancePolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -432,7 +419,7 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=MergeResultSerializer)
     @action(detail=True, methods=["post"])
     def undo(self, request, *args, **kwargs):
-        merge = _call(services.customer_merge_undo, merge=self.get_object(), actor=request.user)
+        merge = services.customer_merge_undo(merge=self.get_object(), actor=request.user)
         return Response(self.get_serializer(merge).data)
 
 
@@ -472,8 +459,8 @@ class CorrectionRequestSerializer(serializers.ModelSerializer):
         return data
 
     def create(self, validated_data):
-        return _call(services.correction_request_file, filed_by=self.context["request"].user,
-                     **validated_data)
+        return services.correction_request_file(filed_by=self.context["request"].user,
+                                                **validated_data)
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -525,8 +512,8 @@ class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         correction = self.get_object()
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        correction = _call(service, correction=correction, actor=request.user,
-                           **arguments(payload))
+        correction = service(correction=correction, actor=request.user,
+                             **arguments(payload))
         return Response(self.get_serializer(correction).data)
 
     @extend_schema(request=DecisionSerializer, responses=CorrectionRequestSerializer)
@@ -547,8 +534,8 @@ class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"])
     def confirm(self, request, *args, **kwargs):
         """A second call confirmed the corrected record with the customer."""
-        correction = _call(services.correction_request_confirm, correction=self.get_object(),
-                           actor=request.user)
+        correction = services.correction_request_confirm(correction=self.get_object(),
+                                                         actor=request.user)
         return Response(self.get_serializer(correction).data)
 
 

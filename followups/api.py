@@ -2,8 +2,6 @@
 appointments, the lounge and the owners' club, registered on the /api/v1/ router. Each
 viewset names the permission of each action (docs/access-matrix.csv)."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -11,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from crm_site.models import Store
@@ -36,15 +34,6 @@ from .models import (
     Step,
     Task,
 )
-
-
-def _call(func, **kwargs):
-    try:
-        return func(**kwargs)
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
-    except DjangoPermissionDenied as error:
-        raise PermissionDenied(str(error)) from error
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -144,8 +133,8 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         task = self.get_object()
         data = TaskOutcomeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task = _call(services.task_record_outcome, task=task, actor=request.user,
-                     **data.validated_data)
+        task = services.task_record_outcome(task=task, actor=request.user,
+                                            **data.validated_data)
         task = self.get_queryset().get(pk=task.pk)
         return Response(self.get_serializer(task).data)
 
@@ -185,16 +174,16 @@ class AppointmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = _call(
-            services.appointment_book, actor=self.request.user, customer=data["customer"],
+        serializer.instance = services.appointment_book(
+            actor=self.request.user, customer=data["customer"],
             vehicle=data.get("vehicle"), booked_for=data["booked_for"], purpose=data["purpose"],
             notes=data.get("notes", ""))
 
     @extend_schema(request=None, responses=AppointmentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
-        appointment = _call(services.appointment_cancel, appointment=self.get_object(),
-                            actor=request.user)
+        appointment = services.appointment_cancel(appointment=self.get_object(),
+                                                  actor=request.user)
         return Response(self.get_serializer(appointment).data)
 
 
@@ -266,14 +255,14 @@ class LoungeVisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def create(self, request, *args, **kwargs):
         data = LoungeArriveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        visit = _call(services.lounge_visit_arrive, actor=request.user, **data.validated_data)
+        visit = services.lounge_visit_arrive(actor=request.user, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data,
                         status=201)
 
     @extend_schema(request=None, responses=LoungeVisitSerializer)
     @action(detail=True, methods=["post"])
     def depart(self, request, *args, **kwargs):
-        visit = _call(services.lounge_visit_depart, actor=request.user, visit=self.get_object())
+        visit = services.lounge_visit_depart(actor=request.user, visit=self.get_object())
         return Response(self.get_serializer(self.get_queryset().get(pk=visit.pk)).data)
 
     @extend_schema(request=LoungePreferenceSerializer, responses=LoungePreferenceSerializer)
@@ -282,8 +271,8 @@ class LoungeVisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         visit = self.get_object()
         data = LoungePreferenceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        preference = _call(services.lounge_preference_record, actor=request.user,
-                           customer=visit.customer, visit=visit, **data.validated_data)
+        preference = services.lounge_preference_record(actor=request.user, customer=visit.customer,
+                                                       visit=visit, **data.validated_data)
         return Response(LoungePreferenceSerializer(preference).data)
 
 
@@ -343,8 +332,8 @@ class ClubMemberViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = _call(
-            services.club_member_join, actor=self.request.user, customer=data["customer"],
+        serializer.instance = services.club_member_join(
+            actor=self.request.user, customer=data["customer"],
             source=data["source"], level=data.get("level"), joined_on=data.get("joined_on"),
             notes=data.get("notes", ""))
 
@@ -354,9 +343,9 @@ class ClubMemberViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         member = self.get_object()  # another store's member: 404 before the body is looked at
         data = ClubLeaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        member = _call(services.club_member_leave, actor=request.user, member=member,
-                       reason=data.validated_data["reason"],
-                       left_on=data.validated_data.get("left_on"))
+        member = services.club_member_leave(actor=request.user, member=member,
+                                            reason=data.validated_data["reason"],
+                                            left_on=data.validated_data.get("left_on"))
         return Response(self.get_serializer(member).data)
 
 
@@ -432,7 +421,7 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        activity = _call(services.care_class_create, actor=self.request.user, **data)
+        activity = services.care_class_create(actor=self.request.user, **data)
         serializer.instance = self.get_queryset().get(pk=activity.pk)
 
     def _invitation(self, activity, customer):
@@ -447,8 +436,8 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         activity = self.get_object()  # another store's activity: 404 before the body is read
         data = ClubCustomerSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        invitation = _call(services.club_activity_sign_up, actor=request.user,
-                           activity=activity, customer=data.validated_data["customer"])
+        invitation = services.club_activity_sign_up(actor=request.user, activity=activity,
+                                                    customer=data.validated_data["customer"])
         return Response(ClubInvitationSerializer(invitation).data)
 
     @extend_schema(request=ClubAttendanceSerializer, responses=ClubInvitationSerializer)
@@ -458,8 +447,8 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         data = ClubAttendanceSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         invitation = self._invitation(activity, data.validated_data["customer"])
-        invitation = _call(services.invitation_attendance, actor=request.user,
-                           invitation=invitation, attended=data.validated_data["attended"])
+        invitation = services.invitation_attendance(actor=request.user, invitation=invitation,
+                                                    attended=data.validated_data["attended"])
         return Response(ClubInvitationSerializer(invitation).data)
 
     @extend_schema(request=ClubFeedbackSerializer, responses=ClubInvitationSerializer)
@@ -469,9 +458,9 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         data = ClubFeedbackSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         invitation = self._invitation(activity, data.validated_data["customer"])
-        invitation = _call(services.invitation_feedback, actor=request.user,
-                           invitation=invitation, rating=data.validated_data["rating"],
-                           text=data.validated_data["text"])
+        invitation = services.invitation_feedback(actor=request.user, invitation=invitation,
+                                                  rating=data.validated_data["rating"],
+                                                  text=data.validated_data["text"])
         return Response(ClubInvitationSerializer(invitation).data)
 
 

@@ -2,7 +2,6 @@
 /api/v1/ router. Reads are scoped to the caller's stores; every command is an action
 calling the same service as the pages. Photos are uploaded as multipart/form-data."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -25,14 +24,6 @@ from .models import (
     Rectification,
     Severity,
 )
-
-
-def _call(service, **kwargs):
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
-        raise exceptions.ValidationError(detail) from error
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -106,7 +97,7 @@ class ChecklistViewSet(viewsets.ReadOnlyModelViewSet):
         template = self.get_object()
         data = ChecklistItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.checklist_item_add, actor=request.user, template=template, **data.validated_data)
+        services.checklist_item_add(actor=request.user, template=template, **data.validated_data)
         return self._fresh(template.pk)
 
     @extend_schema(request=ChecklistItemWriteSerializer, responses=ChecklistSerializer)
@@ -117,7 +108,7 @@ class ChecklistViewSet(viewsets.ReadOnlyModelViewSet):
         item = get_object_or_404(template.items.filter(is_active=True), pk=item_id)
         data = ChecklistItemWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        _call(services.checklist_item_update, actor=request.user, item=item, **data.validated_data)
+        services.checklist_item_update(actor=request.user, item=item, **data.validated_data)
         return self._fresh(template.pk)
 
 
@@ -198,7 +189,7 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def start(self, request, *args, **kwargs):
         inspection = self.get_object()
-        _call(services.inspection_start, inspection=inspection, actor=request.user)
+        services.inspection_start(inspection=inspection, actor=request.user)
         return self._fresh(inspection.pk)
 
     @extend_schema(request=AnswerSerializer, responses=InspectionSerializer)
@@ -209,8 +200,8 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         result = self._result(inspection, values["result"])
-        _call(services.inspection_answer, result=result, actor=request.user, outcome=values["outcome"],
-              note=values.get("note"), responsible=values.get("responsible"))
+        services.inspection_answer(result=result, actor=request.user, outcome=values["outcome"],
+                                   note=values.get("note"), responsible=values.get("responsible"))
         return self._fresh(inspection.pk)
 
     @extend_schema(request={"multipart/form-data": ResultPhotoSerializer}, responses={201: PhotoSerializer})
@@ -220,15 +211,15 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
         data = ResultPhotoSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = self._result(inspection, data.validated_data["result"])
-        photo = _call(services.result_add_photo, result=result, actor=request.user,
-                      upload=data.validated_data["photo"])
+        photo = services.result_add_photo(result=result, actor=request.user,
+                                          upload=data.validated_data["photo"])
         return Response(PhotoSerializer(photo, context=self.get_serializer_context()).data, status=201)
 
     @extend_schema(request=None, responses=InspectionSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, *args, **kwargs):
         inspection = self.get_object()
-        _call(services.inspection_complete, inspection=inspection, actor=request.user)
+        services.inspection_complete(inspection=inspection, actor=request.user)
         return self._fresh(inspection.pk)
 
 
@@ -297,8 +288,8 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         rectification = self.get_object()
         data = AfterPhotoSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        photo = _call(services.rectification_add_photo, rectification=rectification, actor=request.user,
-                      upload=data.validated_data["photo"])
+        photo = services.rectification_add_photo(rectification=rectification, actor=request.user,
+                                                 upload=data.validated_data["photo"])
         return Response(PhotoSerializer(photo, context=self.get_serializer_context()).data, status=201)
 
     @extend_schema(request={"multipart/form-data": FixSerializer}, responses=RectificationSerializer)
@@ -307,8 +298,9 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         rectification = self.get_object()
         data = FixSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.rectification_fix, rectification=rectification, actor=request.user,
-              note=data.validated_data.get("note", ""), upload=data.validated_data.get("photo"))
+        services.rectification_fix(rectification=rectification, actor=request.user,
+                                   note=data.validated_data.get("note", ""),
+                                   upload=data.validated_data.get("photo"))
         return self._fresh(rectification.pk)
 
     @extend_schema(request=VerifySerializer, responses=RectificationSerializer)
@@ -317,8 +309,9 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         rectification = self.get_object()
         data = VerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.rectification_verify, rectification=rectification, actor=request.user,
-              passed=data.validated_data["passed"], note=data.validated_data.get("note", ""))
+        services.rectification_verify(rectification=rectification, actor=request.user,
+                                      passed=data.validated_data["passed"],
+                                      note=data.validated_data.get("note", ""))
         return self._fresh(rectification.pk)
 
 

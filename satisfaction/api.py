@@ -1,8 +1,6 @@
 """API of the satisfaction app: KPIs, manufacturer score imports, targets and improvement
 plans, registered on the /api/v1/ router. Commands call the services."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,13 +18,6 @@ from crm_site.scoping import for_user
 
 from . import analysis, rules, selectors, services
 from .models import Countermeasure, CustomerBand, ImprovementPlan, Measure, ScoreImport, Target
-
-
-def _raise(error):
-    if isinstance(error, DjangoPermissionDenied):
-        raise PermissionDenied(str(error)) from error
-    raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) \
-        from error
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -224,11 +215,8 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         upload = ScoreImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
-        try:
-            score_import = services.score_import_file(actor=request.user, name=file.name,
-                                                      content=file.read())
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from error
+        score_import = services.score_import_file(actor=request.user, name=file.name,
+                                                  content=file.read())
         ok = score_import.status == ScoreImport.Status.IMPORTED
         return Response(ScoreImportSerializer(score_import).data,
                         status=status.HTTP_201_CREATED if ok else status.HTTP_400_BAD_REQUEST)
@@ -263,14 +251,8 @@ class TargetViewSet(viewsets.ModelViewSet):
         return Target.objects.filter(Q(store__isnull=True) | Q(store__in=stores)).order_by(
             "measure", "store_id", "period", "id")
 
-    def _save(self, data):
-        try:
-            return services.target_set(actor=self.request.user, **data)
-        except (DjangoValidationError, DjangoPermissionDenied) as error:
-            _raise(error)
-
     def perform_create(self, serializer):
-        serializer.instance = self._save(serializer.validated_data)
+        serializer.instance = services.target_set(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
         instance = serializer.instance
@@ -278,7 +260,7 @@ class TargetViewSet(viewsets.ModelViewSet):
                 "value": instance.value, "threshold": instance.threshold,
                 "secure_grade": instance.secure_grade, "strive_grade": instance.strive_grade,
                 "note": instance.note, **serializer.validated_data}
-        serializer.instance = self._save(data)
+        serializer.instance = services.target_set(actor=self.request.user, **data)
 
     def perform_destroy(self, instance):
         if instance.store is None and not self.request.user.is_superuser:
@@ -337,28 +319,18 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         store = data.pop("store")
-        try:
-            serializer.instance = services.improvement_plan_create(actor=self.request.user,
-                                                                   store=store, **data)
-        except (DjangoValidationError, DjangoPermissionDenied) as error:
-            _raise(error)
+        serializer.instance = services.improvement_plan_create(actor=self.request.user, store=store,
+                                                               **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         if "store" in data and data.pop("store") != serializer.instance.store:
             raise ValidationError({"store": "a plan stays with its store"})
-        try:
-            serializer.instance = services.improvement_plan_update(
-                actor=self.request.user, plan=serializer.instance, **data)
-        except (DjangoValidationError, DjangoPermissionDenied) as error:
-            _raise(error)
+        serializer.instance = services.improvement_plan_update(
+            actor=self.request.user, plan=serializer.instance, **data)
 
     def _command(self, function, **kwargs):
-        plan = self.get_object()
-        try:
-            plan = function(actor=self.request.user, plan=plan, **kwargs)
-        except (DjangoValidationError, DjangoPermissionDenied) as error:
-            _raise(error)
+        plan = function(actor=self.request.user, plan=self.get_object(), **kwargs)
         plan = self.get_queryset().get(pk=plan.pk)
         return Response(self.get_serializer(plan).data)
 

@@ -172,6 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
+    "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dealer CR API",

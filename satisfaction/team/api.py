@@ -3,8 +3,6 @@ service star vote, incentive rules, staff greetings and the monthly scorecards.
 Registered by satisfaction/api.py; writes call the services. Each viewset names the
 permission of each action (docs/access-matrix.csv), as the team pages check them."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -21,7 +19,6 @@ from crm_site.scoping import for_user
 
 from .. import rules as srules
 from .. import selectors as sselectors
-from ..api import _raise
 from ..models import (
     IncentiveRule,
     OneToOneTalk,
@@ -32,13 +29,6 @@ from ..models import (
     TrainingSession,
 )
 from . import selectors, services
-
-
-def _call(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except (DjangoValidationError, DjangoPermissionDenied) as error:
-        _raise(error)
 
 
 class StoreField(serializers.PrimaryKeyRelatedField):
@@ -75,9 +65,9 @@ class TrainingPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def perform_update(self, serializer):
         data = serializer.validated_data
         plan = serializer.instance
-        serializer.instance = _call(services.training_plan_update, actor=self.request.user, plan=plan,
-                                    frequency=data.get("frequency", plan.frequency),
-                                    name=data.get("name"), is_active=data.get("is_active"))
+        serializer.instance = services.training_plan_update(
+            actor=self.request.user, plan=plan, frequency=data.get("frequency", plan.frequency),
+            name=data.get("name"), is_active=data.get("is_active"))
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
@@ -120,8 +110,8 @@ class TrainingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
         data = dict(serializer.validated_data)
         attendance = [(row["staff"], row.get("attended", True), row.get("score"), row.get("remark", ""))
                       for row in data.pop("attendance")]
-        session = _call(services.training_session_record, actor=self.request.user,
-                        attendance=attendance, **data)
+        session = services.training_session_record(actor=self.request.user,
+                                                   attendance=attendance, **data)
         serializer.instance = self.get_queryset().get(pk=session.pk)
 
 
@@ -152,8 +142,8 @@ class OneToOneTalkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return selectors.talks_for(self.request.user).order_by("-held_on", "-id")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.one_to_one_talk_record, actor=self.request.user,
-                                    **serializer.validated_data)
+        serializer.instance = services.one_to_one_talk_record(actor=self.request.user,
+                                                              **serializer.validated_data)
 
 
 # The vote -------------------------------------------------------------------------------------
@@ -196,8 +186,8 @@ class SmileVoteViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
             "-period", "-id")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.smile_vote_cast, actor=self.request.user,
-                                    **serializer.validated_data)
+        serializer.instance = services.smile_vote_cast(actor=self.request.user,
+                                                       **serializer.validated_data)
 
     @extend_schema(parameters=[OpenApiParameter("store", OpenApiTypes.INT, required=True),
                                OpenApiParameter("months", OpenApiTypes.INT, description="1-24")],
@@ -260,8 +250,8 @@ class IncentiveRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
             "kind", "store_id", "id")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.incentive_rule_set, actor=self.request.user,
-                                    **serializer.validated_data)
+        serializer.instance = services.incentive_rule_set(actor=self.request.user,
+                                                          **serializer.validated_data)
 
 
 class StaffGreetingSerializer(serializers.ModelSerializer):

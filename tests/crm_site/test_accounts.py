@@ -8,6 +8,7 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from crm_site.roles import Role
 
@@ -29,6 +30,16 @@ def test_login_page_in_english_when_chosen(client):
     assert 'lang="en"' in html
     assert "Sign in" in html and "Password" in html
     assert "登录" not in html
+
+
+def test_an_english_page_leaves_the_thread_in_chinese(client):
+    """What the same thread runs after the request (a task, a command, the next user's
+    request) is in the default language again."""
+    translation.deactivate()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "Sign in" in client.get("/accounts/login/").content.decode()
+    assert translation.get_language() == settings.LANGUAGE_CODE == "zh-hans"
+    assert translation.gettext("登录") == "登录"
 
 
 def test_staff_sign_in_and_land_on_home(client, store, make_user):

@@ -82,6 +82,16 @@ def test_targets_set_per_store(api, store, other_store):
     assert stores <= {None, store.pk}
 
 
+def test_a_refused_target_names_the_field_in_the_users_language(api):
+    response = api.post("/api/v1/targets/", {"measure": "followup_rate", "value": "1"})
+    assert response.status_code == 400
+    assert response.json() == {"store": ["只有系统管理员可以修改全部门店的默认目标。"]}
+    api.cookies["crm_language"] = "en"
+    response = api.post("/api/v1/targets/", {"measure": "followup_rate", "value": "1"})
+    assert response.json() == {
+        "store": ["Only a system administrator can change the default targets for all stores."]}
+
+
 def test_improvement_plan_api(api, cr_manager, store, other_store, other_manager):
     import_scores(cr_manager, store, "CSS", "2026-04", {"S01": 990, "S02": 920})
     weak = WeakItem.objects.get(code="S02")

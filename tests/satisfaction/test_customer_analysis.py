@@ -258,6 +258,14 @@ def test_page_draws_every_breakdown_with_links(client, cr_manager, store):
     assert response.context["data"].get("service_origin").total == 2
 
 
+def test_picker_takes_a_quarter_and_steps_a_quarter_at_a_time(client, cr_manager, store):
+    client.force_login(cr_manager)
+    body = client.get(_url("satisfaction:customer-analysis", store, period="2026-Q1")).content.decode()
+    assert 'type="text" name="period" id="pick-period" value="2026-Q1"' in body
+    assert f'href="?store={store.pk}&amp;period=2025-Q4">‹ 2025-Q4</a>' in body
+    assert f'href="?store={store.pk}&amp;period=2026-Q2">2026-Q2 ›</a>' in body
+
+
 def test_page_and_api_run_a_fixed_number_of_queries(client, cr_manager, store):
     client.force_login(cr_manager)
     page, api = _url("satisfaction:customer-analysis", store), "/api/v1/customer-analysis/?period=2026-05"

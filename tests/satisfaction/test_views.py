@@ -114,6 +114,14 @@ def test_dashboard_shows_figures_charts_and_not_applicable(manager_client, cr_ma
     assert data["trends"]["css"]["targets"][-1] == 950.0
 
 
+def test_dashboard_picker_takes_a_month_and_steps_a_month_at_a_time(manager_client, store):
+    body = manager_client.get(f"{reverse('satisfaction:dashboard')}?store={store.pk}&period=2026-01"
+                              ).content.decode()
+    assert 'type="month" name="period" id="pick-period" value="2026-01"' in body
+    assert f'href="?store={store.pk}&amp;period=2025-12">‹ 2025-12</a>' in body
+    assert f'href="?store={store.pk}&amp;period=2026-02">2026-02 ›</a>' in body
+
+
 def test_cr_manager_lands_on_the_dashboard(manager_client):
     response = manager_client.get(reverse("home"))
     assert response["Location"] == reverse("satisfaction:dashboard")
