@@ -4,6 +4,7 @@ and store scoping as the pages; writes go through the services, so a DMS pushing
 delivery or a visit moves the due dates."""
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
@@ -126,7 +127,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         validated_data.pop("store", None)
         allow = validated_data.pop("allow_duplicate", False)
         if not customer.is_active:
-            raise exceptions.ValidationError({"non_field_errors": ["该客户已停用或已合并。"]})
+            raise exceptions.ValidationError({"non_field_errors": [_("该客户已停用或已合并。")]})
         return services.customer_update(customer=customer, actor=self.context["request"].user,
                                         allow_duplicate=allow, **validated_data)
 
@@ -195,7 +196,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         payload.is_valid(raise_exception=True)
         merged = selectors.customers_for(request.user).filter(pk=payload.validated_data["merged"]).first()
         if merged is None:
-            raise exceptions.ValidationError({"merged": ["找不到该客户。"]})
+            raise exceptions.ValidationError({"merged": [_("找不到该客户。")]})
         merge = services.customer_merge(kept=kept, merged=merged, actor=request.user,
                                         reason=payload.validated_data.get("reason", ""))
         return Response(MergeResultSerializer(merge).data, status=201)
@@ -282,10 +283,10 @@ class VehicleRefMixin(serializers.Serializer):
             vehicle = selectors.vehicles_for(self.context["request"].user).filter(
                 vin=vin.strip().upper()).first()
             if vehicle is None:
-                raise exceptions.ValidationError({"vin": ["找不到该车架号的车辆。"]})
+                raise exceptions.ValidationError({"vin": [_("找不到该车架号的车辆。")]})
             attrs["vehicle"] = vehicle
         if attrs.get("vehicle") is None and self.instance is None:
-            raise exceptions.ValidationError({"vehicle": ["请指定车辆（vehicle 或 vin）。"]})
+            raise exceptions.ValidationError({"vehicle": [_("请指定车辆（vehicle 或 vin）。")]})
         return attrs
 
 
