@@ -7,6 +7,7 @@ a hook in its AppConfig.ready():
     from customers import hooks
     hooks.register_visit_recorded(my_hook)
     hooks.register_customer_erased(my_other_hook)
+    (and register_consent_changed, register_ownership_ended, register_customer_merged)
 
 A "visit recorded" hook is `hook(visit)`, called inside the service's transaction after
 the visit and the vehicle's dates are saved; a hook that starts work over many rows
@@ -21,7 +22,29 @@ free text and identifiers of its own floor's rows about the customer, and their 
 rows, with set-based UPDATEs, keeps every row, status, date, score and foreign key (so
 reports count the same), and adds {what: rows scrubbed} to the `scrubbed` dict that
 CustomerErasure records. Free text becomes ERASED_TEXT (`erased_text()` builds the
-expressions); empty text stays empty.
+expressions); empty text stays empty. Records merged into the customer earlier are
+erased with it, each through the same hooks.
+
+A "consent changed" hook is `hook(customer, changes)`, called inside the transaction of
+every service that records a change of consent (customer_create, customer_update and so
+customer_set_consent, a correction or a DMS import), after the record and its
+ConsentChange rows are saved; `changes` are those rows (channel, allowed). A hook
+cancels its own floor's planned work on a channel the customer no longer accepts,
+set-based. (An erasure refuses every channel itself: the "customer erased" hooks cover
+it.)
+
+A "vehicle ownership ended" hook is `hook(vehicle, *, retired)`, called inside the
+transaction of vehicle_transfer (sold on to another customer of the store, retired
+False; the vehicle already names its new owner) and vehicle_retire (sold elsewhere or
+scrapped, retired True; the vehicle is inactive). A hook cancels the work planned for
+the car's owner it left.
+
+A "customer merged" hook is `hook(kept, merged, moved)`, called by customer_merge inside
+its transaction after the checks and before the rows pointing at the duplicate move to
+the kept record. A hook may move its own floor's rows itself (leaving behind, say, rows
+that would duplicate the kept record's) and records what it moved as
+{"app_label.model.field": [ids]} in `moved`: the merge moves the other relations and
+skips every key a hook put there, and its undo puts back everything in `moved`.
 """
 
 from django.db.models import Case, F, Func, JSONField, TextField, Value, When
@@ -32,6 +55,9 @@ ERASED_TEXT = "-"
 
 _visit_recorded = []
 _customer_erased = []
+_consent_changed = []
+_ownership_ended = []
+_customer_merged = []
 
 
 def register_visit_recorded(hook):
@@ -76,6 +102,72 @@ def customer_erased(customer, scrubbed):
     """Run every registered hook for a customer whose personal data is being erased."""
     for hook in list(_customer_erased):
         hook(customer, scrubbed)
+
+
+def register_consent_changed(hook):
+    """Add a hook; registering the same function twice has no effect."""
+    if hook not in _consent_changed:
+        _consent_changed.append(hook)
+    return hook
+
+
+def unregister_consent_changed(hook):
+    if hook in _consent_changed:
+        _consent_changed.remove(hook)
+
+
+def consent_changed_hooks():
+    return list(_consent_changed)
+
+
+def consent_changed(customer, changes):
+    """Run every registered hook for the consent changes just recorded."""
+    for hook in list(_consent_changed):
+        hook(customer, changes)
+
+
+def register_ownership_ended(hook):
+    """Add a hook; registering the same function twice has no effect."""
+    if hook not in _ownership_ended:
+        _ownership_ended.append(hook)
+    return hook
+
+
+def unregister_ownership_ended(hook):
+    if hook in _ownership_ended:
+        _ownership_ended.remove(hook)
+
+
+def ownership_ended_hooks():
+    return list(_ownership_ended)
+
+
+def ownership_ended(vehicle, *, retired):
+    """Run every registered hook for a vehicle that left its owner."""
+    for hook in list(_ownership_ended):
+        hook(vehicle, retired=retired)
+
+
+def register_customer_merged(hook):
+    """Add a hook; registering the same function twice has no effect."""
+    if hook not in _customer_merged:
+        _customer_merged.append(hook)
+    return hook
+
+
+def unregister_customer_merged(hook):
+    if hook in _customer_merged:
+        _customer_merged.remove(hook)
+
+
+def customer_merged_hooks():
+    return list(_customer_merged)
+
+
+def customer_merged(kept, merged, moved):
+    """Run every registered hook for a duplicate being merged into the kept record."""
+    for hook in list(_customer_merged):
+        hook(kept, merged, moved)
 
 
 def erased_text(*fields):

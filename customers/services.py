@@ -242,7 +242,8 @@ def customer_update(*, customer, actor=None, allow_duplicate=False,
 
 def _record_consent(customer, before, *, actor, method, now):
     """A ConsentChange row for each channel whose consent changed (on a new record: each
-    channel the customer refused)."""
+    channel the customer refused); the floors above react through the "consent changed"
+    hooks (a withdrawn channel's planned work is cancelled)."""
     channels = ((ConsentChange.Channel.SMS, customer.sms_allowed),
                 (ConsentChange.Channel.CALL, customer.call_allowed))
     previous = (True, True) if before is None else before[:2]
@@ -253,6 +254,7 @@ def _record_consent(customer, before, *, actor, method, now):
             if allowed != was]
     if rows:
         ConsentChange.objects.bulk_create(rows)
+        hooks.consent_changed(customer, rows)
 
 
 @transaction.atomic
@@ -380,7 +382,9 @@ def vehicle_update(*, vehicle, actor=None, **fields):
 @transaction.atomic
 def vehicle_transfer(*, vehicle, customer, on=None, actor=None,
                      reason=VehicleOwnership.Reason.TRANSFER):
-    """The vehicle changes owner (sold on, 过户). The old ownership row is closed and kept."""
+    """The vehicle changes owner (sold on, 过户). The old ownership row is closed and kept;
+    the work planned for the old owner about the car is cancelled by the floors above
+    ("vehicle ownership ended" hooks)."""
     on = on or _today()
     if customer.pk == vehicle.customer_id:
         return vehicle
@@ -401,17 +405,20 @@ def vehicle_transfer(*, vehicle, customer, on=None, actor=None,
     vehicle.is_active = True
     _set_history_user(vehicle, actor)
     vehicle.save(update_fields=["customer", "is_active", "updated_at"])
+    hooks.ownership_ended(vehicle, retired=False)
     return vehicle
 
 
 @transaction.atomic
 def vehicle_retire(*, vehicle, on=None, actor=None):
-    """The vehicle left our customers (sold elsewhere or scrapped): no more reminders."""
+    """The vehicle left our customers (sold elsewhere or scrapped): no more reminders, and
+    the work already planned about it is cancelled ("vehicle ownership ended" hooks)."""
     VehicleOwnership.objects.filter(vehicle=vehicle, ended_on__isnull=True).update(
         ended_on=on or _today())
     vehicle.is_active = False
     _set_history_user(vehicle, actor)
     vehicle.save(update_fields=["is_active", "updated_at"])
+    hooks.ownership_ended(vehicle, retired=True)
     return vehicle
 
 
@@ -644,7 +651,9 @@ def customer_merge(*, kept, merged, actor, reason=""):
     """Merge a duplicate into the kept record: its vehicles, sales, visits, policies,
     family, tasks, complaints (every row pointing at it) move to the kept record; blank
     fields of the kept record are filled from it; the duplicate stays, inactive, pointing
-    at the kept record. Recorded in CustomerMerge and undoable."""
+    at the kept record. The floors above may move their own rows first ("customer
+    merged" hooks: follow-up tasks of a cycle the kept record already has stay behind,
+    cancelled). Recorded in CustomerMerge and undoable."""
     _check_merge_actor(actor, kept, merged)
     if kept.pk == merged.pk:
         raise ValidationError({"merged": _("不能把客户合并到自己。")})
@@ -657,7 +666,11 @@ def customer_merge(*, kept, merged, actor, reason=""):
     if kept.erased_at or merged.erased_at:
         raise ValidationError({"merged": _("已删除个人信息的客户不能合并。")})
     moved = {}
+    hooks.customer_merged(kept, merged, moved)
     for model, field in _customer_relations():
+        key = f"{model._meta.label_lower}.{field}"
+        if key in moved:
+            continue  # moved by its own floor's hook
         rows = model._base_manager.filter(**{field: merged.pk})
         ids = list(rows.values_list("pk", flat=True))
         if not ids:
@@ -668,7 +681,7 @@ def customer_merge(*, kept, merged, actor, reason=""):
         except IntegrityError as error:
             raise ValidationError({"merged": _("无法合并：%(what)s中有与保留客户冲突的记录。")
                                    % {"what": model._meta.verbose_name}}) from error
-        moved[f"{model._meta.label_lower}.{field}"] = ids
+        moved[key] = ids
     filled = {}
     for name in MERGE_FILL_FIELDS:
         if not getattr(kept, name) and getattr(merged, name):
@@ -695,6 +708,8 @@ def customer_merge_undo(*, merge, actor):
     if merge.undone_at is not None:
         raise ValidationError({"merge": _("该合并已撤销。")})
     kept, merged = merge.kept, merge.merged
+    if kept.erased_at or merged.erased_at:
+        raise ValidationError({"merge": _("已删除个人信息的客户不能撤销合并。")})
     if not kept.is_active:
         raise ValidationError({"merge": _("保留的客户已被合并到其他客户，请先撤销那次合并。")})
     for key, ids in merge.moved.items():
@@ -1001,10 +1016,10 @@ def customer_erase(*, customer, actor, reason):
     The record's history rows, its family members (and their history), its correction
     requests (values and notes), consent reasons, the staff notifications and admin-log
     entries naming it are scrubbed too; the floors above scrub their own rows through
-    the "customer erased" hooks (customers.hooks). Recorded in CustomerErasure with the
-    count of every kind of row scrubbed."""
-    from crm_site.models import Notification
-
+    the "customer erased" hooks (customers.hooks). Duplicates merged into the customer
+    earlier (and those merged into them) still hold their own name and mobile: they are
+    erased the same way, each with its own CustomerErasure. Recorded in CustomerErasure
+    with the count of every kind of row scrubbed."""
     _check_subject_actor(actor, customer, "customers.erase_customer",
                          _("您没有删除客户个人信息的权限。"))
     if not (reason or "").strip():
@@ -1012,9 +1027,50 @@ def customer_erase(*, customer, actor, reason):
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.erased_at is not None:
         raise ValidationError({"customer": _("该客户的个人信息已删除。")})
+    duplicates = _merged_into(customer)
     now = timezone.now()
+    reason = _without_identity(reason.strip(), customer, *duplicates)
+    erasure = _erase(customer, actor=actor, reason=reason, now=now)
+    for duplicate in duplicates:
+        _erase(duplicate, actor=actor, reason=reason, now=now)
+    if duplicates:
+        erasure.scrubbed["merged_records"] = len(duplicates)
+        erasure.save(update_fields=["scrubbed"])
+    return erasure
+
+
+def _identity(customer):
+    """(text, replacement) pairs that take the customer's name and mobile out of a text."""
+    return ((customer.name, erased_name(customer)), (customer.mobile, ""))
+
+
+def _without_identity(text, *customers):
+    for customer in customers:
+        for old, new in _identity(customer):
+            text = text.replace(old, new) if old else text
+    return text
+
+
+def _merged_into(customer):
+    """The records not yet erased that were merged into the customer, and those merged
+    into them (one query per generation), locked."""
+    found, seen, generation = [], {customer.pk}, [customer.pk]
+    while generation:
+        rows = [row for row in Customer.objects.select_for_update().filter(
+            merged_into__in=generation, erased_at__isnull=True).order_by("id")
+            if row.pk not in seen]
+        seen.update(row.pk for row in rows)
+        found += rows
+        generation = [row.pk for row in rows]
+    return found
+
+
+def _erase(customer, *, actor, reason, now):
+    """Scrub one customer record and everything naming it (customer_erase)."""
+    from crm_site.models import Notification
+
     name = erased_name(customer)
-    identity = ((customer.name, name), (customer.mobile, ""))
+    identity = _identity(customer)
     scrubbed = {}
     hooks.customer_erased(customer, scrubbed)  # the floors above, while the name is known
 
@@ -1063,8 +1119,5 @@ def customer_erase(*, customer, actor, reason):
         ConsentChange(customer=customer, channel=channel, allowed=False,
                       method=ConsentChange.Method.RECORD, recorded_by=actor, changed_at=now)
         for channel in ConsentChange.Channel.values])
-    reason = reason.strip()
-    for old, new in identity:
-        reason = reason.replace(old, new) if old else reason
     return CustomerErasure.objects.create(customer=customer, erased_by=actor,
                                           reason=reason[:200], scrubbed=scrubbed)

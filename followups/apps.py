@@ -23,6 +23,9 @@ class FollowupsConfig(AppConfig):
 
         customer_hooks.register_visit_recorded(hooks.visit_recorded)
         customer_hooks.register_customer_erased(hooks.customer_erased)
+        customer_hooks.register_consent_changed(hooks.consent_changed)
+        customer_hooks.register_ownership_ended(hooks.ownership_ended)
+        customer_hooks.register_customer_merged(hooks.customer_merged)
         try:
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet

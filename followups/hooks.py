@@ -3,8 +3,14 @@
 - This floor reacts to the one below: a service visit recorded (customers.hooks) closes
   the cycles it answers, credits appointments and marks recall members back, once the
   visit's transaction commits (services.vehicle_came_in, idempotent). A customer's
-  personal data erased (customers.hooks "customer erased") scrubs the notes, reasons,
-  preferences and SMS this floor keeps about them (services.customer_scrub).
+  personal data erased (customers.hooks "customer erased") cancels their open calls and
+  scrubs the notes, reasons, preferences and SMS this floor keeps about them
+  (services.customer_scrub). Inside the transaction of the change, too: consent to calls
+  or SMS withdrawn cancels the customer's open calls or expires their SMS not yet sent
+  ("consent changed", services.customer_consent_withdrawn); a car sold on or retired
+  cancels its open tasks ("vehicle ownership ended", services.vehicle_work_cancel); a
+  duplicate merged moves its tasks to the kept record, those of a cycle the kept record
+  has too staying behind cancelled ("customer merged", services.customer_merge_tasks).
 - The floors above react to this one: satisfaction registers an "answers recorded" hook
   in its AppConfig.ready():
 
@@ -58,3 +64,26 @@ def customer_erased(customer, scrubbed):
     from . import services
 
     scrubbed.update(services.customer_scrub(customer=customer))
+
+
+def consent_changed(customer, changes):
+    """customers "consent changed" hook: the work of a withdrawn channel is cancelled."""
+    from . import services
+
+    withdrawn = {change.channel for change in changes if not change.allowed}
+    if withdrawn:
+        services.customer_consent_withdrawn(customer=customer, channels=withdrawn)
+
+
+def ownership_ended(vehicle, *, retired):
+    """customers "vehicle ownership ended" hook: the car's open tasks are cancelled."""
+    from . import services
+
+    services.vehicle_work_cancel(vehicle=vehicle, retired=retired)
+
+
+def customer_merged(kept, merged, moved):
+    """customers "customer merged" hook: tasks move to the kept record, duplicates stay."""
+    from . import services
+
+    moved.update(services.customer_merge_tasks(kept=kept, merged=merged))

@@ -340,6 +340,21 @@ class ClassInvitation(models.Model):
 OPEN_STATUSES = ("planned", "retry")
 
 
+class CancelReason(models.TextChoices):
+    """Why an open task was cancelled (Task.cancel_reason), so reports tell them apart:
+    its cycle closed (the car came in, the customer booked or refused on an earlier
+    step), or something changed after planning that forbids the work."""
+
+    CAME_IN = "came_in", _("车辆已进厂")
+    BOOKED = "booked", _("客户已预约")
+    REFUSED = "refused", _("客户已拒绝")
+    NO_CALL_CONSENT = "no_call_consent", _("客户不再接受电话")
+    ERASED = "erased", _("客户个人信息已删除")
+    VEHICLE_RETIRED = "vehicle_retired", _("车辆已停用（转卖或报废）")
+    OWNER_CHANGED = "owner_changed", _("车辆已过户")
+    MERGED = "merged", _("重复客户已合并")
+
+
 class TaskQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
@@ -462,6 +477,13 @@ class Task(models.Model):
     @property
     def is_open(self):
         return self.status in OPEN_STATUSES
+
+    @property
+    def cancel_reason_label(self):
+        """The cancel reason as people read it (the stored code when it is not known)."""
+        if self.cancel_reason in CancelReason.values:
+            return CancelReason(self.cancel_reason).label
+        return self.cancel_reason
 
 
 class CallAttempt(models.Model):

@@ -42,7 +42,10 @@ def tasks_for(user):
 def worklist(user, day, *, assignee=None):
     """Open calls planned up to `day` for the user (or `assignee`), most urgent first:
     the longest overdue, then the nearest deadline and N. Prefetches the programme's
-    questions so the page's query count stays fixed."""
+    questions so the page's query count stays fixed. A call that may no longer be made
+    (the customer withdrew consent to calls, was erased or merged away, the car was sold
+    on or retired) is cancelled by the change itself (services, through the customers
+    hooks), so this reads straight off task_worklist_idx with no filter on the customer."""
     questions = Prefetch(
         "programme__questions", to_attr="active_questions",
         queryset=SatisfactionQuestion.objects.filter(is_active=True).order_by("order", "id"))

@@ -24,6 +24,7 @@ from .models import (
     CallAttempt,
     Campaign,
     CampaignMember,
+    CancelReason,
     CareClass,
     Channel,
     ClassInvitation,
@@ -776,12 +777,110 @@ def step_remove(*, actor, step):
     return "deleted"
 
 
+# Work that a change after planning forbids -------------------------------------------------
+#
+# Calls are written days ahead and wait on worklists; SMS wait in the outbox for their
+# send window. When the customer or the car changes after planning, the work the change
+# forbids is cancelled at once, inside the transaction of the change (through the hooks
+# of customers.hooks), one UPDATE per kind: the worklist then reads straight off its
+# index and never needs to look at the customer's consent.
+
+def _open_cancel(tasks, reason, now):
+    """Cancel the open ones of `tasks` with `reason` (a CancelReason)."""
+    return tasks.open().update(status=Task.Status.CANCELLED, cancel_reason=reason,
+                               closed_at=now)
+
+
+def _unsent_messages_expire(tasks, reason, now):
+    """The outbox messages of `tasks` still waiting to go out (ready, or waiting for a
+    retry) expire with `reason` as their error: never sent. One already handed to the
+    sender is left to it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm_site.models import Message
+
+    return Message.objects.filter(
+        content_type=ContentType.objects.get_for_model(Task), object_id__in=tasks.values("pk"),
+        status=Message.Status.READY).update(status=Message.Status.EXPIRED, failed_at=now,
+                                            last_error=reason)
+
+
+def _refused_work_cancel(tasks, channels, now):
+    counts = {}
+    if Channel.CALL in channels:
+        counts["calls_cancelled"] = _open_cancel(tasks.calls(), CancelReason.NO_CALL_CONSENT, now)
+    if Channel.SMS in channels:
+        counts["messages_expired"] = _unsent_messages_expire(
+            tasks.filter(channel=Channel.SMS), _("客户已拒绝接收短信，未发送"), now)
+    return counts
+
+
+def customer_consent_withdrawn(*, customer, channels, now=None):
+    """The customer no longer accepts calls or SMS (`channels`; customers "consent
+    changed" hook): their open calls are cancelled (no_call_consent) and their SMS not
+    yet sent expire. Returns {what: rows}."""
+    return _refused_work_cancel(Task.objects.filter(customer=customer), set(channels),
+                                now or timezone.now())
+
+
+def vehicle_work_cancel(*, vehicle, retired, now=None):
+    """The car left its owner (customers "vehicle ownership ended" hook): retired (sold
+    elsewhere or scrapped), every open task about it is cancelled (vehicle_retired);
+    sold on to another customer, the open tasks of its earlier owners are
+    (owner_changed). Their SMS not yet sent expire. Returns {what: rows}."""
+    now = now or timezone.now()
+    tasks = Task.objects.filter(vehicle=vehicle)
+    if retired:
+        reason, error = CancelReason.VEHICLE_RETIRED, _("车辆已停用（转卖或报废），未发送")
+    else:
+        tasks = tasks.exclude(customer_id=vehicle.customer_id)
+        reason, error = CancelReason.OWNER_CHANGED, _("车辆已过户，未发送")
+    return {"cancelled": _open_cancel(tasks, reason, now),
+            "messages_expired": _unsent_messages_expire(tasks.filter(channel=Channel.SMS),
+                                                        error, now)}
+
+
+def customer_merge_tasks(*, kept, merged, now=None):
+    """A duplicate record is merged into the kept one (customers "customer merged" hook).
+    Its tasks move to the kept record, except those of a cycle the kept record has too
+    (tasks about the customer rather than a car, a birthday greeting or an event
+    invitation both records were planned): they stay with the duplicate, the open ones
+    cancelled as duplicates (merged) and their SMS not yet sent expired, so the customer
+    is called and greeted once and no task is lost. The work that moved then follows the
+    kept record's consent. Returns {"followups.task.customer": moved ids} for the
+    merge's undo."""
+    from django.db.models import Exists, OuterRef
+
+    now = now or timezone.now()
+    tasks = Task.objects.filter(customer=merged)
+    twin = Task.objects.filter(customer=kept, vehicle__isnull=True, step_id=OuterRef("step_id"),
+                               due_on=OuterRef("due_on"))
+    duplicate_ids = list(tasks.filter(vehicle__isnull=True).filter(Exists(twin))
+                         .values_list("pk", flat=True))
+    if duplicate_ids:
+        duplicates = Task.objects.filter(pk__in=duplicate_ids)
+        _open_cancel(duplicates, CancelReason.MERGED, now)
+        _unsent_messages_expire(duplicates.filter(channel=Channel.SMS),
+                                _("与合并后保留客户的短信重复，未发送"), now)
+    moved_ids = list(tasks.exclude(pk__in=duplicate_ids).values_list("pk", flat=True))
+    if moved_ids:
+        moved = Task.objects.filter(pk__in=moved_ids)
+        moved.update(customer=kept)
+        refused = {channel for channel, allowed in ((Channel.CALL, kept.call_allowed),
+                                                    (Channel.SMS, kept.sms_allowed))
+                   if not allowed}
+        if refused:
+            _refused_work_cancel(moved, refused, now)
+    return {f"{Task._meta.label_lower}.customer": moved_ids}
+
+
 # Erasure at the customer's request ---------------------------------------------------------
 
 def customer_scrub(*, customer):
     """Scrub what this floor holds about a customer whose personal data is erased
-    (customers.services.customer_erase, through the "customer erased" hook): the notes
-    of their calls and appointments, the reasons given in their survey answers, their
+    (customers.services.customer_erase, through the "customer erased" hook): their
+    open calls are cancelled (erased: nobody left to dial), the notes of their calls
+    and appointments, the reasons given in their survey answers, their
     lounge visits and preferences, club membership notes and event feedback (with the
     history rows of each), and their SMS in the outbox (recipient, text and parameters;
     one not yet sent is expired). Every row, status, date, score and foreign key stays,
@@ -803,6 +902,7 @@ def customer_scrub(*, customer):
     messages = Message.objects.filter(content_type=ContentType.objects.get_for_model(Task),
                                       object_id__in=tasks.values("pk"))
     return {
+        "tasks_cancelled": _open_cancel(tasks, CancelReason.ERASED, timezone.now()),
         "tasks": tasks.update(**erased_text("notes")),
         "call_attempts": CallAttempt.objects.filter(task__in=tasks).update(**erased_text("notes")),
         "survey_answers": SatisfactionAnswer.objects.filter(task__in=tasks).update(

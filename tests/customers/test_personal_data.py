@@ -278,6 +278,51 @@ def test_an_erased_customer_cannot_be_merged(store, cr_manager, private):
         services.customer_merge(kept=other, merged=private, actor=cr_manager)
 
 
+def test_erasure_also_erases_the_duplicates_merged_into_the_customer(store, cr_manager, private):
+    """A duplicate merged earlier keeps its own name and mobile (and its history, family
+    and consent reasons): it is erased with the record it was merged into, and so is a
+    record merged into that duplicate before."""
+    older = make_customer(store, 6, name="王小伟", home_address="杨浦区3号")
+    services.family_member_add(customer=older, relation="child", name="王小明",
+                               phone="13900000002")
+    dup = make_customer(store, 7, name="王伟（旧）", allow_duplicate=True)
+    services.customer_set_consent(customer=dup, sms_allowed=False, call_allowed=True,
+                                  reason="王伟（旧）说不要短信", actor=cr_manager)
+    services.customer_merge(kept=dup, merged=older, actor=cr_manager)
+    services.customer_merge(kept=private, merged=dup, actor=cr_manager)
+    bystander = make_customer(store, 8, name="张三")
+
+    erasure = services.customer_erase(customer=private, actor=cr_manager,
+                                      reason=f"王伟申请，含旧档{make_mobile(7)}")
+
+    for record in (dup, older):
+        record.refresh_from_db()
+        assert record.name == services.erased_name(record) and record.mobile == ""
+        assert record.erased_at is not None and not record.call_allowed
+        assert CustomerErasure.objects.get(customer=record).reason == erasure.reason
+    assert erasure.scrubbed["merged_records"] == 2
+    assert make_mobile(7) not in erasure.reason and "王伟" not in erasure.reason
+    dump = _dump("customers_customer", "customers_historicalcustomer",
+                 "customers_familymember", "customers_historicalfamilymember",
+                 "customers_consentchange", "customers_customererasure")
+    for secret in ("王伟", "王小伟", "王小明", "杨浦区", "13900000002", make_mobile(5),
+                   make_mobile(6), make_mobile(7)):
+        assert secret not in dump, secret
+    bystander.refresh_from_db()
+    assert (bystander.name, bystander.erased_at) == ("张三", None)
+
+
+def test_a_merge_of_an_erased_customer_cannot_be_undone(store, cr_manager, private):
+    dup = make_customer(store, 7, name="王伟", allow_duplicate=True)
+    merge = services.customer_merge(kept=private, merged=dup, actor=cr_manager)
+    services.customer_erase(customer=private, actor=cr_manager, reason="客户申请")
+    with pytest.raises(services.ValidationError) as error:
+        services.customer_merge_undo(merge=merge, actor=cr_manager)
+    assert set(error.value.message_dict) == {"merge"}
+    dup.refresh_from_db()
+    assert not dup.is_active and dup.merged_into_id == private.pk
+
+
 def test_erasure_scrubs_what_names_the_customer_around_the_record(
         cr_manager, caller, sales_manager, private, django_capture_on_commit_callbacks):
     from django.contrib.admin.models import CHANGE, LogEntry

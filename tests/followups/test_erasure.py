@@ -103,7 +103,8 @@ def known(store, cr_manager, caller, settings, tmp_path):
                                first_service_due_on=MON + timedelta(days=15))
     plan(MON)
     assert Message.objects.filter(recipient=MOBILE, text__contains=NAME, status="ready").exists()
-    call = Task.objects.get(vehicle=delivered, channel="call")
+    call = Task.objects.get(vehicle=delivered, channel="call",
+                            programme_code="post_delivery_followup")
     questions = list(call.programme.questions.all())
     said = f"{NAME}说交车时等了两小时，回电{MOBILE}"
     with time_machine.travel(at(MON, 10), tick=False) as clock:
@@ -161,6 +162,8 @@ def test_erasure_leaves_no_trace_of_the_customer_on_any_floor(known, cr_manager,
     assert {"followups_historicalloungevisit: 赵建国", "complaints_complaint: 赵建国",
             "crm_site_message: 13912345678", "crm_site_notification: 赵建国",
             "django_admin_log: 赵建国"} <= set(_rows_holding(NAME, MOBILE))
+    open_calls = set(Task.objects.filter(customer=known).open().values_list("pk", flat=True))
+    assert open_calls  # the next steps' calls, planned ahead
     before = _report_counts()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -169,7 +172,14 @@ def test_erasure_leaves_no_trace_of_the_customer_on_any_floor(known, cr_manager,
 
     assert _rows_holding(NAME, MOBILE) == {}
     assert not [path for path in tmp_path.rglob("*") if NAME in path.name]
-    assert _report_counts() == before
+    after = _report_counts()
+    assert sum(row["n"] for row in after.pop("tasks")) == sum(row["n"] for row in before.pop("tasks"))
+    assert after == before
+    # Nobody is left to dial: the open calls are cancelled, every row stays.
+    assert set(Task.objects.filter(pk__in=open_calls).values_list("status", "cancel_reason")) == {
+        ("cancelled", "erased")}
+    assert not Task.objects.filter(customer=known).open().exists()
+    assert erasure.scrubbed["tasks_cancelled"] == len(open_calls)
     assert erasure.scrubbed["complaints"] == 2 and erasure.scrubbed["messages"] == 1
     assert erasure.scrubbed["survey_answers"] == 1 and erasure.scrubbed["lounge_visit_history"] >= 2
     message = Message.objects.get(object_id__in=Task.objects.filter(customer=known).values("pk"))
