@@ -20,7 +20,7 @@ class ComplaintsConfig(AppConfig):
 
         from . import hooks
 
-        customer_hooks.register_customer_erased(hooks.customer_erased)
+        customer_hooks.customer_erased.register(hooks.customer_erased)
 
         if find_spec("customers.timeline"):
             from customers import timeline

@@ -5,9 +5,9 @@ customers never imports followups or the floors above it; instead each of them r
 a hook in its AppConfig.ready():
 
     from customers import hooks
-    hooks.register_visit_recorded(my_hook)
-    hooks.register_customer_erased(my_other_hook)
-    (and register_consent_changed, register_ownership_ended, register_customer_merged)
+    hooks.visit_recorded.register(my_hook)
+    hooks.customer_erased.register(my_other_hook)
+    (and consent_changed, ownership_ended, customer_merged: crm_site.hooks.Hook)
 
 A "visit recorded" hook is `hook(visit)`, called inside the service's transaction after
 the visit and the vehicle's dates are saved; a hook that starts work over many rows
@@ -50,124 +50,16 @@ skips every key a hook put there, and its undo puts back everything in `moved`.
 from django.db.models import Case, F, Func, JSONField, TextField, Value, When
 from django.db.models.functions import Cast, Left, Replace
 
+from crm_site.hooks import Hook
+
 # What erased free text and names become: short, and the same everywhere.
 ERASED_TEXT = "-"
 
-_visit_recorded = []
-_customer_erased = []
-_consent_changed = []
-_ownership_ended = []
-_customer_merged = []
-
-
-def register_visit_recorded(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _visit_recorded:
-        _visit_recorded.append(hook)
-    return hook
-
-
-def unregister_visit_recorded(hook):
-    if hook in _visit_recorded:
-        _visit_recorded.remove(hook)
-
-
-def visit_recorded_hooks():
-    return list(_visit_recorded)
-
-
-def visit_recorded(visit):
-    """Run every registered hook for a visit just recorded."""
-    for hook in list(_visit_recorded):
-        hook(visit)
-
-
-def register_customer_erased(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _customer_erased:
-        _customer_erased.append(hook)
-    return hook
-
-
-def unregister_customer_erased(hook):
-    if hook in _customer_erased:
-        _customer_erased.remove(hook)
-
-
-def customer_erased_hooks():
-    return list(_customer_erased)
-
-
-def customer_erased(customer, scrubbed):
-    """Run every registered hook for a customer whose personal data is being erased."""
-    for hook in list(_customer_erased):
-        hook(customer, scrubbed)
-
-
-def register_consent_changed(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _consent_changed:
-        _consent_changed.append(hook)
-    return hook
-
-
-def unregister_consent_changed(hook):
-    if hook in _consent_changed:
-        _consent_changed.remove(hook)
-
-
-def consent_changed_hooks():
-    return list(_consent_changed)
-
-
-def consent_changed(customer, changes):
-    """Run every registered hook for the consent changes just recorded."""
-    for hook in list(_consent_changed):
-        hook(customer, changes)
-
-
-def register_ownership_ended(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _ownership_ended:
-        _ownership_ended.append(hook)
-    return hook
-
-
-def unregister_ownership_ended(hook):
-    if hook in _ownership_ended:
-        _ownership_ended.remove(hook)
-
-
-def ownership_ended_hooks():
-    return list(_ownership_ended)
-
-
-def ownership_ended(vehicle, *, retired):
-    """Run every registered hook for a vehicle that left its owner."""
-    for hook in list(_ownership_ended):
-        hook(vehicle, retired=retired)
-
-
-def register_customer_merged(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _customer_merged:
-        _customer_merged.append(hook)
-    return hook
-
-
-def unregister_customer_merged(hook):
-    if hook in _customer_merged:
-        _customer_merged.remove(hook)
-
-
-def customer_merged_hooks():
-    return list(_customer_merged)
-
-
-def customer_merged(kept, merged, moved):
-    """Run every registered hook for a duplicate being merged into the kept record."""
-    for hook in list(_customer_merged):
-        hook(kept, merged, moved)
+visit_recorded = Hook("visit recorded")  # hook(visit)
+customer_erased = Hook("customer erased")  # hook(customer, scrubbed)
+consent_changed = Hook("consent changed")  # hook(customer, changes)
+ownership_ended = Hook("vehicle ownership ended")  # hook(vehicle, *, retired)
+customer_merged = Hook("customer merged")  # hook(kept, merged, moved)
 
 
 def erased_text(*fields):

@@ -16,6 +16,8 @@ from datetime import date, datetime, time
 
 from django.utils import timezone
 
+from crm_site.hooks import Hook
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -26,23 +28,10 @@ class TimelineEntry:
     url: str = ""
 
 
-_providers = []
-
-
-def register(provider):
-    """Add a provider; registering the same function twice has no effect."""
-    if provider not in _providers:
-        _providers.append(provider)
-    return provider
-
-
-def unregister(provider):
-    if provider in _providers:
-        _providers.remove(provider)
-
-
-def providers():
-    return list(_providers)
+_providers = Hook("timeline providers")
+register = _providers.register  # register(provider); twice has no effect
+unregister = _providers.unregister
+providers = _providers.functions
 
 
 def as_datetime(day_or_time):
@@ -57,7 +46,7 @@ def as_datetime(day_or_time):
 def collect(customer, user, *, limit=200):
     """All entries of every provider, newest first."""
     entries = []
-    for provider in _providers:
+    for provider in _providers.functions():
         entries.extend(provider(customer, user))
     entries.sort(key=lambda entry: as_datetime(entry.when), reverse=True)
     return entries[:limit]

@@ -21,11 +21,11 @@ class FollowupsConfig(AppConfig):
 
         from . import hooks
 
-        customer_hooks.register_visit_recorded(hooks.visit_recorded)
-        customer_hooks.register_customer_erased(hooks.customer_erased)
-        customer_hooks.register_consent_changed(hooks.consent_changed)
-        customer_hooks.register_ownership_ended(hooks.ownership_ended)
-        customer_hooks.register_customer_merged(hooks.customer_merged)
+        customer_hooks.visit_recorded.register(hooks.visit_recorded)
+        customer_hooks.customer_erased.register(hooks.customer_erased)
+        customer_hooks.consent_changed.register(hooks.consent_changed)
+        customer_hooks.ownership_ended.register(hooks.ownership_ended)
+        customer_hooks.customer_merged.register(hooks.customer_merged)
         try:
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet

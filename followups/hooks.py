@@ -15,7 +15,7 @@
   in its AppConfig.ready():
 
       from followups import hooks
-      hooks.register_answers_recorded(my_hook)
+      hooks.answers_recorded.register(my_hook)
 
   `hook(*, task, answers)` is called by services.task_record_outcome inside its
   transaction with the call's task and the SatisfactionAnswer rows it just saved; a hook
@@ -25,29 +25,9 @@
 
 from django.db import transaction
 
-_answers_recorded = []
+from crm_site.hooks import Hook
 
-
-def register_answers_recorded(hook):
-    """Add a hook; registering the same function twice has no effect."""
-    if hook not in _answers_recorded:
-        _answers_recorded.append(hook)
-    return hook
-
-
-def unregister_answers_recorded(hook):
-    if hook in _answers_recorded:
-        _answers_recorded.remove(hook)
-
-
-def answers_recorded_hooks():
-    return list(_answers_recorded)
-
-
-def answers_recorded(*, task, answers):
-    """Run every registered hook for the answers just recorded on a call."""
-    for hook in list(_answers_recorded):
-        hook(task=task, answers=answers)
+answers_recorded = Hook("answers recorded")  # hook(*, task, answers)
 
 
 def visit_recorded(visit):

@@ -20,4 +20,4 @@ class SatisfactionConfig(AppConfig):
 
         from . import hooks
 
-        followup_hooks.register_answers_recorded(hooks.answers_recorded)
+        followup_hooks.answers_recorded.register(hooks.answers_recorded)

@@ -24,31 +24,33 @@ def _frozen_clock():
 def seen(monkeypatch):
     """Each new registry emptied of the real floors' hooks, with one recording hook."""
     calls = []
-    monkeypatch.setattr(hooks, "_consent_changed", [])
-    monkeypatch.setattr(hooks, "_ownership_ended", [])
-    monkeypatch.setattr(hooks, "_customer_merged", [])
-    hooks.register_consent_changed(
+    monkeypatch.setattr(hooks.consent_changed, "_functions", [])
+    monkeypatch.setattr(hooks.ownership_ended, "_functions", [])
+    monkeypatch.setattr(hooks.customer_merged, "_functions", [])
+    hooks.consent_changed.register(
         lambda customer, changes: calls.append(
             ("consent", customer.pk, sorted((c.channel, c.allowed) for c in changes),
              ConsentChange.objects.filter(customer=customer).count())))
-    hooks.register_ownership_ended(
+    hooks.ownership_ended.register(
         lambda vehicle, *, retired: calls.append(
             ("vehicle", vehicle.pk, vehicle.customer_id, retired,
              Vehicle.objects.get(pk=vehicle.pk).is_active)))
     return calls
 
 
-def test_registering_a_hook_twice_adds_it_once(monkeypatch):
+def test_registering_a_hook_twice_adds_it_once():
     def hook(*args, **kwargs):
         pass
 
-    for name in ("consent_changed", "ownership_ended", "customer_merged"):
-        monkeypatch.setattr(hooks, f"_{name}", [])
-        getattr(hooks, f"register_{name}")(hook)
-        getattr(hooks, f"register_{name}")(hook)
-        assert getattr(hooks, f"{name}_hooks")() == [hook]
-        getattr(hooks, f"unregister_{name}")(hook)
-        assert getattr(hooks, f"{name}_hooks")() == []
+    for name in ("visit_recorded", "customer_erased", "consent_changed", "ownership_ended",
+                 "customer_merged"):
+        registry = getattr(hooks, name)
+        before = registry.functions()
+        registry.register(hook)
+        registry.register(hook)
+        assert registry.functions() == [*before, hook]
+        registry.unregister(hook)
+        assert registry.functions() == before
 
 
 def test_consent_hooks_hear_each_recorded_change_after_it_is_saved(store, cr_manager, seen):
@@ -73,7 +75,7 @@ def test_a_failing_consent_hook_leaves_the_consent_as_it_was(store, cr_manager, 
     def refuse(customer, changes):
         raise RuntimeError("floor above failed")
 
-    monkeypatch.setattr(hooks, "_consent_changed", [refuse])
+    monkeypatch.setattr(hooks.consent_changed, "_functions", [refuse])
     with pytest.raises(RuntimeError):
         services.customer_set_consent(customer=customer, sms_allowed=True, call_allowed=False,
                                       reason="不接电话", actor=cr_manager)
@@ -112,7 +114,7 @@ def test_a_merge_hook_moves_its_own_rows_and_the_merge_leaves_them(store, cr_man
         FamilyMember.objects.filter(pk=moves.pk).update(customer=kept_record)
         moved["customers.familymember.customer"] = [moves.pk]
 
-    hooks.register_customer_merged(move_one)
+    hooks.customer_merged.register(move_one)
     merge = services.customer_merge(kept=kept, merged=merged, actor=cr_manager)
     assert calls == [(kept.pk, merged.pk, True)]  # before the duplicate is closed
     assert merge.moved["customers.familymember.customer"] == [moves.pk]
@@ -129,7 +131,7 @@ def test_a_failing_merge_hook_merges_nothing(store, cr_manager, seen):
     def refuse(kept_record, merged_record, moved):
         raise ValidationError({"merged": "冲突"})
 
-    hooks.register_customer_merged(refuse)
+    hooks.customer_merged.register(refuse)
     with pytest.raises(ValidationError):
         services.customer_merge(kept=kept, merged=merged, actor=cr_manager)
     car.refresh_from_db()

@@ -374,10 +374,10 @@ def test_the_floors_above_scrub_through_the_erased_hook_inside_the_transaction(
         seen.append((customer.name, customer.mobile))
         scrubbed["mine"] = 3
 
-    monkeypatch.setattr(hooks, "_customer_erased", [])
-    hooks.register_customer_erased(scrub_mine)
-    hooks.register_customer_erased(scrub_mine)  # twice adds nothing
-    assert hooks.customer_erased_hooks() == [scrub_mine]
+    monkeypatch.setattr(hooks.customer_erased, "_functions", [])
+    hooks.customer_erased.register(scrub_mine)
+    hooks.customer_erased.register(scrub_mine)  # twice adds nothing
+    assert hooks.customer_erased.functions() == [scrub_mine]
     erasure = services.customer_erase(customer=private, actor=cr_manager, reason="客户申请")
     assert seen == [("王伟", make_mobile(5))]  # still known to the hook
     assert erasure.scrubbed["mine"] == 3
@@ -386,8 +386,8 @@ def test_the_floors_above_scrub_through_the_erased_hook_inside_the_transaction(
         raise RuntimeError("floor above failed")
 
     other = make_customer(private.store, 6, name="李雷")
-    hooks.unregister_customer_erased(scrub_mine)
-    hooks.register_customer_erased(refuse)
+    hooks.customer_erased.unregister(scrub_mine)
+    hooks.customer_erased.register(refuse)
     with pytest.raises(RuntimeError):
         services.customer_erase(customer=other, actor=cr_manager, reason="客户申请")
     other.refresh_from_db()

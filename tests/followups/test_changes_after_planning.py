@@ -328,6 +328,6 @@ def test_followups_registers_its_change_hooks_once():
     from followups import hooks
 
     apps.get_app_config("followups").ready()
-    assert customer_hooks.consent_changed_hooks().count(hooks.consent_changed) == 1
-    assert customer_hooks.ownership_ended_hooks().count(hooks.ownership_ended) == 1
-    assert customer_hooks.customer_merged_hooks().count(hooks.customer_merged) == 1
+    assert customer_hooks.consent_changed.functions().count(hooks.consent_changed) == 1
+    assert customer_hooks.ownership_ended.functions().count(hooks.ownership_ended) == 1
+    assert customer_hooks.customer_merged.functions().count(hooks.customer_merged) == 1

@@ -208,7 +208,7 @@ def test_the_erased_customers_pages_still_render(known, manager_client, cr_manag
 def test_followups_and_complaints_register_their_erasure_hooks_once():
     apps.get_app_config("followups").ready()
     apps.get_app_config("complaints").ready()
-    registered = customer_hooks.customer_erased_hooks()
+    registered = customer_hooks.customer_erased.functions()
     from complaints import hooks as complaint_hooks
 
     assert registered.count(hooks.customer_erased) == 1

@@ -29,18 +29,18 @@ def test_followups_registers_its_visit_hook_once():
     from django.apps import apps
 
     apps.get_app_config("followups").ready()  # a second ready() adds nothing
-    assert customer_hooks.visit_recorded_hooks().count(hooks.visit_recorded) == 1
+    assert customer_hooks.visit_recorded.functions().count(hooks.visit_recorded) == 1
 
 
 def test_the_registry_is_what_closes_the_cycle(store, caller, monkeypatch,
                                                django_capture_on_commit_callbacks):
     car, task = _open_call(store)
-    monkeypatch.setattr(customer_hooks, "_visit_recorded", [])
+    monkeypatch.setattr(customer_hooks.visit_recorded, "_functions", [])
     with django_capture_on_commit_callbacks(execute=True):
         service_visit_record(vehicle=car, repair_type="periodic_service", date_in=MON)
     task.refresh_from_db()
     assert task.status == "planned"  # no hook, no reaction
-    monkeypatch.setattr(customer_hooks, "_visit_recorded", [hooks.visit_recorded])
+    monkeypatch.setattr(customer_hooks.visit_recorded, "_functions", [hooks.visit_recorded])
     with django_capture_on_commit_callbacks(execute=True):
         service_visit_record(vehicle=car, repair_type="repair", date_in=MON)
     task.refresh_from_db()

@@ -279,7 +279,7 @@ class TestAnswersRecordedHook:
         from satisfaction import hooks
 
         apps.get_app_config("satisfaction").ready()
-        assert followup_hooks.answers_recorded_hooks().count(hooks.answers_recorded) == 1
+        assert followup_hooks.answers_recorded.functions().count(hooks.answers_recorded) == 1
 
     def test_the_registry_is_what_opens_the_complaint(self, store, customer, caller, monkeypatch,
                                                       django_capture_on_commit_callbacks):
@@ -293,10 +293,10 @@ class TestAnswersRecordedHook:
                 task_record_outcome(task=task, actor=caller, outcome="reached", answers=[
                     {"question": question, "rating": 1, "reason": "没洗车"}])
 
-        monkeypatch.setattr(followup_hooks, "_answers_recorded", [])
+        monkeypatch.setattr(followup_hooks.answers_recorded, "_functions", [])
         record(_task(store, customer, timezone.localdate(), status="planned"))
         assert not complaints.Complaint.objects.exists()
-        monkeypatch.setattr(followup_hooks, "_answers_recorded", [hooks.answers_recorded])
+        monkeypatch.setattr(followup_hooks.answers_recorded, "_functions", [hooks.answers_recorded])
         task = _task(store, customer, timezone.localdate(), status="planned")
         record(task)
         assert SurveyComplaint.objects.filter(task_id=task.pk).count() == 1
