@@ -30,7 +30,7 @@ from django.db import connection  # noqa: E402
 from crm_site.models import DealerGroup, Message, Store, User  # noqa: E402
 from crm_site.services import store_create  # noqa: E402
 from customers.models import Customer, Vehicle  # noqa: E402
-from followups.models import Task  # noqa: E402
+from followups.models import PlannerRun, Task  # noqa: E402
 from followups.planner import reminders_plan  # noqa: E402
 
 
@@ -80,6 +80,7 @@ def main():
     generate(args.vehicles, day)
     Task.objects.all().delete()
     Message.objects.all().delete()
+    PlannerRun.objects.all().delete()
     started = time.perf_counter()
     reminders_plan(day=day)
     first = time.perf_counter() - started

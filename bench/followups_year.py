@@ -26,6 +26,7 @@ import os
 import resource
 import sys
 import time
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings.base")
 
 import django  # noqa: E402
+import time_machine  # noqa: E402
 
 django.setup()
 
@@ -81,7 +83,7 @@ def empty_ledger():
     task_ct = ContentType.objects.get_for_model(Task).pk
     sql("DELETE FROM crm_site_message WHERE content_type_id = %s", [task_ct])
     sql("TRUNCATE followups_task, followups_callattempt, followups_satisfactionanswer, "
-        "followups_appointment RESTART IDENTITY CASCADE")
+        "followups_appointment, followups_plannerrun RESTART IDENTITY CASCADE")
     sql("VACUUM ANALYZE followups_task")
     sql("VACUUM ANALYZE crm_site_message")
 
@@ -95,21 +97,57 @@ def day_sends_sms(day, task_ct):
                "AND expires_at > not_before", [task_ct, at_one(day + timedelta(days=1))])
 
 
-def run_planner(start, nights, *, sends_sms=False):
-    timings, tasks = [], 0
+def day_edits(n, at):
+    """What the day's staff save (not timed): `n` cars and `n` customers, picked at random,
+    get a history row at `at` as a save leaves one, their values unchanged. Each night then
+    reads them again on the days earlier nights planned, and finds nothing new to plan, so
+    the row sets stay comparable with the reference."""
+    from customers.models import Customer, Vehicle
+
+    for model in (Vehicle, Customer):
+        history = model.history.model
+        kept = {f.column for f in history._meta.concrete_fields}
+        columns = ", ".join(f.column for f in model._meta.concrete_fields if f.column in kept)
+        table = model._meta.db_table
+        sql(f"INSERT INTO {history._meta.db_table} ({columns}, history_date, history_type) "
+            f"SELECT {columns}, %s, '~' FROM {table} "
+            f"WHERE id IN (SELECT id FROM {table} ORDER BY random() LIMIT %s)", [at, n])
+
+
+def run_planner(start, nights, *, sends_sms=False, edits=0):
+    timings, tasks, reread = [], 0, []
     task_ct = ContentType.objects.get_for_model(Task).pk
     for night in range(nights):
         day = start + timedelta(days=night)
-        started = time.perf_counter()
-        counts = reminders_plan(day=day, now=at_one(day))
-        timings.append(time.perf_counter() - started)
+        # With edits the run lives on a simulated clock (each night at its 01:00, the edits
+        # at noon), so "saved since last night" means one day of edits, not every edit of a
+        # benchmark whose nights are seconds apart.
+        clock = time_machine.travel(at_one(day), tick=True) if edits else nullcontext()
+        with clock:
+            started = time.perf_counter()
+            counts = reminders_plan(day=day, now=at_one(day))
+            timings.append(time.perf_counter() - started)
+        if night == 0:
+            # Not timed: in the day between the first two nights autovacuum analyzes the
+            # ledger that grew from empty; nights seconds apart would otherwise plan against
+            # the statistics of an empty table until autovacuum comes round.
+            sql("ANALYZE followups_task")
         if sends_sms:
             day_sends_sms(day, task_ct)
+        if edits:
+            day_edits(edits, at_one(day) + timedelta(hours=11))
         tasks += sum(v["tasks"] for v in counts.values() if isinstance(v, dict) and "tasks" in v)
+        reread.append((counts["changed"], sum(seconds for name, seconds in counts["seconds"].items()
+                                              if name == "changed" or name.endswith(":changed"))))
         if night % 10 == 0 or night == nights - 1:
             slowest = sorted(counts["seconds"].items(), key=lambda kv: -kv[1])[:4]
             print(f"  night {night + 1} {day}: {timings[-1]:.2f} s, {tasks} tasks so far; "
                   f"slowest: {', '.join(f'{k} {v:.2f}' for k, v in slowest)}", flush=True)
+    if nights > 1:
+        rows, seconds = zip(*reread[1:], strict=True)
+        print(f"  re-reading what changed on days earlier nights planned: mean {sum(rows) / len(rows):.0f} "
+              f"changed cars and customers, {sum(seconds) / len(seconds):.3f} s a night "
+              f"(max {max(seconds):.3f} s)", flush=True)
     return timings, tasks
 
 
@@ -270,6 +308,11 @@ def main():
     parser.add_argument("--day-sends-sms", action="store_true",
                         help="between nights, mark the SMS the day would send as sent (as a "
                              "working sender does), so each night expires only what is left")
+    parser.add_argument("--day-edits", type=int, default=0, metavar="N",
+                        help="between nights, N cars and N customers are saved unchanged (a "
+                             "history row each, at noon), as the day's staff would leave them; "
+                             "the nights then run on a simulated clock: start after the day "
+                             "the data was generated")
     parser.add_argument("--reference-kept", type=float, metavar="REFERENCE_SECONDS",
                         help="do not run the reference again: compare with the reference rows "
                              "kept by an earlier run on this database and nights, whose SQL "
@@ -305,7 +348,8 @@ def main():
 
 
 def planner(args, start):
-    timings, tasks = run_planner(start, args.nights, sends_sms=args.day_sends_sms)
+    timings, tasks = run_planner(start, args.nights, sends_sms=args.day_sends_sms,
+                                 edits=args.day_edits)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = sum(timings)
     print(f"planner: {args.nights} nights in {total:.1f} s; first night (7 days catch-up) "

@@ -49,6 +49,37 @@ class FollowupSettings(models.Model):
         return cls.objects.get_or_create(pk=1)[0]
 
 
+class PlannerRun(models.Model):
+    """One run of the nightly planner: the day it planned, when it started and finished,
+    the nominal dates it covered per store and channel, and what it did. The job writes
+    it; nobody edits it.
+
+    A finished run is what lets the nights after it re-read, on the days it covered, only
+    the cars and customers changed since it started (their history rows); a run that did
+    not finish covers nothing, so the next night plans those days in full."""
+
+    day = models.DateField(_("计划日期"), db_index=True)
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # {"<store id>": {"call": ["YYYY-MM-DD", "YYYY-MM-DD"], "sms": [first, last]}}
+    windows = models.JSONField(_("覆盖日期"), default=dict)
+    counts = models.JSONField(_("结果"), default=dict)
+
+    class Meta:
+        verbose_name = _("夜间计划记录")
+        verbose_name_plural = _("夜间计划记录")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.day} {self.started_at:%H:%M}"
+
+    @property
+    def seconds(self):
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 1)
+
+
 class Programme(models.Model):
     """A reminder or follow-up programme (首保提醒, 定保提醒, 续保 ...): its date N comes from
     `anchor`; its steps say what happens how many days from N."""

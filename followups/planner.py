@@ -11,18 +11,26 @@ a task never exists without its message nor a message twice. Nothing loops per v
 Running it twice, or twice at once, creates each row once (the ledger's unique
 constraints); a night that did not run is caught up by the next (`catch_up_days`); an
 SMS whose send window has passed is recorded expired and never queued.
+
+Each run is recorded (PlannerRun) with the nominal dates it covered. On a date a
+finished run already covered, a later run reads only the cars and customers changed
+since that run started (their history rows, and the history of their appointments):
+a car entered late, a due date moved, a consent given again. Everything else on that
+date was planned already; reading it again would only find its rows in the ledger.
+Dates no finished run covered (the night did not run, or was killed) are planned in
+full, and so is every date for a step or programme edited since.
 """
 
 import logging
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from crm_site.models import Message, Store, User
@@ -41,6 +49,7 @@ from .models import (
     Channel,
     ClassInvitation,
     FollowupSettings,
+    PlannerRun,
     Programme,
     Step,
     Task,
@@ -59,6 +68,13 @@ VEHICLE_COLUMNS = {
 }
 # The session table the night's calls are staged in before one insert (insert_calls).
 STAGE = "followups_plan_calls"
+# The session table of the cars and customers changed since the runs this one follows.
+CHANGED = "followups_plan_changed"
+# A change saved this long before a run started may still have been uncommitted while
+# it read (an import's long transaction): it is read again by the runs after it.
+RECHECK_MARGIN = timedelta(hours=1)
+# Finished runs this many days either side of the planned day may have covered its dates.
+COVER_SPAN_DAYS = 40
 # A car leaves the workshop within this many days of coming in (longer stays get no
 # follow-up call).
 SERVICE_STAY_DAYS = 60
@@ -88,6 +104,115 @@ class Plan:
         self.calendars = {store.pk: store_calendar(store) for store in self.stores}
         self.counts = {}
         self.task_ct = ContentType.objects.get_for_model(Task).pk
+        self.started_at = timezone.now()
+        self.covered = self._covered_dates()
+        self.changed_rows = 0
+
+    # -- what finished runs covered ---------------------------------------------------------
+
+    def _covered_dates(self):
+        """{(store, channel): {nominal date of this run's window: start of the latest
+        finished run that covered it}}."""
+        span = timedelta(days=COVER_SPAN_DAYS)
+        runs = PlannerRun.objects.filter(finished_at__isnull=False,
+                                         day__range=(self.day - span, self.day + span))
+        windows = {(str(store.pk), channel): self._window(store, channel)
+                   for store in self.stores for channel in (Channel.CALL, Channel.SMS)}
+        covered = {}
+        for started_at, recorded in runs.values_list("started_at", "windows"):
+            for key, channels in recorded.items():
+                for channel, (first, last) in channels.items():
+                    window = windows.get((key, channel))
+                    if window is None:
+                        continue
+                    first, last = date.fromisoformat(first), date.fromisoformat(last)
+                    dates = covered.setdefault((int(key), channel), {})
+                    for nominal in window:
+                        if first <= nominal <= last and started_at > dates.get(nominal, started_at - span):
+                            dates[nominal] = started_at
+        return covered
+
+    def _windows_record(self):
+        """The nominal dates this run covers, per store and channel, as PlannerRun keeps them."""
+        record = {}
+        for store in self.stores:
+            record[str(store.pk)] = {}
+            for channel in (Channel.CALL, Channel.SMS):
+                window = self._window(store, channel)
+                record[str(store.pk)][channel] = [min(window).isoformat(), max(window).isoformat()]
+        return record
+
+    def _steps_changed_at(self, programmes):
+        """{step id: when it or its programme was last edited} (their history rows)."""
+        step_ids = [step.pk for programme in programmes for step in programme.active_steps]
+        steps = dict(Step.history.filter(id__in=step_ids).values_list("id")
+                     .annotate(at=Max("history_date")).values_list("id", "at"))
+        progs = dict(Programme.history.filter(id__in=[p.pk for p in programmes])
+                     .values_list("id").annotate(at=Max("history_date")).values_list("id", "at"))
+        changed = {}
+        for programme in programmes:
+            for step in programme.active_steps:
+                times = [t for t in (steps.get(step.pk), progs.get(programme.pk)) if t]
+                changed[step.pk] = max(times) if times else None
+        return changed
+
+    def split_covered(self, step, rows, changed_at):
+        """(rows to plan in full, rows a finished run covered, each with the time from
+        which changes are read again). Only date-anchored steps of cars and birthdays are
+        split; visits, campaigns and classes are read in full every night."""
+        anchor = step.programme.anchor
+        if _portable() or (anchor not in VEHICLE_COLUMNS and anchor != Programme.Anchor.BIRTHDAY):
+            return [(*row, None) for row in rows], []
+        channel = Channel.CALL if step.channel == Channel.CALL else Channel.SMS
+        fresh, covered = [], []
+        for row in rows:
+            nominal = rules.nominal_date(row[1], step.offset_days)
+            latest = self.covered.get((row[0], channel), {}).get(nominal)
+            if latest is not None and (changed_at is None or latest > changed_at):
+                covered.append((*row, latest - RECHECK_MARGIN))
+            else:
+                fresh.append((*row, None))
+        return fresh, covered
+
+    def stage_changed(self):
+        """The cars and customers changed since the oldest of the latest finished runs
+        that covered this run's dates (usually last night's), from their history rows
+        (and their appointments'), in one session table."""
+        starts = [at for dates in self.covered.values() for at in dates.values()]
+        if not starts or _portable():
+            return 0
+        since = min(starts) - RECHECK_MARGIN
+        vehicle, customer = _t(Vehicle), _t(Customer)
+        with connection.cursor() as cursor:
+            # Each car with its store and due dates as they are now, so a step joins
+            # its window days straight against this table and reads only the cars due.
+            dates = ", ".join(VEHICLE_COLUMNS.values())
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CHANGED} "
+                           "(vehicle_id bigint, customer_id bigint, changed_at timestamptz, "
+                           f"store_id bigint, {' date, '.join(VEHICLE_COLUMNS.values())} date)")
+            cursor.execute(f"TRUNCATE {CHANGED}")
+            cursor.execute(f"""
+                INSERT INTO {CHANGED} (vehicle_id, customer_id, changed_at, store_id, {dates})
+                SELECT x.vehicle_id, x.customer_id, x.changed_at, v.store_id,
+                       {", ".join("v." + c for c in VEHICLE_COLUMNS.values())}
+                FROM (SELECT vehicle_id, customer_id, max(changed_at) AS changed_at FROM (
+                    SELECT v.id AS vehicle_id, v.customer_id, h.history_date AS changed_at
+                    FROM {_t(Vehicle.history.model)} h JOIN {vehicle} v ON v.id = h.id
+                    WHERE h.history_date >= %(since)s
+                    UNION ALL
+                    SELECT v.id, c.id, h.history_date
+                    FROM {_t(Customer.history.model)} h JOIN {customer} c ON c.id = h.id
+                    LEFT JOIN {vehicle} v ON v.customer_id = c.id
+                    WHERE h.history_date >= %(since)s
+                    UNION ALL
+                    SELECT v.id, v.customer_id, h.history_date
+                    FROM {_t(Appointment.history.model)} h JOIN {vehicle} v ON v.id = h.vehicle_id
+                    WHERE h.history_date >= %(since)s) changes
+                GROUP BY vehicle_id, customer_id) x
+                LEFT JOIN {vehicle} v ON v.id = x.vehicle_id""", {"since": since})
+            self.changed_rows = cursor.rowcount
+            cursor.execute(f"ANALYZE {CHANGED}")
+        return self.changed_rows
 
     # -- windows -------------------------------------------------------------------------
 
@@ -168,10 +293,27 @@ class Plan:
 
     # -- the SQL of one step ---------------------------------------------------------------
 
-    def _source(self, step):
-        """FROM/JOIN clause and conditions producing v (vehicle or NULL) and c (customer)."""
+    def _source(self, step, covered=False):
+        """FROM/JOIN clause and conditions producing v (vehicle or NULL) and c (customer).
+        `covered`: the window's dates were covered by a finished run; only the cars or
+        customers changed since (w.since, the CHANGED table) are read."""
         anchor = step.programme.anchor
         vehicle, customer = _t(Vehicle), _t(Customer)
+        if covered and anchor in VEHICLE_COLUMNS:
+            column = VEHICLE_COLUMNS[anchor]
+            return (f"JOIN {CHANGED} ch ON ch.store_id = w.store_id AND ch.{column} = w.due_on "
+                    "AND ch.changed_at >= w.since "
+                    f"JOIN {vehicle} v ON v.id = ch.vehicle_id AND v.store_id = w.store_id "
+                    f"AND v.{column} = w.due_on "
+                    f"JOIN {customer} c ON c.id = v.customer_id", "v.is_active", "NULL", "NULL")
+        if covered and anchor == Programme.Anchor.BIRTHDAY:
+            return (f"JOIN (SELECT customer_id, max(changed_at) AS changed_at FROM {CHANGED} "
+                    "GROUP BY customer_id) ch ON ch.changed_at >= w.since "
+                    f"JOIN {customer} c ON c.id = ch.customer_id AND c.store_id = w.store_id "
+                    "AND c.birth_date IS NOT NULL "
+                    "AND EXTRACT(MONTH FROM c.birth_date) = w.key1 "
+                    "AND EXTRACT(DAY FROM c.birth_date) = w.key2 "
+                    f"LEFT JOIN {vehicle} v ON FALSE", "TRUE", "NULL", "NULL")
         # The ranges over the window's dates (due_min .. due_max) let PostgreSQL read the
         # (store, date) indexes instead of hashing the whole table against the window.
         if anchor in VEHICLE_COLUMNS:
@@ -235,18 +377,20 @@ class Plan:
     def _first_offset(self, programme):
         return min((s.offset_days for s in programme.active_steps), default=0)
 
-    def plan_step(self, step, rows):
+    def plan_step(self, step, rows, covered=False):
+        """Plan one step over window rows (store, N, planned, not_before, expires_at, key1,
+        key2, since); `covered`: rows a finished run covered (see _source)."""
         if not rows:
             return 0
         if _portable():
-            return portable.plan_step(self, step, rows)
+            return portable.plan_step(self, step, [row[:7] for row in rows])
         programme = step.programme
-        source, condition, campaign_sql, class_sql = self._source(step)
+        source, condition, campaign_sql, class_sql = self._source(step, covered)
         appointment, task = _t(Appointment), _t(Task)
         gates = [condition, "c.is_active", "c.merged_into_id IS NULL"]
         # Rows an earlier night already planned (the catch-up days) leave first, through
         # the ledger's unique index, before the other checks and the insert look at them.
-        if programme.anchor in VEHICLE_COLUMNS:
+        if programme.anchor in VEHICLE_COLUMNS and not covered:
             pass  # in the source already
         elif programme.anchor in (Programme.Anchor.CARE_CLASS, Programme.Anchor.BIRTHDAY):
             gates.insert(0, f"NOT EXISTS (SELECT 1 FROM {task} t0 WHERE t0.step_id = %(step)s "
@@ -302,14 +446,14 @@ class Plan:
         window = """
             WITH w AS (SELECT * FROM unnest(%(w_store)s::bigint[], %(w_due)s::date[],
                 %(w_planned)s::date[], %(w_nb)s::timestamptz[], %(w_ex)s::timestamptz[],
-                %(w_key1)s::bigint[], %(w_key2)s::bigint[])
-                AS w(store_id, due_on, planned_on, not_before, expires_at, key1, key2))
+                %(w_key1)s::bigint[], %(w_key2)s::bigint[], %(w_since)s::timestamptz[])
+                AS w(store_id, due_on, planned_on, not_before, expires_at, key1, key2, since))
         """
         params = {
             "w_store": [r[0] for r in rows], "w_due": [r[1] for r in rows],
             "w_planned": [r[2] for r in rows], "w_nb": [r[3] for r in rows],
             "w_ex": [r[4] for r in rows], "w_key1": [r[5] for r in rows],
-            "w_key2": [r[6] for r in rows],
+            "w_key2": [r[6] for r in rows], "w_since": [r[7] for r in rows],
             "programme": programme.pk, "code": programme.code, "step": step.pk,
             "offset": step.offset_days, "channel": step.channel, "now": self.now,
             "within": step.due_within_days, "first_offset": self._first_offset(programme),
@@ -353,7 +497,9 @@ class Plan:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 inserted, sent = cursor.fetchone()
-            self.counts[f"{programme.code}:{step.code}"] = {"tasks": inserted, "sms": sent}
+            counts = self.counts.setdefault(f"{programme.code}:{step.code}", {"tasks": 0, "sms": 0})
+            counts["tasks"] += inserted
+            counts["sms"] += sent
             return inserted
         # Calls are staged and written once for all steps by insert_calls(), each with its
         # caller already decided, so no second write of every new row hands them out.
@@ -362,7 +508,7 @@ class Plan:
         with connection.cursor() as cursor:
             cursor.execute(f"{window} {staged}", params)
             staged_rows = cursor.rowcount
-        self.counts[f"{programme.code}:{step.code}"] = {"tasks": 0}
+        self.counts.setdefault(f"{programme.code}:{step.code}", {"tasks": 0})
         return staged_rows
 
     def stage_calls(self):
@@ -459,6 +605,8 @@ class Plan:
         programmes = list(programmes if programmes is not None else
                           Programme.objects.filter(is_active=True).prefetch_related(
                               _active_steps()))
+        run = PlannerRun.objects.create(day=self.day, started_at=self.started_at,
+                                        windows=self._windows_record())
         timings = {}
 
         def timed(name, func, *args):
@@ -472,6 +620,8 @@ class Plan:
         staging = not _portable()
         if staging:
             self.stage_calls()
+        self.counts["changed"] = timed("changed", self.stage_changed)
+        steps_changed_at = self._steps_changed_at(programmes)
         call_steps = {}
         for programme in programmes:
             for step in programme.active_steps:
@@ -484,7 +634,14 @@ class Plan:
                     rows = self._rows_for_classes(step)
                 else:
                     rows = self._rows_for_dates(step)
-                timed(f"{programme.code}:{step.code}", self.plan_step, step, rows)
+                if programme.anchor in (Programme.Anchor.CAMPAIGN, Programme.Anchor.CARE_CLASS):
+                    fresh, covered = [(*row, None) for row in rows], []
+                else:
+                    fresh, covered = self.split_covered(step, rows, steps_changed_at[step.pk])
+                timed(f"{programme.code}:{step.code}", self.plan_step, step, fresh)
+                if covered and self.changed_rows:
+                    timed(f"{programme.code}:{step.code}:changed", self.plan_step, step, covered,
+                          True)
                 if step.channel == Channel.CALL:
                     call_steps[step.pk] = f"{programme.code}:{step.code}"
             if staging:  # each programme's calls go in before the next programme is read
@@ -494,6 +651,9 @@ class Plan:
         self.counts["credited"] = timed("credit", appointments_credit)
         self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
         self.counts["seconds"] = timings
+        run.finished_at = timezone.now()
+        run.counts = self.counts
+        run.save(update_fields=["finished_at", "counts"])
         return self.counts
 
 

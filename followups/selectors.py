@@ -25,6 +25,7 @@ from .models import (
     LoungePreference,
     LoungeVisit,
     Outcome,
+    PlannerRun,
     Programme,
     RefusalReason,
     SatisfactionQuestion,
@@ -96,6 +97,11 @@ def day_plan(user, day):
                 "channel", "status")
         .annotate(n=Count("id"))
         .order_by("programme__order", "step__offset_days", "channel", "status"))
+
+
+def last_planner_run():
+    """The latest night of the planner that finished (PlannerRun), or None."""
+    return PlannerRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
 
 
 def workload(user, day):

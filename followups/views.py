@@ -147,8 +147,11 @@ def plan(request):
     """The day's plan per programme, workload per caller and bulk reassignment."""
     day = _day(request)
     assignee = request.GET.get("assignee", "")
+    last_run = selectors.last_planner_run()
     return render(request, "followups/plan.html", {
         "day": day, "plan_rows": selectors.day_plan(request.user, day),
+        "last_run": last_run,
+        "planner_late": last_run is None or last_run.day < timezone.localdate(),
         "workload": selectors.workload(request.user, day),
         "calls": selectors.open_calls(request.user, day, assignee=assignee,
                                       programme=request.GET.get("programme") or None),

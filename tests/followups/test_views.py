@@ -244,3 +244,27 @@ def test_programme_pages_in_english_and_closed_to_callers(manager_client, client
     assert client.post(reverse("followups:step-remove", args=[step.pk])).status_code == 403
     step.refresh_from_db()
     assert step.is_active
+
+
+def test_plan_page_says_when_the_last_night_finished_and_warns_when_today_has_not(
+        manager_client, store, caller):
+    from django.conf import settings
+    from django.utils import translation
+
+    page = manager_client.get(reverse("followups:plan")).content.decode()
+    assert "今天的夜间计划还没有完成" in page  # it never ran
+    make_calls(store, 2)  # Monday's night, at 01:00
+    page = manager_client.get(reverse("followups:plan")).content.decode()
+    assert "最近一次夜间计划：2026-11-23，2026-11-23 01:00 完成" in page
+    assert "今天的夜间计划还没有完成" not in page
+    from followups.models import PlannerRun
+
+    PlannerRun.objects.update(day=MON - timedelta(days=1))  # as if Monday's had not run
+    manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    try:
+        page = manager_client.get(reverse("followups:plan")).content.decode()
+    finally:
+        del manager_client.cookies[settings.LANGUAGE_COOKIE_NAME]
+        translation.activate(settings.LANGUAGE_CODE)
+    assert "Latest night plan: 2026-11-22, finished 2026-11-23 01:00" in page
+    assert "Today's night plan has not finished" in page
