@@ -51,6 +51,8 @@ SH = ZoneInfo("Asia/Shanghai")
 KEY = ("store_id, programme_id, step_id, customer_id, vehicle_id, campaign_id, care_class_id, "
        "due_on, offset_days, planned_on, deadline_on, channel, programme_code")
 TASK_KEY = KEY + ", status"
+# The change reason of the history rows day_edits writes.
+EDIT_REASON = "bench: day edits"
 MSG_KEY = ("t.step_id, t.customer_id, t.vehicle_id, t.due_on, m.store_id, m.recipient, "
            "m.sign_name, m.template_code, m.params, m.text, m.purpose, m.not_before, m.expires_at")
 
@@ -84,6 +86,8 @@ def empty_ledger():
     sql("DELETE FROM crm_site_message WHERE content_type_id = %s", [task_ct])
     sql("TRUNCATE followups_task, followups_callattempt, followups_satisfactionanswer, "
         "followups_appointment, followups_plannerrun RESTART IDENTITY CASCADE")
+    for table in ("customers_historicalvehicle", "customers_historicalcustomer"):
+        sql(f"DELETE FROM {table} WHERE history_change_reason = %s", [EDIT_REASON])
     sql("VACUUM ANALYZE followups_task")
     sql("VACUUM ANALYZE crm_site_message")
 
@@ -99,9 +103,10 @@ def day_sends_sms(day, task_ct):
 
 def day_edits(n, at):
     """What the day's staff save (not timed): `n` cars and `n` customers, picked at random,
-    get a history row at `at` as a save leaves one, their values unchanged. Each night then
-    reads them again on the days earlier nights planned, and finds nothing new to plan, so
-    the row sets stay comparable with the reference."""
+    get a history row at `at` as a save leaves one, their values unchanged (marked with
+    EDIT_REASON, which empty_ledger removes). Each night then reads them again on the days
+    earlier nights planned, and finds nothing new to plan, so the row sets stay comparable
+    with the reference."""
     from customers.models import Customer, Vehicle
 
     for model in (Vehicle, Customer):
@@ -109,9 +114,10 @@ def day_edits(n, at):
         kept = {f.column for f in history._meta.concrete_fields}
         columns = ", ".join(f.column for f in model._meta.concrete_fields if f.column in kept)
         table = model._meta.db_table
-        sql(f"INSERT INTO {history._meta.db_table} ({columns}, history_date, history_type) "
-            f"SELECT {columns}, %s, '~' FROM {table} "
-            f"WHERE id IN (SELECT id FROM {table} ORDER BY random() LIMIT %s)", [at, n])
+        sql(f"INSERT INTO {history._meta.db_table} ({columns}, history_date, history_type, "
+            f"history_change_reason) SELECT {columns}, %s, '~', %s FROM {table} "
+            f"WHERE id IN (SELECT id FROM {table} ORDER BY random() LIMIT %s)",
+            [at, EDIT_REASON, n])
 
 
 def run_planner(start, nights, *, sends_sms=False, edits=0):
@@ -311,8 +317,7 @@ def main():
     parser.add_argument("--day-edits", type=int, default=0, metavar="N",
                         help="between nights, N cars and N customers are saved unchanged (a "
                              "history row each, at noon), as the day's staff would leave them; "
-                             "the nights then run on a simulated clock: start after the day "
-                             "the data was generated")
+                             "the nights then run on a simulated clock")
     parser.add_argument("--reference-kept", type=float, metavar="REFERENCE_SECONDS",
                         help="do not run the reference again: compare with the reference rows "
                              "kept by an earlier run on this database and nights, whose SQL "

@@ -104,6 +104,12 @@ class Plan:
         self.calendars = {store.pk: store_calendar(store) for store in self.stores}
         self.counts = {}
         self.task_ct = ContentType.objects.get_for_model(Task).pk
+        # {(store, channel): {nominal: planned}}: what this run plans, per store and channel.
+        self.windows = {
+            (store.pk, channel): rules.planning_window(
+                self.day, self.cfg.catch_up_days, channel, self.calendars[store.pk],
+                self.cfg.call_lookahead_days)
+            for store in self.stores for channel in (Channel.CALL, Channel.SMS)}
         self.started_at = timezone.now()
         self.covered = self._covered_dates()
         self.changed_rows = 0
@@ -116,30 +122,26 @@ class Plan:
         span = timedelta(days=COVER_SPAN_DAYS)
         runs = PlannerRun.objects.filter(finished_at__isnull=False,
                                          day__range=(self.day - span, self.day + span))
-        windows = {(str(store.pk), channel): self._window(store, channel)
-                   for store in self.stores for channel in (Channel.CALL, Channel.SMS)}
         covered = {}
         for started_at, recorded in runs.values_list("started_at", "windows"):
-            for key, channels in recorded.items():
+            for store_key, channels in recorded.items():
                 for channel, (first, last) in channels.items():
-                    window = windows.get((key, channel))
-                    if window is None:
-                        continue
+                    key = (int(store_key), channel)
+                    if key not in self.windows:
+                        continue  # a store this run does not plan
                     first, last = date.fromisoformat(first), date.fromisoformat(last)
-                    dates = covered.setdefault((int(key), channel), {})
-                    for nominal in window:
-                        if first <= nominal <= last and started_at > dates.get(nominal, started_at - span):
-                            dates[nominal] = started_at
+                    dates = covered.setdefault(key, {})
+                    for nominal in self.windows[key]:
+                        if first <= nominal <= last:
+                            dates[nominal] = max(started_at, dates.get(nominal, started_at))
         return covered
 
     def _windows_record(self):
         """The nominal dates this run covers, per store and channel, as PlannerRun keeps them."""
         record = {}
-        for store in self.stores:
-            record[str(store.pk)] = {}
-            for channel in (Channel.CALL, Channel.SMS):
-                window = self._window(store, channel)
-                record[str(store.pk)][channel] = [min(window).isoformat(), max(window).isoformat()]
+        for (store_id, channel), window in self.windows.items():
+            record.setdefault(str(store_id), {})[channel] = [min(window).isoformat(),
+                                                             max(window).isoformat()]
         return record
 
     def _steps_changed_at(self, programmes):
@@ -186,15 +188,15 @@ class Plan:
         with connection.cursor() as cursor:
             # Each car with its store and due dates as they are now, so a step joins
             # its window days straight against this table and reads only the cars due.
-            dates = ", ".join(VEHICLE_COLUMNS.values())
+            dates = list(VEHICLE_COLUMNS.values())
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CHANGED} "
                            "(vehicle_id bigint, customer_id bigint, changed_at timestamptz, "
-                           f"store_id bigint, {' date, '.join(VEHICLE_COLUMNS.values())} date)")
+                           f"store_id bigint, {', '.join(d + ' date' for d in dates)})")
             cursor.execute(f"TRUNCATE {CHANGED}")
             cursor.execute(f"""
-                INSERT INTO {CHANGED} (vehicle_id, customer_id, changed_at, store_id, {dates})
+                INSERT INTO {CHANGED} (vehicle_id, customer_id, changed_at, store_id, {', '.join(dates)})
                 SELECT x.vehicle_id, x.customer_id, x.changed_at, v.store_id,
-                       {", ".join("v." + c for c in VEHICLE_COLUMNS.values())}
+                       {", ".join("v." + d for d in dates)}
                 FROM (SELECT vehicle_id, customer_id, max(changed_at) AS changed_at FROM (
                     SELECT v.id AS vehicle_id, v.customer_id, h.history_date AS changed_at
                     FROM {_t(Vehicle.history.model)} h JOIN {vehicle} v ON v.id = h.id
@@ -217,8 +219,7 @@ class Plan:
     # -- windows -------------------------------------------------------------------------
 
     def _window(self, store, channel):
-        return rules.planning_window(self.day, self.cfg.catch_up_days, channel,
-                                     self.calendars[store.pk], self.cfg.call_lookahead_days)
+        return self.windows[(store.pk, Channel.CALL if channel == Channel.CALL else Channel.SMS)]
 
     def _sms_times(self, store, planned):
         not_before, expires_at = rules.sms_send_window(
@@ -634,10 +635,7 @@ class Plan:
                     rows = self._rows_for_classes(step)
                 else:
                     rows = self._rows_for_dates(step)
-                if programme.anchor in (Programme.Anchor.CAMPAIGN, Programme.Anchor.CARE_CLASS):
-                    fresh, covered = [(*row, None) for row in rows], []
-                else:
-                    fresh, covered = self.split_covered(step, rows, steps_changed_at[step.pk])
+                fresh, covered = self.split_covered(step, rows, steps_changed_at[step.pk])
                 timed(f"{programme.code}:{step.code}", self.plan_step, step, fresh)
                 if covered and self.changed_rows:
                     timed(f"{programme.code}:{step.code}:changed", self.plan_step, step, covered,

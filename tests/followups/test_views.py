@@ -268,3 +268,19 @@ def test_plan_page_says_when_the_last_night_finished_and_warns_when_today_has_no
         translation.activate(settings.LANGUAGE_CODE)
     assert "Latest night plan: 2026-11-22, finished 2026-11-23 01:00" in page
     assert "Today's night plan has not finished" in page
+
+
+def test_plan_page_query_count_is_the_same_for_2_and_20_calls(manager_client, store, caller,
+                                                              django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_calls(store, 2)
+    with CaptureQueriesContext(connection) as two:
+        assert manager_client.get(reverse("followups:plan")).status_code == 200
+    make_calls(store, 18, day=MON)
+    for _night in range(3):  # more nights recorded do not add queries either
+        plan(MON)
+    with django_assert_num_queries(len(two)):
+        page = manager_client.get(reverse("followups:plan")).content.decode()
+    assert page.count('name="task" value=') == 20
