@@ -16,6 +16,7 @@ from . import services
 from .models import Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
+from .templatetags.crm import mask_mobile
 
 
 def exception_handler(exc, context):
@@ -100,12 +101,22 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    """`recipient` masked exactly as on the outbox page (/messages/): in full only for a
+    role that may reveal personal data."""
+
     class Meta:
         model = Message
         fields = ["id", "store", "recipient", "sign_name", "template_code", "params", "text",
                   "purpose", "status", "not_before", "expires_at", "attempts",
                   "last_error", "provider_id", "created_at", "sent_at"]
         read_only_fields = fields
+
+    def to_representation(self, message):
+        data = super().to_representation(message)
+        request = self.context.get("request")
+        if not (request and request.user.has_perm("crm_site.reveal_personal_data")):
+            data["recipient"] = mask_mobile(message.recipient)
+        return data
 
 
 class MessageViewSet(viewsets.ReadOnlyModelViewSet):

@@ -6,7 +6,8 @@ from .roles import Role
 
 
 class StaffForm(forms.ModelForm):
-    """Create or edit a member of staff. The password is asked only on create."""
+    """Create or edit a member of staff. The password is asked only on create; `roles`
+    limits the roles offered to those the user may grant."""
 
     password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput,
                                required=False, strip=False)
@@ -22,9 +23,12 @@ class StaffForm(forms.ModelForm):
         labels = {"last_name": _("姓"), "first_name": _("名")}
         widgets = {"birthday": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args, stores, creating, **kwargs):
+    def __init__(self, *args, stores, creating, roles=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stores"].queryset = stores
+        if roles is not None:  # only the roles the user may grant (roles.grantable_roles)
+            self.fields["roles"].choices = [(code, label) for code, label in Role.choices
+                                            if code in roles]
         self.creating = creating
         if creating:
             self.fields["password"].required = True

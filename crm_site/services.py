@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from . import rules
 from .models import Message, Notification, OpeningHours, Store, User
-from .roles import Role
+from .roles import Role, staff_change_refusal
 from .scoping import stores_of
 from .sms import SmsError, get_backend
 
@@ -40,11 +40,15 @@ def store_create(*, group, code, name, weekdays=range(5), hours=DEFAULT_HOURS, *
 
 # Staff ----------------------------------------------------------------------------------
 
-def _check_staff_scope(actor, stores):
+def _check_staff_change(actor, user, stores, roles):
+    """The one rule (roles.staff_change_refusal), then what the form must hold."""
     if not actor.has_perm("crm_site.manage_staff"):
         raise PermissionDenied(_("您没有管理员工的权限。"))
     allowed = set(stores_of(actor).values_list("pk", flat=True))
-    if any(store.pk not in allowed for store in stores):
+    refusal = staff_change_refusal(actor, user, roles=roles, managed=allowed)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if any(store.pk not in allowed for store in stores):  # the rule's, named on the field
         raise ValidationError({"stores": _("只能把员工分配到您所在的门店。")})
     if not stores:
         raise ValidationError({"stores": _("请至少选择一个门店。")})
@@ -59,8 +63,8 @@ def _set_roles(user, roles):
 
 @transaction.atomic
 def staff_create(*, actor, username, password, stores, roles, **fields):
-    """A manager adds a member of staff to their own stores with the given roles."""
-    _check_staff_scope(actor, stores)
+    """A manager adds a member of staff to their own stores with roles not above their own."""
+    _check_staff_change(actor, None, stores, roles)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("该用户名已被使用。")})
     user = User(username=username, **fields)
@@ -78,11 +82,13 @@ def staff_create(*, actor, username, password, stores, roles, **fields):
 
 @transaction.atomic
 def staff_update(*, actor, user, stores, roles, **fields):
-    """A manager changes a colleague's details, stores and roles."""
-    _check_staff_scope(actor, stores)
+    """A manager changes a colleague's details (deactivates them), stores and roles: only
+    a colleague of the manager's own stores alone, not above the manager, and never to
+    raise their own roles (roles.staff_change_refusal)."""
     if not stores_of(actor).filter(pk__in=user.stores.values("pk")).exists() \
             and not actor.is_superuser:
         raise PermissionDenied(_("该员工不在您的门店。"))
+    _check_staff_change(actor, user, stores, roles)
     for name, value in fields.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"])

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from . import services
 from .forms import StaffForm
 from .models import Message, Notification, User
-from .roles import Role
+from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
 
 # Where each role starts its day, first match wins; names of pages that may not exist
@@ -100,18 +100,31 @@ def staff_list(request):
     staff = (for_user(User.objects.all(), request.user, "stores").distinct()
              .prefetch_related("groups", "stores").order_by("username"))
     page = Paginator(staff, 50).get_page(request.GET.get("page"))
+    actor = User.objects.prefetch_related("groups").get(pk=request.user.pk)  # roles read once
+    managed = set(stores_of(actor).values_list("pk", flat=True))
+    for member in page:  # the row links to the form only when the one rule allows a change
+        member.changeable = staff_change_refusal(actor, member, managed=managed) is None
     return render(request, "crm_site/staff_list.html", {"page": page})
 
 
 @login_required
 @permission_required("crm_site.manage_staff", raise_exception=True)
 def staff_edit(request, pk=None):
+    """Create or change a member of staff. A colleague the one rule
+    (roles.staff_change_refusal) does not let the user change answers 403; the roles
+    offered are those the user may grant (on oneself: only those already held)."""
     user = None
     if pk is not None:
-        user = get_object_or_404(for_user(User.objects.all(), request.user, "stores").distinct(),
-                                 pk=pk)
+        user = get_object_or_404(for_user(User.objects.all(), request.user, "stores").distinct()
+                                 .prefetch_related("groups", "stores"), pk=pk)
+        refusal = staff_change_refusal(request.user, user)
+        if refusal:
+            raise PermissionDenied(refusal)
+    roles = grantable_roles(request.user)
+    if user is not None and user.pk == request.user.pk:
+        roles &= user.role_codes
     form = StaffForm(request.POST or None, instance=user, stores=stores_of(request.user),
-                     creating=user is None)
+                     creating=user is None, roles=roles)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         stores, roles = list(data.pop("stores")), data.pop("roles")

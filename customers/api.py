@@ -23,6 +23,7 @@ from .models import (
     Customer,
     CustomerMerge,
     InsurancePolicy,
+    PersonalDataReveal,
     Sale,
     ServiceVisit,
     Vehicle,
@@ -62,9 +63,68 @@ class StaffField(serializers.PrimaryKeyRelatedField):
         return User.objects.filter(is_active=True, stores__in=stores).distinct()
 
 
-def _can_reveal(serializer):
-    request = serializer.context.get("request")
-    return bool(request and request.user.has_perm("crm_site.reveal_personal_data"))
+def _revealed(serializer):
+    """Whether this response shows identifiers in full: only when the caller asked for it
+    (`?reveal=1`, which needs the reveal permission and is logged; see RevealMixin)."""
+    return bool(serializer.context.get("reveal"))
+
+
+REVEAL_VALUES = ("1", "true", "yes")
+REVEAL_PARAMETER = OpenApiParameter(
+    "reveal", OpenApiTypes.BOOL,
+    description="Show mobiles and ID numbers in full. Needs the right to reveal personal "
+                "data (403 otherwise); logged like a reveal (one record) or an export "
+                "(a list page).")
+
+
+class RevealMixin:
+    """Identifiers come back masked for every role. `?reveal=1` on a list or a record
+    shows them in full to a role that may reveal personal data (403 to any other) and
+    logs it: a page of a list as an export of personal data, one record as a reveal of
+    each identifier it shows, both listed at /customers/reveals/."""
+
+    reveal = False
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.reveal = False
+        if self.action in ("list", "retrieve") and \
+                request.query_params.get("reveal", "").lower() in REVEAL_VALUES:
+            if not request.user.has_perm("crm_site.reveal_personal_data"):
+                self.permission_denied(request, message=_("您没有查看完整个人信息的权限。"))
+            self.reveal = True
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "reveal": self.reveal}
+
+    def list(self, request, *args, **kwargs):
+        if not self.reveal:
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(queryset) if page is None else page
+        data = self.get_serializer(rows, many=True).data
+        services.personal_data_export_log(
+            user=request.user, customer_ids=self.revealed_customer_ids(rows), unmasked=True,
+            filters=request.get_full_path(), ip_address=request.META.get("REMOTE_ADDR"))
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        if not self.reveal:
+            return super().retrieve(request, *args, **kwargs)
+        row = self.get_object()
+        data = self.get_serializer(row).data
+        for customer, field in self.revealed_fields(row):
+            services.personal_data_reveal(user=request.user, customer=customer, field=field,
+                                          ip_address=request.META.get("REMOTE_ADDR"))
+        return Response(data)
+
+    def revealed_customer_ids(self, rows):
+        raise NotImplementedError
+
+    def revealed_fields(self, row):
+        """(customer, PersonalDataReveal field) of each identifier the row shows."""
+        raise NotImplementedError
 
 
 # Customers --------------------------------------------------------------------------------------
@@ -108,10 +168,12 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def to_representation(self, customer):
         data = super().to_representation(customer)
-        if not _can_reveal(self):
+        if not _revealed(self):
             data["mobile"] = mask_mobile(customer.mobile) if customer.mobile else ""
             data["id_number"] = mask_id(customer.id_number) if customer.id_number else ""
             data["credit_code"] = mask_id(customer.credit_code) if customer.credit_code else ""
+            for member in data.get("family_members") or []:  # masked as on the page
+                member["phone"] = mask_mobile(member["phone"]) if member.get("phone") else ""
         return data
 
     def create(self, validated_data):
@@ -130,6 +192,15 @@ class CustomerSerializer(serializers.ModelSerializer):
             raise exceptions.ValidationError({"non_field_errors": [_("该客户已停用或已合并。")]})
         return services.customer_update(customer=customer, actor=self.context["request"].user,
                                         allow_duplicate=allow, **validated_data)
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=PersonalDataReveal.Field.choices)
+
+
+class RevealResultSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
 
 
 class MergeSerializer(serializers.Serializer):
@@ -151,7 +222,8 @@ class CappedPagination(PageNumberPagination):
     django_paginator_class = selectors.CappedPaginator
 
 
-@extend_schema_view(list=extend_schema(parameters=[
+@extend_schema_view(retrieve=extend_schema(parameters=[REVEAL_PARAMETER]), list=extend_schema(parameters=[
+    REVEAL_PARAMETER,
     OpenApiParameter("q", OpenApiTypes.STR, description="Name, any part of the mobile, plate or VIN."),
     OpenApiParameter("due", OpenApiTypes.STR, enum=list(selectors.DUE_PROGRAMMES),
                      description="A due date of this programme within `within` days."),
@@ -161,13 +233,16 @@ class CappedPagination(PageNumberPagination):
     OpenApiParameter("store", OpenApiTypes.INT), OpenApiParameter("owner", OpenApiTypes.INT),
     OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS)),
 ]))
-class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Customers of the caller's stores. Deleting is refused (records are kept)."""
+class CustomerViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Customers of the caller's stores. Deleting is refused (records are kept).
+    Mobiles and ID numbers come back masked; `reveal` shows one in full, `?reveal=1` a
+    record or a page of the list (the right to reveal personal data; logged)."""
 
     serializer_class = CustomerSerializer
     permission_classes = [permissions.IsAuthenticated, ModelPermissions, ActionPermissions]
-    action_permissions = {"merge": "customers.merge_customer"}
+    action_permissions = {"merge": "customers.merge_customer",
+                          "reveal": "crm_site.reveal_personal_data"}
     queryset = Customer.objects.none()
     filter_backends = []
     pagination_class = CappedPagination
@@ -186,6 +261,32 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             "family",
             Prefetch("vehicles", queryset=Vehicle.objects.filter(is_active=True).order_by("id"),
                      to_attr="active_vehicles"))
+
+    def get_permissions(self):
+        if self.action == "reveal":  # a read: no add_customer, as ModelPermissions asks of POST
+            return [permissions.IsAuthenticated(), ActionPermissions()]
+        return super().get_permissions()
+
+    def revealed_customer_ids(self, rows):
+        return [customer.pk for customer in rows]
+
+    def revealed_fields(self, customer):
+        return [(customer, field) for field in PersonalDataReveal.Field.values
+                if getattr(customer, field)]
+
+    @extend_schema(request=RevealSerializer, responses=RevealResultSerializer)
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, *args, **kwargs):
+        """One identifier of the customer in full (`field`: mobile, id_number or
+        credit_code), as the reveal button on the customer page; logged."""
+        customer = self.get_object()
+        payload = RevealSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        field = payload.validated_data["field"]
+        value = services.personal_data_reveal(user=request.user, customer=customer,
+                                              field=field,
+                                              ip_address=request.META.get("REMOTE_ADDR"))
+        return Response({"field": field, "value": value or ""})
 
     @extend_schema(request=MergeSerializer, responses=MergeResultSerializer)
     @action(detail=True, methods=["post"])
@@ -428,8 +529,8 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 class CorrectionRequestSerializer(serializers.ModelSerializer):
     """A correction request; filing it notifies the store's sales or service manager.
-    Values of identifier fields (mobile, ID number) come back masked unless the caller may
-    reveal personal data."""
+    Values of identifier fields (mobile, ID number) come back masked unless revealed
+    (`?reveal=1`, see RevealMixin)."""
 
     customer = ScopedRelatedField(model=Customer)
     vehicle = ScopedRelatedField(model=Vehicle, required=False, allow_null=True)
@@ -454,7 +555,7 @@ class CorrectionRequestSerializer(serializers.ModelSerializer):
     def to_representation(self, correction):
         data = super().to_representation(correction)
         mask = self.MASKED.get(correction.field)
-        if mask and not _can_reveal(self):
+        if mask and not _revealed(self):
             data["wrong_value"] = mask(correction.wrong_value) if correction.wrong_value else ""
             data["correct_value"] = mask(correction.correct_value)
         return data
@@ -480,11 +581,12 @@ class DecisionPermissions(permissions.BasePermission):
         return request.user.has_perm("customers.view_correctionrequest")
 
 
-@extend_schema_view(list=extend_schema(parameters=[
+@extend_schema_view(retrieve=extend_schema(parameters=[REVEAL_PARAMETER]), list=extend_schema(parameters=[
+    REVEAL_PARAMETER,
     OpenApiParameter("status", OpenApiTypes.STR, enum=CorrectionRequest.Status.values),
     OpenApiParameter("customer", OpenApiTypes.INT),
 ]))
-class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class CorrectionRequestViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Correction requests of the caller's stores: a caller files one; the store's sales or
     service manager applies or rejects it; a second call confirms it."""
@@ -508,6 +610,16 @@ class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if customer:
             rows = rows.filter(customer_id=customer)
         return rows
+
+    REVEALED = {CorrectionRequest.Field.MOBILE: PersonalDataReveal.Field.MOBILE,
+                CorrectionRequest.Field.ID_NUMBER: PersonalDataReveal.Field.ID_NUMBER}
+
+    def revealed_customer_ids(self, rows):
+        return sorted({row.customer_id for row in rows if row.field in self.REVEALED})
+
+    def revealed_fields(self, correction):
+        field = self.REVEALED.get(correction.field)
+        return [(correction.customer, field)] if field else []
 
     def _decide(self, request, service, arguments):
         correction = self.get_object()

@@ -14,7 +14,7 @@ from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm_site.crypto import EncryptedTextField, keyed_hash
+from crm_site.crypto import EncryptedTextField, UnreadableValue, keyed_hash
 from crm_site.models import Store
 
 
@@ -155,6 +155,7 @@ class Customer(models.Model):
         permissions = [
             ("merge_customer", _("合并重复客户")),
             ("import_customers", _("导入客户数据")),
+            ("export_customers", _("导出客户列表")),
             ("record_consent", _("记录客户联系偏好")),
         ]
         indexes = [
@@ -168,7 +169,8 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.id_number_hash = keyed_hash(self.id_number)
+        if not isinstance(self.id_number, UnreadableValue):  # else it is written back as it was
+            self.id_number_hash = keyed_hash(self.id_number)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "id_number" in update_fields:
             kwargs["update_fields"] = {*update_fields, "id_number_hash"}

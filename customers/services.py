@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm_site.crypto import keyed_hash
+from crm_site.crypto import UnreadableValue, keyed_hash
 
 from . import hooks, rules
 from .models import (
@@ -137,10 +137,14 @@ def _clean_customer(values, *, store, today, exclude_pk=None, allow_duplicate=Fa
     birth_date = values.get("birth_date")
     if birth_date and (birth_date > today or birth_date.year < 1900):
         errors["birth_date"] = [_("出生日期不合理。")]
-    id_number = _field_error(errors, "id_number", normalize_id_number, values.get("id_number"),
-                             birth_date=birth_date if "birth_date" not in errors else None,
-                             gender=gender or None, today=today)
-    values["id_number"] = id_number or ""
+    if isinstance(values.get("id_number"), UnreadableValue):
+        id_number = None  # cannot be read with the keys configured: kept as it is stored
+    else:
+        id_number = _field_error(errors, "id_number", normalize_id_number,
+                                 values.get("id_number"),
+                                 birth_date=birth_date if "birth_date" not in errors else None,
+                                 gender=gender or None, today=today)
+        values["id_number"] = id_number or ""
     if id_number and not birth_date:
         from .validators import id_birth_date, id_gender
         values["birth_date"] = id_birth_date(id_number)

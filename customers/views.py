@@ -84,6 +84,8 @@ def customer_list(request):
     filters = _filters(request)
     customers = selectors.customer_list(request.user, filters)
     if request.GET.get("export") == "csv":
+        if not request.user.has_perm("customers.export_customers"):
+            raise PermissionDenied
         return _export_csv(request, customers)
     per_page = _int(request.GET.get("per_page"))
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZE
@@ -115,9 +117,10 @@ def _querystring(request, drop=()):
 
 
 def _export_csv(request, customers):
-    """The current view as CSV (at most EXPORT_LIMIT rows). Identifiers are in full for a
-    role that may reveal them, masked otherwise; every export is logged with its filter,
-    its records and its row count."""
+    """The current view as CSV (at most EXPORT_LIMIT rows), for the roles that may export
+    personal data (customers.export_customers). Identifiers are in full for a role that
+    may reveal them, masked otherwise; every export is logged with its filter, its
+    records and its row count."""
     full = request.user.has_perm("crm_site.reveal_personal_data")
     rows = list(customers[:EXPORT_LIMIT])
     services.personal_data_export_log(

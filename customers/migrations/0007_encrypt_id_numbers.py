@@ -6,7 +6,8 @@ export log; every role that reads records reads the consent changes."""
 
 from django.db import migrations
 
-from crm_site.crypto import decrypt, encrypt, is_token, keyed_hash
+from crm_site.crypto import decrypt, encrypt, keyed_hash
+from crm_site.crypto import is_legacy_token as is_token
 from crm_site.roles import Role, grant_permissions
 
 # (table, primary key, encrypted column, hash column or None)

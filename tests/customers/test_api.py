@@ -56,8 +56,10 @@ def test_create_normalises_and_masks_for_roles_without_the_right(specialist_api,
     assert body["family_members"][0]["name"] == "王小明"
     customer = Customer.objects.get()
     assert customer.mobile == "13900000001" and customer.birth_date == date(1985, 6, 15)
-    # a role that may reveal personal data sees it in full
-    assert api.get(f"/api/v1/customers/{customer.pk}/").json()["mobile"] == "13900000001"
+    # masked for a role that may reveal personal data too, unless it asks (and is logged)
+    assert api.get(f"/api/v1/customers/{customer.pk}/").json()["mobile"] == "139****0001"
+    assert api.get(f"/api/v1/customers/{customer.pk}/",
+                   {"reveal": "1"}).json()["mobile"] == "13900000001"
 
 
 def test_duplicate_refused_unless_confirmed(api, store, customer):
@@ -255,3 +257,121 @@ def test_correction_requests_are_scoped_and_the_list_has_a_fixed_query_count(
     with CaptureQueriesContext(connection) as many:
         assert api.get("/api/v1/correction-requests/").json()["count"] == 11
     assert len(many) == len(one)
+
+
+# Personal data through the API: masked unless revealed, every reveal logged ------------------------
+
+@pytest.fixture
+def private(store, caller):
+    from customers import services
+
+    customer = make_customer(store, 5, name="王伟", id_number=make_id_number(),
+                             family=[{"relation": "spouse", "name": "李丽",
+                                      "phone": "13900000077"}])
+    services.correction_request_file(customer=customer, field="customer.mobile",
+                                     correct_value="13900000088", filed_by=caller,
+                                     department="sales")
+    return customer
+
+
+def _logs():
+    from customers.models import PersonalDataExport, PersonalDataReveal
+
+    return (list(PersonalDataReveal.objects.values_list("user__username", "customer_id", "field")),
+            list(PersonalDataExport.objects.values_list("user__username", "kind", "customer_ids",
+                                                        "unmasked")))
+
+
+def test_the_customers_api_masks_for_every_role_unless_revealed(api, private):
+    """The attack: a role with the reveal permission pages through the API. The list and
+    the record come back masked, and nothing is logged because nothing was revealed."""
+    for url in ("/api/v1/customers/", f"/api/v1/customers/{private.pk}/"):
+        body = api.get(url).content.decode()
+        assert private.mobile not in body and private.id_number not in body, url
+        assert "13900000077" not in body and "139****0077" in body  # family phone too
+        assert "139****0005" in body
+    assert _logs() == ([], [])
+
+
+def test_a_page_of_the_list_revealed_is_logged_as_an_export(api, cr_manager, private, store):
+    make_customer(store, 6)
+    response = api.get("/api/v1/customers/", {"reveal": "1", "q": "139"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert private.mobile in body and private.id_number in body and "13900000077" in body
+    reveals, exports = _logs()
+    assert reveals == []
+    assert len(exports) == 1
+    user, kind, ids, unmasked = exports[0]
+    assert (user, kind, unmasked) == ("crm", "list", True)
+    assert sorted(ids) == sorted(row["id"] for row in response.json()["results"])
+    from customers.models import PersonalDataExport
+
+    assert PersonalDataExport.objects.get().filters.startswith("/api/v1/customers/?")
+    log = APIClient()
+    log.force_login(cr_manager)
+    assert "/api/v1/customers/" in log.get("/customers/reveals/").content.decode()
+
+
+def test_one_record_revealed_is_logged_per_identifier(api, private):
+    body = api.get(f"/api/v1/customers/{private.pk}/", {"reveal": "true"}).json()
+    assert (body["mobile"], body["id_number"]) == (private.mobile, private.id_number)
+    assert sorted(_logs()[0]) == [("crm", private.pk, "id_number"), ("crm", private.pk, "mobile")]
+
+
+def test_the_reveal_action_shows_one_identifier_and_logs_it(api, private, other_customer):
+    url = f"/api/v1/customers/{private.pk}/reveal/"
+    response = api.post(url, {"field": "id_number"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"field": "id_number", "value": private.id_number}
+    assert _logs()[0] == [("crm", private.pk, "id_number")]
+    assert api.post(url, {"field": "name"}, format="json").status_code == 400
+    assert api.post(f"/api/v1/customers/{other_customer.pk}/reveal/", {"field": "mobile"},
+                    format="json").status_code == 404
+    assert len(_logs()[0]) == 1
+
+
+@pytest.mark.parametrize("role", [Role.CALLER, Role.CR_SPECIALIST, Role.LOUNGE_ATTENDANT,
+                                  Role.SALES_MANAGER, Role.SERVICE_MANAGER])
+def test_a_role_that_may_not_reveal_is_refused_and_nothing_is_logged(make_user, store, private,
+                                                                     role):
+    client = APIClient()
+    client.force_authenticate(make_user(role, store))
+    assert client.get("/api/v1/customers/", {"reveal": "1"}).status_code == 403
+    assert client.get(f"/api/v1/customers/{private.pk}/", {"reveal": "1"}).status_code == 403
+    assert client.post(f"/api/v1/customers/{private.pk}/reveal/", {"field": "mobile"},
+                       format="json").status_code == 403
+    body = client.get("/api/v1/customers/").content.decode()
+    assert private.mobile not in body and private.id_number not in body
+    assert _logs() == ([], [])
+
+
+def test_correction_requests_mask_identifiers_unless_revealed(api, private):
+    body = api.get("/api/v1/correction-requests/").content.decode()
+    assert "13900000088" not in body and "139****0088" in body
+    assert _logs() == ([], [])
+    body = api.get("/api/v1/correction-requests/", {"reveal": "1"}).content.decode()
+    assert "13900000088" in body
+    assert _logs()[1] == [("crm", "list", [private.pk], True)]
+    correction = private.correction_requests.get()
+    body = api.get(f"/api/v1/correction-requests/{correction.pk}/", {"reveal": "1"}).json()
+    assert body["correct_value"] == "13900000088"
+    assert _logs()[0] == [("crm", private.pk, "mobile")]
+
+
+def test_the_outbox_api_masks_mobiles_as_its_page_does(make_user, store, client):
+    from crm_site.services import message_queue
+
+    message_queue(store=store, recipient="13800001234", template_code="SMS_1")
+    for role, full in ((Role.CALLER, False), (Role.CR_SPECIALIST, False),
+                       (Role.CR_MANAGER, True), (Role.GENERAL_MANAGER, True)):
+        user = make_user(role, store)
+        client.force_login(user)
+        page = client.get("/messages/").content.decode()
+        api = APIClient()
+        api.force_authenticate(user)
+        rows = api.get("/api/v1/messages/").json()["results"]
+        one = api.get(f"/api/v1/messages/{rows[0]['id']}/").json()
+        expected = "13800001234" if full else "138****1234"
+        assert rows[0]["recipient"] == one["recipient"] == expected, role
+        assert expected in page and (full or "13800001234" not in page), role

@@ -137,17 +137,28 @@ def test_rotation_re_encrypts_under_the_new_key(private, settings):
 
 # Exports of the list ------------------------------------------------------------------------------
 
-def test_list_export_is_masked_for_a_role_that_may_not_reveal_and_logged(client, specialist,
-                                                                          private):
-    client.force_login(specialist)
+def test_list_export_is_masked_for_a_role_that_may_not_reveal_and_logged(client, make_user,
+                                                                          store, private):
+    sales_manager = make_user(Role.SALES_MANAGER, store)
+    client.force_login(sales_manager)
     response = client.get(reverse("customers:list"), {"export": "csv", "q": "王"})
     body = response.content.decode("utf-8-sig")
     assert private.mobile not in body and ID not in body
     assert private.mobile[:3] + "****" in body
     export = PersonalDataExport.objects.get()
     assert (export.user, export.kind, export.row_count, export.unmasked) == (
-        specialist, "list", 1, False)
+        sales_manager, "list", 1, False)
     assert export.customer_ids == [private.pk] and "q=" in export.filters
+
+
+@pytest.mark.parametrize("role", [Role.LOUNGE_ATTENDANT, Role.CALLER, Role.CR_SPECIALIST])
+def test_list_export_is_refused_to_roles_that_may_not_export_personal_data(client, make_user,
+                                                                           store, private, role):
+    client.force_login(make_user(role, store))
+    page = client.get(reverse("customers:list"))
+    assert page.status_code == 200 and "export=csv" not in page.text
+    assert client.get(reverse("customers:list"), {"export": "csv"}).status_code == 403
+    assert not PersonalDataExport.objects.exists()
 
 
 def test_list_export_is_in_full_for_a_role_that_may_reveal(manager_client, cr_manager, private):

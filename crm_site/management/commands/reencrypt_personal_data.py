@@ -9,7 +9,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from crm_site.crypto import EncryptedTextField, keyed_hash
+from crm_site.crypto import EncryptedTextField, UnreadableValue, keyed_hash
 
 BATCH = 1000
 
@@ -29,24 +29,30 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for model, name, hash_name in encrypted_fields():
-            count = self._rewrite(model, name, hash_name)
+            count, unreadable = self._rewrite(model, name, hash_name)
             self.stdout.write(f"{model._meta.label}.{name}: {count} rows")
+            if unreadable:
+                self.stderr.write(f"{model._meta.label}.{name}: {unreadable} rows cannot be "
+                                  "decrypted with FIELD_ENCRYPTION_KEYS and were left as they are")
 
     def _rewrite(self, model, name, hash_name):
         manager = model._base_manager
         pk_name = model._meta.pk.attname
         fields = [name] + ([hash_name] if hash_name else [])
-        last, count = None, 0
+        last, count, unreadable = None, 0, 0
         while True:
             rows = manager.exclude(**{name: ""}).order_by(pk_name).only(pk_name, *fields)
             if last is not None:
                 rows = rows.filter(**{f"{pk_name}__gt": last})
             batch = list(rows[:BATCH])
             if not batch:
-                return count
+                return count, unreadable
             for row in batch:  # read back in plain text; saving encrypts under the newest key
-                if hash_name:
-                    setattr(row, hash_name, keyed_hash(getattr(row, name)))
+                value = getattr(row, name)
+                if isinstance(value, UnreadableValue):  # written back as it is stored
+                    unreadable += 1
+                elif hash_name:
+                    setattr(row, hash_name, keyed_hash(value))
             with transaction.atomic():
                 manager.bulk_update(batch, fields)
             count += len(batch)
