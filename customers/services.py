@@ -2,6 +2,8 @@
 atomic and validates first: bad input raises ValidationError({field: message}) and saves
 nothing."""
 
+from datetime import date
+
 from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -507,6 +509,15 @@ def sale_deliver(*, sale, delivered_on, actor=None):
 
 
 SERVICE_TYPES = {ServiceVisit.RepairType.FIRST_SERVICE, ServiceVisit.RepairType.PERIODIC_SERVICE}
+# No workshop record of ours is older than this; an earlier date is a typing error.
+VISIT_EARLIEST = date(1990, 1, 1)
+
+
+def _years_after(day, years):
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 @transaction.atomic
@@ -528,14 +539,22 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
     today = _today()
     if repair_type not in ServiceVisit.RepairType.values:
         errors["repair_type"] = [_("维修类型无效。")]
+    earliest = max(VISIT_EARLIEST, vehicle.delivered_on or VISIT_EARLIEST)
     if date_in and date_in > today:
         errors["date_in"] = [_("进厂日期不能晚于今天。")]
+    elif date_in and date_in < earliest:
+        errors["date_in"] = [_("进厂日期不能早于%(earliest)s（1990年或车辆交车日期）。")
+                             % {"earliest": earliest.isoformat()}]
     if date_out and date_in and date_out < date_in:
         errors["date_out"] = [_("出厂日期不能早于进厂日期。")]
+    elif date_out and date_out > today:
+        errors["date_out"] = [_("出厂日期不能晚于今天。")]
     if amount is None or amount < 0:
         errors["amount"] = [_("金额不能为负数。")]
     if next_service_on and date_in and next_service_on <= date_in:
         errors["next_service_on"] = [_("下次保养日期应晚于进厂日期。")]
+    elif next_service_on and date_in and next_service_on > _years_after(date_in, 5):
+        errors["next_service_on"] = [_("下次保养日期不能晚于进厂日期后5年。")]
     if mileage is not None and (mileage < 0 or mileage > 2_000_000):
         errors["mileage"] = [_("里程不合理。")]
     elif mileage is not None and vehicle.mileage and mileage < vehicle.mileage and \

@@ -255,3 +255,55 @@ def test_correction_requests_are_scoped_and_the_list_has_a_fixed_query_count(
     with CaptureQueriesContext(connection) as many:
         assert api.get("/api/v1/correction-requests/").json()["count"] == 11
     assert len(many) == len(one)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("date_in", "0001-01-05"),  # the audit's absurd date: answered 500 after it was saved
+    ("date_in", "1989-12-31"),
+    ("date_out", "9999-12-31"),
+    ("next_service_on", "9999-12-31"),
+])
+def test_visit_with_an_absurd_date_is_refused_and_leaves_no_row(client, make_user, store, vehicle,
+                                                               field, value):
+    service = APIClient(raise_request_exception=False)
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    visit = {"vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-11-01", field: value}
+    response = service.post("/api/v1/service-visits/", visit, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not ServiceVisit.objects.exists()
+    # A client retrying the same request gets the same answer, still without a row.
+    assert service.post("/api/v1/service-visits/", visit, format="json").status_code == 400
+    assert not ServiceVisit.objects.exists()
+
+
+def test_visit_before_the_car_was_delivered_is_refused(make_user, store, vehicle):
+    vehicle.delivered_on = date(2026, 8, 10)
+    vehicle.save()
+    service = APIClient()
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    response = service.post("/api/v1/service-visits/", {
+        "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-08-01"}, format="json")
+    assert response.status_code == 400 and "2026-08-10" in str(response.json()["date_in"])
+    assert not ServiceVisit.objects.exists()
+
+
+def test_a_failing_reaction_to_a_visit_leaves_no_visit(make_user, store, vehicle):
+    """The visit and what the floors above do about it are one transaction."""
+    from customers import hooks
+
+    def broken(visit):
+        raise RuntimeError("follow-up floor failed")
+
+    hooks.visit_recorded.register(broken)
+    try:
+        service = APIClient(raise_request_exception=False)
+        service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+        response = service.post("/api/v1/service-visits/", {
+            "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-11-01"}, format="json")
+    finally:
+        hooks.visit_recorded.unregister(broken)
+    assert response.status_code == 500
+    assert not ServiceVisit.objects.exists()
+    vehicle.refresh_from_db()
+    assert vehicle.last_visit_on is None
