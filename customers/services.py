@@ -35,6 +35,7 @@ from .models import (
 from .validators import (
     normalize_credit_code,
     normalize_id_number,
+    normalize_landline,
     normalize_mobile,
     normalize_plate,
     normalize_vin,
@@ -130,6 +131,8 @@ def _clean_customer(values, *, store, today, exclude_pk=None, allow_duplicate=Fa
     if not values["name"]:
         errors["name"] = [_("请填写姓名或单位名称。")]
     values["mobile"] = _field_error(errors, "mobile", normalize_mobile, values.get("mobile"))
+    values["landline"] = _field_error(errors, "landline", normalize_landline,
+                                      values.get("landline")) or ""
     values["credit_code"] = _field_error(errors, "credit_code", normalize_credit_code,
                                          values.get("credit_code")) or ""
     gender = values.get("gender") or ""
