@@ -901,12 +901,15 @@ def correction_request_reject(*, correction, actor, note):
 
 @transaction.atomic
 def correction_request_confirm(*, correction, actor):
-    """A second call confirmed the corrected record with the customer."""
+    """A second call confirmed the corrected record with the customer. Four eyes: the
+    person who applied the correction cannot be the one who confirms it."""
     correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
     if correction.status != CorrectionRequest.Status.APPLIED:
         raise ValidationError({"status": _("只有已修正的申请可以复核。")})
     if correction.confirmed_at is not None:
         return correction
+    if correction.decided_by_id == actor.pk:
+        raise PermissionDenied(_("修正由您执行，复核须由另一位同事完成。"))
     correction.confirmed_by, correction.confirmed_at = actor, timezone.now()
     _set_history_user(correction, actor)
     correction.save(update_fields=["confirmed_by", "confirmed_at"])

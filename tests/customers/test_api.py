@@ -307,3 +307,40 @@ def test_a_failing_reaction_to_a_visit_leaves_no_visit(make_user, store, vehicle
     assert not ServiceVisit.objects.exists()
     vehicle.refresh_from_db()
     assert vehicle.last_visit_on is None
+
+
+def test_the_manager_who_applied_a_correction_cannot_also_confirm_it(api, cr_manager, caller_api,
+                                                                      customer):
+    """Four eyes: a CR manager files, applies and 'confirms' alone - the confirmation is
+    refused; a colleague's second call confirms it."""
+    from customers.models import CorrectionRequest
+
+    correction_id = _file(api, customer).json()["id"]
+    response = api.post(f"/api/v1/correction-requests/{correction_id}/apply/", {"note": "已核对"},
+                        format="json")
+    assert response.status_code == 200, response.json()
+    response = api.post(f"/api/v1/correction-requests/{correction_id}/confirm/", format="json")
+    assert response.status_code == 403
+    assert "另一位同事" in response.json()["detail"]
+    correction = CorrectionRequest.objects.get()
+    assert correction.confirmed_by is None and correction.confirmed_at is None
+    response = caller_api.post(f"/api/v1/correction-requests/{correction_id}/confirm/",
+                               format="json")
+    assert response.status_code == 200
+    correction.refresh_from_db()
+    assert correction.confirmed_by is not None and correction.confirmed_by != cr_manager
+
+
+def test_the_correction_page_refuses_the_appliers_own_confirmation(client, cr_manager, customer):
+    from customers import services
+    from customers.models import CorrectionRequest
+
+    correction = services.correction_request_file(
+        customer=customer, field="customer.home_address", correct_value="新地址",
+        filed_by=cr_manager, department="sales")
+    services.correction_request_apply(correction=correction, actor=cr_manager, note="已核实")
+    client.force_login(cr_manager)
+    response = client.post(f"/customers/corrections/{correction.pk}/confirm/", {"note": ""})
+    assert response.status_code == 200
+    assert "另一位同事" in response.content.decode()
+    assert CorrectionRequest.objects.get().confirmed_at is None
