@@ -279,6 +279,12 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS",
 PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY",
                              default="dev-only-personal-data-hash-key-change-me")
 
+# Imports (customers, manufacturer scores): bounded before a sheet is read
+# (crm_site.spreadsheets): data rows, cells (rows x columns), an .xlsx's unzipped size.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=1_000_000)
+IMPORT_MAX_UNZIPPED_MB = env.int("IMPORT_MAX_UNZIPPED_MB", default=100)
+
 # Outbound SMS: China's SMS is template based (sign name, template code, parameters).
 SMS_BACKEND = env("SMS_BACKEND", default="crm_site.sms.ConsoleBackend")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
