@@ -156,7 +156,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm_site.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -172,7 +172,19 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    # crm_site.throttling: per user (session or token alike), before sign-in per address.
+    "DEFAULT_THROTTLE_RATES": {
+        "reveal": env("THROTTLE_REVEAL", default="120/hour"),
+        "export": env("THROTTLE_EXPORT", default="30/hour"),
+        "import": env("THROTTLE_IMPORT", default="30/hour"),
+        "login": env("THROTTLE_LOGIN", default="30/minute"),
+    },
+    # Proxies in front of the site that append to X-Forwarded-For (0: use the address
+    # the connection came from, so a client cannot pick its own address).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# API tokens (issued in the admin) expire this many days after they were issued.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dealer CR API",
     "DESCRIPTION": "Customer-relations API of the dealership: customers, follow-ups, "
