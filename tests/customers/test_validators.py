@@ -263,3 +263,16 @@ def test_id_number_with_a_region_that_does_not_exist_is_refused(region):
 def test_id_number_with_an_old_or_a_newer_region_stays_valid(region, born):
     number = _id(region, born)
     assert normalize_id_number(number) == number
+
+
+def test_the_region_and_landline_messages_read_in_english_when_chosen():
+    from django.utils import translation
+
+    from customers.validators import normalize_landline
+
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        normalize_id_number(_id("990101"))
+    assert "region code" in error.value.messages[0] and "990101" in error.value.messages[0]
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        normalize_landline("随便")
+    assert "area code" in error.value.messages[0]
