@@ -9,7 +9,7 @@ second, so "responded at 29:59" and "at 30:01" are judged exactly.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm_site.models import User
-from crm_site.roles import Role
+from crm_site.roles import MANAGER_ROLES, Role
 from crm_site.scoping import stores_of
 from crm_site.selectors import store_calendar
 from crm_site.services import notification_send
@@ -249,13 +249,20 @@ def complaint_classify(*, actor, complaint, severity, important_reasons, categor
     """Change the class of a complaint. A new severity brings its policy: the stored
     deadlines are computed again from receipt (pauses taken so far still count);
     warnings and breaches already recorded stay recorded. Raising it to important tells
-    the CR manager and general manager at once."""
+    the CR manager and general manager at once. Lowering an important complaint to
+    general is for the CR manager and general manager only, needs a reason, and tells
+    them both."""
     complaint = _lock(complaint)
     now = now_seconds()
     if complaint.status == Status.CLOSED:
         raise ValidationError({"status": _("投诉已结案，不能修改分类。")})
+    downgraded = complaint.severity == Severity.IMPORTANT and severity == Severity.GENERAL
+    if downgraded and not actor.has_role(*MANAGER_ROLES):
+        raise PermissionDenied(_("只有CR主管或总经理可以把重要投诉降为一般投诉。"))
     errors = {}
     reasons = _check_classification(severity, important_reasons, category, errors)
+    if downgraded and not (note or "").strip():
+        errors["note"] = _("把重要投诉降为一般投诉时请说明原因。")
     _raise(errors)
     before = {"severity": complaint.severity, "important_reasons": complaint.important_reasons,
               "category": complaint.category}
@@ -279,11 +286,19 @@ def complaint_classify(*, actor, complaint, severity, important_reasons, categor
             complaint.department_due_at = department.due_at
             fields += ["department_warn_at", "department_due_at"]
     _save(complaint, actor, fields)
-    _event(complaint, Kind.CLASSIFIED, actor=actor, at=now, note=note,
-           data={"before": before, "after": {"severity": severity, "important_reasons": reasons,
-                                             "category": category}})
+    event = _event(complaint, Kind.CLASSIFIED, actor=actor, at=now, note=note,
+                   data={"before": before, "downgraded": downgraded,
+                         "after": {"severity": severity, "important_reasons": reasons,
+                                   "category": category}})
     if became_important:
         _escalate(complaint, actor=actor, at=now)
+    if downgraded:
+        notification_send(
+            users=role_users(complaint.store_id, Role.CR_MANAGER, Role.GENERAL_MANAGER),
+            title=_("重要投诉被降为一般投诉：%(customer)s（%(actor)s）") % {
+                "customer": complaint.customer.name, "actor": actor},
+            body=note[:200], url=complaint_url(complaint.pk),
+            dedupe_key=f"complaint:{complaint.pk}:downgraded:{event.pk}")
     return complaint
 
 

@@ -203,11 +203,15 @@ def act(request, pk, action):
     if not request.user.has_perm(ACTION_PERMISSIONS.get(action, DEFAULT_ACTION_PERMISSION)):
         raise PermissionDenied
     form = action_form(action, complaint, request.POST)
+    status = 200
     if form.is_valid():
         try:
             SERVICE_CALLS[action](complaint, request.user, form.cleaned_data)
         except ValidationError as error:
             _apply_errors(form, error)
+        except PermissionDenied as error:  # e.g. lowering an important complaint
+            form.add_error(None, str(error))
+            status = 403
         else:
             messages.success(request, _("已保存：%(action)s") % {"action": ACTION_FORMS[action][1]})
             url = reverse("complaints:detail", args=[pk])
@@ -216,7 +220,8 @@ def act(request, pk, action):
                 return HttpResponse(headers={"HX-Redirect": url})
             return redirect(url)
     template = "complaints/partials/panel.html" if request.htmx else "complaints/detail.html"
-    return render(request, template, _detail_context(request, complaint, {action: form}))
+    return render(request, template, _detail_context(request, complaint, {action: form}),
+                  status=status)
 
 
 @login_required

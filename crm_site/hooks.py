@@ -6,12 +6,19 @@ A lower floor declares a named hook beside the service that writes:
     visit_recorded = Hook("visit recorded")      # customers/hooks.py
 
 and its service calls it explicitly, inside its transaction: `hooks.visit_recorded(visit)`.
+A hook refuses to run outside a transaction: the write and every reaction to it are saved
+together or not at all, so a failing reaction never leaves a half-done write behind (a
+client that retries would otherwise create it twice). A reaction runs inside that
+transaction; only work that may safely fail on its own, with a sweep to catch it up,
+is deferred with transaction.on_commit(..., robust=True).
 A floor above registers its reaction in its AppConfig.ready():
 
     customer_hooks.visit_recorded.register(my_reaction)
 
 Each hook's module says what its functions receive and what they may do.
 """
+
+from django.db import transaction
 
 
 class Hook:
@@ -38,6 +45,9 @@ class Hook:
         return list(self._functions)
 
     def __call__(self, *args, **kwargs):
-        """Call every registered function with these arguments."""
+        """Call every registered function with these arguments, inside the caller's
+        transaction."""
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError(f"{self!r} called outside a transaction")
         for function in list(self._functions):
             function(*args, **kwargs)

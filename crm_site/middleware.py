@@ -1,4 +1,5 @@
-"""Request id for logs, the default language, and the absolute session limit."""
+"""Request id for logs, the default language, the absolute session limit, and no caching
+of what a signed-in user is shown."""
 
 import time
 import uuid
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 from .request_id import _request_id
 
@@ -66,3 +68,20 @@ class AbsoluteSessionLimitMiddleware:
                     return self.get_response(request)
                 return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class NoStoreForSignedInMiddleware:
+    """Every answer to a signed-in user (page, htmx partial, API by session or token,
+    export, photo) may carry personal data: no browser, proxy or shared computer keeps a
+    copy (Cache-Control: no-store, private)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # DRF puts the user it authenticated by token on the request too.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

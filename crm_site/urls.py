@@ -6,11 +6,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import media, views
+from .throttling import LOGIN, throttle
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+    path("accounts/login/",
+         throttle(LOGIN)(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -10,8 +10,8 @@ a hook in its AppConfig.ready():
     (and consent_changed, ownership_ended, customer_merged: crm_site.hooks.Hook)
 
 A "visit recorded" hook is `hook(visit)`, called inside the service's transaction after
-the visit and the vehicle's dates are saved; a hook that starts work over many rows
-defers it with transaction.on_commit. Every service that creates service visits (the
+the visit and the vehicle's dates are saved; the hook's work belongs to the same
+transaction (a failing hook undoes the visit). Every service that creates service visits (the
 form, the API, the DMS import) goes through customers.services.service_visit_record.
 
 A "customer erased" hook is `hook(customer, scrubbed)`, called by

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import resources
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import RowResult
+
+from crm_site.spreadsheets import read_table
 
 from . import services
 from .models import Customer, InsurancePolicy, Sale, ServiceVisit, Vehicle
@@ -544,18 +545,9 @@ class ImportReport:
 
 
 def read_dataset(content: bytes, filename: str):
-    """A tablib Dataset from .xlsx or .csv bytes (UTF-8, with or without BOM, or GBK)."""
-    if filename.lower().endswith(".xlsx"):
-        return XLSX().create_dataset(content)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationError(_("无法识别CSV文件的编码，请另存为UTF-8。"))
-    return CSV().create_dataset(text)
+    """A tablib Dataset from .xlsx or .csv bytes (UTF-8, with or without BOM, or GBK),
+    bounded in rows and cells before the sheet is read (crm_site.spreadsheets)."""
+    return read_table(content, filename)
 
 
 def run_import(*, kind, store, content, filename, actor=None, dry_run=True, skip_invalid=False):

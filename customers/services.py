@@ -2,6 +2,8 @@
 atomic and validates first: bad input raises ValidationError({field: message}) and saves
 nothing."""
 
+from datetime import date
+
 from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -33,6 +35,7 @@ from .models import (
 from .validators import (
     normalize_credit_code,
     normalize_id_number,
+    normalize_landline,
     normalize_mobile,
     normalize_plate,
     normalize_vin,
@@ -128,6 +131,8 @@ def _clean_customer(values, *, store, today, exclude_pk=None, allow_duplicate=Fa
     if not values["name"]:
         errors["name"] = [_("请填写姓名或单位名称。")]
     values["mobile"] = _field_error(errors, "mobile", normalize_mobile, values.get("mobile"))
+    values["landline"] = _field_error(errors, "landline", normalize_landline,
+                                      values.get("landline")) or ""
     values["credit_code"] = _field_error(errors, "credit_code", normalize_credit_code,
                                          values.get("credit_code")) or ""
     gender = values.get("gender") or ""
@@ -511,6 +516,15 @@ def sale_deliver(*, sale, delivered_on, actor=None):
 
 
 SERVICE_TYPES = {ServiceVisit.RepairType.FIRST_SERVICE, ServiceVisit.RepairType.PERIODIC_SERVICE}
+# No workshop record of ours is older than this; an earlier date is a typing error.
+VISIT_EARLIEST = date(1990, 1, 1)
+
+
+def _years_after(day, years):
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 @transaction.atomic
@@ -532,14 +546,22 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
     today = _today()
     if repair_type not in ServiceVisit.RepairType.values:
         errors["repair_type"] = [_("维修类型无效。")]
+    earliest = max(VISIT_EARLIEST, vehicle.delivered_on or VISIT_EARLIEST)
     if date_in and date_in > today:
         errors["date_in"] = [_("进厂日期不能晚于今天。")]
+    elif date_in and date_in < earliest:
+        errors["date_in"] = [_("进厂日期不能早于%(earliest)s（1990年或车辆交车日期）。")
+                             % {"earliest": earliest.isoformat()}]
     if date_out and date_in and date_out < date_in:
         errors["date_out"] = [_("出厂日期不能早于进厂日期。")]
+    elif date_out and date_out > today:
+        errors["date_out"] = [_("出厂日期不能晚于今天。")]
     if amount is None or amount < 0:
         errors["amount"] = [_("金额不能为负数。")]
     if next_service_on and date_in and next_service_on <= date_in:
         errors["next_service_on"] = [_("下次保养日期应晚于进厂日期。")]
+    elif next_service_on and date_in and next_service_on > _years_after(date_in, 5):
+        errors["next_service_on"] = [_("下次保养日期不能晚于进厂日期后5年。")]
     if mileage is not None and (mileage < 0 or mileage > 2_000_000):
         errors["mileage"] = [_("里程不合理。")]
     elif mileage is not None and vehicle.mileage and mileage < vehicle.mileage and \
@@ -883,12 +905,15 @@ def correction_request_reject(*, correction, actor, note):
 
 @transaction.atomic
 def correction_request_confirm(*, correction, actor):
-    """A second call confirmed the corrected record with the customer."""
+    """A second call confirmed the corrected record with the customer. Four eyes: the
+    person who applied the correction cannot be the one who confirms it."""
     correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
     if correction.status != CorrectionRequest.Status.APPLIED:
         raise ValidationError({"status": _("只有已修正的申请可以复核。")})
     if correction.confirmed_at is not None:
         return correction
+    if correction.decided_by_id == actor.pk:
+        raise PermissionDenied(_("修正由您执行，复核须由另一位同事完成。"))
     correction.confirmed_by, correction.confirmed_at = actor, timezone.now()
     _set_history_user(correction, actor)
     correction.save(update_fields=["confirmed_by", "confirmed_at"])

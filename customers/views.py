@@ -21,6 +21,7 @@ from crm_site.exports import csv_response
 from crm_site.models import User
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
+from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
 
 from . import importing, selectors, services, timeline
 from .forms import (
@@ -86,7 +87,7 @@ def customer_list(request):
     if request.GET.get("export") == "csv":
         if not request.user.has_perm("customers.export_customers"):
             raise PermissionDenied
-        return _export_csv(request, customers)
+        return limited(request, EXPORT) or _export_csv(request, customers)
     per_page = _int(request.GET.get("per_page"))
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZE
     page = selectors.CappedPaginator(customers, per_page).get_page(request.GET.get("page"))
@@ -237,6 +238,7 @@ def validate_field(request, field):
 
 @login_required
 @require_POST
+@throttle(REVEAL)
 def customer_reveal(request, pk, field):
     """Show one masked identifier in full; every reveal is logged."""
     customer = selectors.customer_get(request.user, pk)
@@ -282,6 +284,7 @@ def customer_consent(request, pk):
 @login_required
 @permission_required("crm_site.reveal_personal_data", raise_exception=True)
 @require_POST
+@throttle(EXPORT)
 def customer_data_export(request, pk):
     """Everything held about the customer as a JSON file, at the customer's request; logged."""
     customer = selectors.customer_get(request.user, pk)
@@ -596,6 +599,7 @@ def _import_dir():
 
 @login_required
 @permission_required("customers.import_customers", raise_exception=True)
+@throttle(IMPORT)
 def import_upload(request):
     """Upload a file: the column map and a dry run are shown; nothing is saved yet."""
     stores = stores_of(request.user)
@@ -624,6 +628,7 @@ def import_upload(request):
 @login_required
 @require_POST
 @permission_required("customers.import_customers", raise_exception=True)
+@throttle(IMPORT)
 def import_confirm(request):
     pending = request.session.get("customers_import")
     if not pending:

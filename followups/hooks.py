@@ -1,8 +1,9 @@
 """Hooks both ways, called explicitly by services (no signals).
 
 - This floor reacts to the one below: a service visit recorded (customers.hooks) closes
-  the cycles it answers, credits appointments and marks recall members back, once the
-  visit's transaction commits (services.vehicle_came_in, idempotent). A customer's
+  the cycles it answers, credits appointments and marks recall members back, inside the
+  visit's transaction (services.vehicle_came_in, idempotent): the visit is saved with
+  its effects or not at all. A customer's
   personal data erased (customers.hooks "customer erased") cancels their open calls and
   scrubs the notes, reasons, preferences and SMS this floor keeps about them
   (services.customer_scrub). Inside the transaction of the change, too: consent to calls
@@ -23,7 +24,6 @@
   of a call may be recorded again).
 """
 
-from django.db import transaction
 
 from crm_site.hooks import Hook
 
@@ -31,12 +31,10 @@ answers_recorded = Hook("answers recorded")  # hook(*, task, answers)
 
 
 def visit_recorded(visit):
-    """customers "visit recorded" hook: close the car's cycles after the commit."""
+    """customers "visit recorded" hook: close the car's cycles in the visit's transaction."""
     from . import services
 
-    vehicle_id, visit_day = visit.vehicle_id, visit.date_in
-    transaction.on_commit(
-        lambda: services.vehicle_came_in(vehicle_id=vehicle_id, visit_day=visit_day))
+    services.vehicle_came_in(vehicle_id=visit.vehicle_id, visit_day=visit.date_in)
 
 
 def customer_erased(customer, scrubbed):

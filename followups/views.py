@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.redirects import next_url
 from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
 
@@ -177,7 +178,7 @@ def reassign(request):
                 messages.error(request, message)
     else:
         messages.success(request, _("已分派 %(n)s 个任务。") % {"n": count})
-    return redirect(request.POST.get("next") or "followups:plan")
+    return redirect(next_url(request, "followups:plan"))
 
 
 @login_required

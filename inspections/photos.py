@@ -3,8 +3,9 @@
 A file is accepted by what it contains, never by its name or the browser's content
 type: Pillow must recognise it as JPEG, PNG, WebP or GIF and decode it completely.
 Accepted photos are turned upright (EXIF orientation), shrunk to at most
-INSPECTIONS_PHOTO_MAX_SIDE pixels on the long side and re-encoded as JPEG, which also
-drops the metadata (location) the phone wrote into them.
+INSPECTIONS_PHOTO_MAX_SIDE pixels on the long side and re-encoded as JPEG from their
+pixels alone: no metadata the phone or an editor wrote (EXIF with the location, XMP,
+comments, ICC profiles) reaches the stored file.
 """
 
 import io
@@ -77,7 +78,11 @@ def prepare(upload, *, field="photo") -> PreparedPhoto:
         image = image.convert("RGB")
     side = getattr(settings, "INSPECTIONS_PHOTO_MAX_SIDE", MAX_SIDE)
     image.thumbnail((side, side))
+    # A new image holds the pixels and nothing else: Pillow would otherwise write the
+    # upload's comment (JPEG COM segment) back into the re-encoded file.
+    pixels_only = Image.new("RGB", image.size)
+    pixels_only.paste(image)
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=82, optimize=True)
+    pixels_only.save(out, format="JPEG", quality=82, optimize=True)
     name = str(getattr(upload, "name", "") or "")[-200:]
     return PreparedPhoto(out.getvalue(), image.width, image.height, name)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
+from crm_site.throttling import ImportThrottle
 
 from . import analysis, rules, selectors, services
 from .models import Countermeasure, CustomerBand, ImprovementPlan, Measure, ScoreImport, Target
@@ -201,6 +202,9 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     permission_classes = [ModelPermissions]
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["status"]
+
+    def get_throttles(self):
+        return [ImportThrottle()] if self.action == "create" else super().get_throttles()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

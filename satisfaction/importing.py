@@ -5,13 +5,14 @@ English (see COLUMNS). Every bad row is reported with its spreadsheet row number
 header is row 1) and the reason; the caller imports nothing unless the list is empty.
 """
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-import tablib
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from crm_site.spreadsheets import read_table
 
 from . import rules
 from .models import Survey
@@ -70,31 +71,14 @@ def _error(row, message, column=""):
 
 
 def load_dataset(name, content: bytes):
-    """The file as a tablib Dataset; ValueError with a readable reason when unreadable."""
-    lower = (name or "").lower()
+    """The file as a tablib Dataset; ValueError with a readable reason when unreadable or
+    over a limit (rows and cells are bounded before the sheet is read)."""
     if len(content) > MAX_BYTES:
         raise ValueError(_("文件过大（最大 5 MB）。"))
-    if lower.endswith(".xlsx"):
-        if not content.startswith(b"PK"):
-            raise ValueError(_("不是有效的 Excel (.xlsx) 文件。"))
-        try:
-            return tablib.Dataset().load(io.BytesIO(content), format="xlsx")
-        except Exception as error:  # noqa: BLE001 - any parser failure is a bad file
-            raise ValueError(_("无法读取 Excel 文件：%(error)s") % {"error": error}) from error
-    if lower.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ValueError(_("无法识别 CSV 文件的编码。"))
-        try:
-            return tablib.Dataset().load(text, format="csv")
-        except Exception as error:  # noqa: BLE001
-            raise ValueError(_("无法读取 CSV 文件：%(error)s") % {"error": error}) from error
-    raise ValueError(_("只接受 .xlsx 或 .csv 文件。"))
+    try:
+        return read_table(content, name, rows=MAX_ROWS)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages)) from error
 
 
 def _map_headers(headers):
@@ -154,9 +138,6 @@ def parse(name, content: bytes, stores_by_code) -> ParsedFile:
                           len(dataset))
     if len(dataset) == 0:
         return ParsedFile([], [_error(1, _("文件中没有数据行。"))], 0)
-    if len(dataset) > MAX_ROWS:
-        return ParsedFile([], [_error(1, _("行数过多（最多 %(n)s 行）。") % {"n": MAX_ROWS})],
-                          len(dataset))
 
     reports, errors = {}, []
     for offset, raw in enumerate(dataset, start=2):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site.exports import csv_response, xlsx_response
+from crm_site.throttling import EXPORT, IMPORT, limited, throttle
 from customers import services as customer_services
 
 from . import analysis, exports, rules, selectors, services, sources
@@ -261,6 +262,9 @@ def report_weekly(request):
     week = day - timedelta(days=day.weekday())
     rows, remarks = selectors.followup_week([store.pk], week)
     if request.GET.get("format") == "xlsx":
+        refused = limited(request, EXPORT)
+        if refused is not None:
+            return refused
         summary = [[r["label"], r["due"], r["reached"], r["rate"], r["answered"], r["satisfied"],
                     r["dissatisfied"], r["share"]] for r in rows]
         verbatim = [[str(sources.DEPARTMENT_LABELS.get(a.department, a.department)),
@@ -324,6 +328,7 @@ def followup_calls(request):
 
 @login_required
 @permission_required("satisfaction.view_scoreimport", raise_exception=True)
+@throttle(IMPORT)
 def import_list(request):
     form = ScoreImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST":

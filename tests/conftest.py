@@ -67,6 +67,9 @@ def _test_settings(settings):
 
     LocmemBackend.outbox = []
     LocmemBackend.fail_for = set()
+    from django.core.cache import cache
+
+    cache.clear()  # throttle counts (crm_site.throttling) start afresh in every test
     yield
 
 

@@ -18,10 +18,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz",
-)
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -63,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm_site.middleware.AbsoluteSessionLimitMiddleware",
+    "crm_site.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -157,7 +156,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm_site.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -173,7 +172,19 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    # crm_site.throttling: per user (session or token alike), before sign-in per address.
+    "DEFAULT_THROTTLE_RATES": {
+        "reveal": env("THROTTLE_REVEAL", default="120/hour"),
+        "export": env("THROTTLE_EXPORT", default="30/hour"),
+        "import": env("THROTTLE_IMPORT", default="30/hour"),
+        "login": env("THROTTLE_LOGIN", default="30/minute"),
+    },
+    # Proxies in front of the site that append to X-Forwarded-For (0: use the address
+    # the connection came from, so a client cannot pick its own address).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# API tokens (issued in the admin) expire this many days after they were issued.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dealer CR API",
     "DESCRIPTION": "Customer-relations API of the dealership: customers, follow-ups, "
@@ -279,6 +290,12 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS",
                                  default=["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDE="])
 PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY",
                              default="dev-only-personal-data-hash-key-change-me")
+
+# Imports (customers, manufacturer scores): bounded before a sheet is read
+# (crm_site.spreadsheets): data rows, cells (rows x columns), an .xlsx's unzipped size.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=1_000_000)
+IMPORT_MAX_UNZIPPED_MB = env.int("IMPORT_MAX_UNZIPPED_MB", default=100)
 
 # Outbound SMS: China's SMS is template based (sign name, template code, parameters).
 SMS_BACKEND = env("SMS_BACKEND", default="crm_site.sms.ConsoleBackend")

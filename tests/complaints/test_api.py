@@ -115,3 +115,62 @@ def test_actions_are_in_the_schema(api):
     for action in ("respond", "hand-off", "department-feedback", "resolve", "callback",
                    "reissue", "pause", "resume"):
         assert f"/api/v1/complaints/{{id}}/{action}/" in paths
+
+
+def _important(api, customer):
+    response = api.post(BASE, {"customer": customer.pk, "channel": "phone",
+                               "category": "technical", "description": "发动机故障灯亮",
+                               "severity": "important", "important_reasons": ["B"]},
+                        format="json")
+    assert response.status_code == 201, response.data
+    return f"{BASE}{response.data['id']}/"
+
+
+DOWNGRADE = {"severity": "general", "important_reasons": [], "category": "technical",
+             "note": "客户已撤回起诉"}
+
+
+def test_a_caller_cannot_quietly_downgrade_an_important_complaint(api, staff, customer, clock):
+    url = _important(api, customer)
+    caller = APIClient()
+    caller.force_authenticate(staff["caller"])
+    response = caller.post(url + "classify/", DOWNGRADE, format="json")
+    assert response.status_code == 403
+    assert "CR主管或总经理" in response.json()["detail"]
+    complaint = Complaint.objects.get()
+    assert complaint.severity == "important"
+    assert not complaint.events.filter(kind="classified").exists()
+
+
+def test_a_downgrade_by_the_cr_manager_needs_a_reason_tells_both_managers_and_is_in_history(
+        api, staff, customer, clock):
+    from crm_site.models import Notification
+
+    url = _important(api, customer)
+    response = api.post(url + "classify/", {**DOWNGRADE, "note": ""}, format="json")
+    assert response.status_code == 400 and "note" in response.json()
+    assert Complaint.objects.get().severity == "important"
+    response = api.post(url + "classify/", DOWNGRADE, format="json")
+    assert response.status_code == 200, response.data
+    complaint = Complaint.objects.get()
+    assert complaint.severity == "general"
+    told = Notification.objects.filter(dedupe_key__startswith=f"complaint:{complaint.pk}:downgraded")
+    assert {n.user.username for n in told} == {"crm", "gm"}
+    assert all("降为一般投诉" in n.title for n in told)
+    event = complaint.events.get(kind="classified")
+    assert event.actor == staff["crm"] and event.note == "客户已撤回起诉"
+    assert event.data["downgraded"] is True and event.data["before"]["severity"] == "important"
+    assert complaint.history.filter(severity="important").exists()
+
+
+def test_the_complaint_page_refuses_a_callers_downgrade(client, api, staff, customer, clock):
+    url = _important(api, customer)
+    complaint = Complaint.objects.get()
+    client.force_login(staff["caller"])
+    response = client.post(f"/complaints/{complaint.pk}/classify/", {
+        "classify-severity": "general", "classify-category": "technical",
+        "classify-note": "不严重"})
+    assert response.status_code == 403
+    assert "CR主管或总经理" in response.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.severity == "important" and url

@@ -375,3 +375,90 @@ def test_the_outbox_api_masks_mobiles_as_its_page_does(make_user, store, client)
         expected = "13800001234" if full else "138****1234"
         assert rows[0]["recipient"] == one["recipient"] == expected, role
         assert expected in page and (full or "13800001234" not in page), role
+@pytest.mark.parametrize(("field", "value"), [
+    ("date_in", "0001-01-05"),  # the audit's absurd date: answered 500 after it was saved
+    ("date_in", "1989-12-31"),
+    ("date_out", "9999-12-31"),
+    ("next_service_on", "9999-12-31"),
+])
+def test_visit_with_an_absurd_date_is_refused_and_leaves_no_row(client, make_user, store, vehicle,
+                                                               field, value):
+    service = APIClient(raise_request_exception=False)
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    visit = {"vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-11-01", field: value}
+    response = service.post("/api/v1/service-visits/", visit, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not ServiceVisit.objects.exists()
+    # A client retrying the same request gets the same answer, still without a row.
+    assert service.post("/api/v1/service-visits/", visit, format="json").status_code == 400
+    assert not ServiceVisit.objects.exists()
+
+
+def test_visit_before_the_car_was_delivered_is_refused(make_user, store, vehicle):
+    vehicle.delivered_on = date(2026, 8, 10)
+    vehicle.save()
+    service = APIClient()
+    service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+    response = service.post("/api/v1/service-visits/", {
+        "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-08-01"}, format="json")
+    assert response.status_code == 400 and "2026-08-10" in str(response.json()["date_in"])
+    assert not ServiceVisit.objects.exists()
+
+
+def test_a_failing_reaction_to_a_visit_leaves_no_visit(make_user, store, vehicle):
+    """The visit and what the floors above do about it are one transaction."""
+    from customers import hooks
+
+    def broken(visit):
+        raise RuntimeError("follow-up floor failed")
+
+    hooks.visit_recorded.register(broken)
+    try:
+        service = APIClient(raise_request_exception=False)
+        service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
+        response = service.post("/api/v1/service-visits/", {
+            "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-11-01"}, format="json")
+    finally:
+        hooks.visit_recorded.unregister(broken)
+    assert response.status_code == 500
+    assert not ServiceVisit.objects.exists()
+    vehicle.refresh_from_db()
+    assert vehicle.last_visit_on is None
+
+
+def test_the_manager_who_applied_a_correction_cannot_also_confirm_it(api, cr_manager, caller_api,
+                                                                      customer):
+    """Four eyes: a CR manager files, applies and 'confirms' alone - the confirmation is
+    refused; a colleague's second call confirms it."""
+    from customers.models import CorrectionRequest
+
+    correction_id = _file(api, customer).json()["id"]
+    response = api.post(f"/api/v1/correction-requests/{correction_id}/apply/", {"note": "已核对"},
+                        format="json")
+    assert response.status_code == 200, response.json()
+    response = api.post(f"/api/v1/correction-requests/{correction_id}/confirm/", format="json")
+    assert response.status_code == 403
+    assert "另一位同事" in response.json()["detail"]
+    correction = CorrectionRequest.objects.get()
+    assert correction.confirmed_by is None and correction.confirmed_at is None
+    response = caller_api.post(f"/api/v1/correction-requests/{correction_id}/confirm/",
+                               format="json")
+    assert response.status_code == 200
+    correction.refresh_from_db()
+    assert correction.confirmed_by is not None and correction.confirmed_by != cr_manager
+
+
+def test_the_correction_page_refuses_the_appliers_own_confirmation(client, cr_manager, customer):
+    from customers import services
+    from customers.models import CorrectionRequest
+
+    correction = services.correction_request_file(
+        customer=customer, field="customer.home_address", correct_value="新地址",
+        filed_by=cr_manager, department="sales")
+    services.correction_request_apply(correction=correction, actor=cr_manager, note="已核实")
+    client.force_login(cr_manager)
+    response = client.post(f"/customers/corrections/{correction.pk}/confirm/", {"note": ""})
+    assert response.status_code == 200
+    assert "另一位同事" in response.content.decode()
+    assert CorrectionRequest.objects.get().confirmed_at is None

@@ -169,3 +169,21 @@ def test_skip_invalid_imports_the_good_rows_only_when_asked(store):
                         dry_run=False, skip_invalid=True)
     assert report.imported and [n for n, _m in report.row_errors] == [4]
     assert Customer.objects.count() == 2
+
+
+def test_an_import_bomb_is_refused_with_the_limit_and_nothing_saved(manager_client, store,
+                                                                      settings, tmp_path):
+    """An .xlsx of a few hundred KB that inflates to a million rows: the upload page
+    answers at once naming the limit, instead of parsing until the worker dies."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.crm_site.test_spreadsheets import bomb
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("customers.xlsx", bomb(header=("姓名", "手机")))
+    response = manager_client.post(reverse("customers:import"), {"kind": "customers",
+                                                                 "store": store.pk, "file": upload})
+    assert response.status_code == 200
+    assert "最多 20,000 行" in response.text
+    assert "确认导入" not in response.text
+    assert not Customer.objects.exists()

@@ -139,3 +139,140 @@ def test_plates_accepted(raw, expected):
 def test_plates_refused(raw, message):
     with pytest.raises(ValidationError, match=message):
         normalize_plate(raw)
+
+
+# Plates of foreign missions ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "canonical"), [
+    ("沪A·1234领", "沪A1234领"),  # a consulate's car in Shanghai
+    ("粤A 0023 领", "粤A0023领"),
+    ("使 224·001", "使224001"),  # an embassy's car
+    ("224001使", "224001使"),  # the older layout
+])
+def test_consulate_and_embassy_plates_are_accepted(raw, canonical):
+    assert normalize_plate(raw) == canonical
+
+
+@pytest.mark.parametrize("raw", ["使22400", "使A24001", "领A12345", "沪A123领4"])
+def test_malformed_mission_plates_are_refused(raw):
+    with pytest.raises(ValidationError):
+        normalize_plate(raw)
+
+
+# VINs -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("character", "0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
+def test_a_vin_of_one_repeated_character_is_refused(character):
+    """'11111111111111111' even passes the check digit; no car carries it."""
+    with pytest.raises(ValidationError) as error:
+        normalize_vin(character * 17)
+    assert "车架号" in error.value.messages[0]
+
+
+def test_a_chinese_vin_with_a_wrong_check_digit_is_refused_and_a_right_one_accepted():
+    from customers.validators import vin_check_digit
+
+    vin = make_vin(7)
+    assert vin[0] == "L" and vin[8] == vin_check_digit(vin)
+    assert normalize_vin(vin) == (vin, "")
+    wrong = vin[:8] + ("0" if vin[8] != "0" else "1") + vin[9:]
+    with pytest.raises(ValidationError) as error:
+        normalize_vin(wrong)
+    assert "第9位" in error.value.messages[0]
+
+
+# Landlines --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "canonical"), [
+    ("021-62345678", "021-62345678"),
+    ("(021) 6234 5678", "021-62345678"),
+    ("02162345678", "021-62345678"),
+    ("010-62345678", "010-62345678"),
+    ("0755-2345678", "0755-2345678"),
+    ("+86 21 6234 5678", "021-62345678"),
+    ("021-62345678 转 801", "021-62345678-801"),
+    ("021-62345678-801", "021-62345678-801"),
+    ("0571-88888888 ext 12", "0571-88888888-12"),
+    ("400-820-8820", "400-8208820"),
+    ("", ""),
+])
+def test_landlines_with_area_code_normalise(raw, canonical):
+    from customers.validators import normalize_landline
+
+    assert normalize_landline(raw) == canonical
+
+
+@pytest.mark.parametrize("raw", [
+    "请打我手机", "<script>alert(1)</script>", "62345678",  # no area code
+    "021-12345678",  # a local number never starts with 1
+    "021-6234", "13800138000", "021-62345678 转 1234567", "021-62345678; DROP TABLE",
+])
+def test_landlines_of_arbitrary_text_are_refused(raw):
+    from customers.validators import normalize_landline
+
+    with pytest.raises(ValidationError) as error:
+        normalize_landline(raw)
+    assert "固定电话" in error.value.messages[0]
+
+
+def test_a_customer_with_a_made_up_landline_is_refused_naming_the_field(db, store):
+    from customers.models import Customer
+    from customers.services import customer_create
+
+    with pytest.raises(ValidationError) as error:
+        customer_create(store=store, name="王伟", landline="随便写点什么")
+    assert "固定电话" in error.value.message_dict["landline"][0]
+    assert not Customer.objects.exists()
+    customer = customer_create(store=store, name="王伟", landline="(021) 6234 5678")
+    assert customer.landline == "021-62345678"
+
+
+# Region code of resident ID numbers -----------------------------------------------------------
+
+def _id(region, born=date(1985, 6, 15)):
+    from customers.validators import id_check_digit
+
+    first17 = f"{region}{born:%Y%m%d}123"
+    return first17 + id_check_digit(first17)
+
+
+@pytest.mark.parametrize("region", [
+    "000000",  # no province
+    "990101",  # province 99 does not exist
+    "119901",  # Beijing has no prefecture 1199
+    "310199",  # Shanghai's districts stop well before 99
+    "123456",
+])
+def test_id_number_with_a_region_that_does_not_exist_is_refused(region):
+    """A well-formed number with a valid check digit but an invented region."""
+    with pytest.raises(ValidationError) as error:
+        normalize_id_number(_id(region))
+    assert region in error.value.messages[0] and "地区代码" in error.value.messages[0]
+
+
+@pytest.mark.parametrize(("region", "born"), [
+    ("310101", date(1985, 6, 15)),  # Shanghai, Huangpu: current
+    ("310103", date(1970, 3, 1)),  # Shanghai, Luwan: merged into Huangpu in 2011
+    ("310108", date(1988, 5, 5)),  # Shanghai, Zhabei: merged into Jing'an in 2015
+    ("371200", date(1975, 1, 1)),  # Laiwu city: merged into Jinan in 2019
+    ("500101", date(1960, 1, 1)),  # Chongqing, Wanzhou: a code newer than the birth year
+    ("440305", date(1950, 1, 1)),  # Shenzhen, Nanshan: created long after this birth
+    ("513402", date(1990, 1, 1)),  # Huili city: a county turned city in 2021
+    ("810000", date(1990, 1, 1)),  # residence permit of a Hong Kong resident
+])
+def test_id_number_with_an_old_or_a_newer_region_stays_valid(region, born):
+    number = _id(region, born)
+    assert normalize_id_number(number) == number
+
+
+def test_the_region_and_landline_messages_read_in_english_when_chosen():
+    from django.utils import translation
+
+    from customers.validators import normalize_landline
+
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        normalize_id_number(_id("990101"))
+    assert "region code" in error.value.messages[0] and "990101" in error.value.messages[0]
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        normalize_landline("随便")
+    assert "area code" in error.value.messages[0]

@@ -5,6 +5,7 @@ cycles (form, API and DMS import alike); a raw row saved beside the services doe
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from crm_site.roles import Role
@@ -56,15 +57,12 @@ def test_a_raw_visit_row_has_no_business_effect(store, caller, django_capture_on
     assert task.status == "planned"
 
 
-def test_hook_runs_after_commit_and_twice_changes_nothing(store, caller,
-                                                          django_capture_on_commit_callbacks):
+def test_hook_runs_inside_the_visit_transaction_and_twice_changes_nothing(store, caller):
     car, task = _open_call(store)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        visit = service_visit_record(vehicle=car, repair_type="periodic_service", date_in=MON)
+    visit = service_visit_record(vehicle=car, repair_type="periodic_service", date_in=MON)
     task.refresh_from_db()
-    assert task.status == "planned" and len(callbacks) == 1  # nothing before the commit
-    callbacks[0]()
-    with django_capture_on_commit_callbacks(execute=True):
+    assert (task.status, task.cancel_reason) == ("cancelled", "came_in")
+    with transaction.atomic():
         hooks.visit_recorded(visit)  # the same visit again
     task.refresh_from_db()
     assert (task.status, task.cancel_reason) == ("cancelled", "came_in")

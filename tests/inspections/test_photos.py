@@ -99,3 +99,48 @@ def test_photos_only_while_round_is_open(started, walk, specialist, consultant, 
         services.result_add_photo(result=round_.results.first(), actor=specialist, upload=jpeg())
     assert "inspection" in error.value.message_dict
     assert media_files() == []
+
+
+def _segments(data):
+    """The markers of a JPEG's header segments, up to the image data (SOS)."""
+    assert data[:2] == b"\xff\xd8"
+    markers, at = [], 2
+    while at < len(data):
+        marker = data[at + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # start of scan: the pixels follow
+            return markers
+        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+    return markers
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
+def test_no_comment_or_metadata_segment_survives_the_re_encoding(failed_result, specialist,
+                                                                 media_files, fmt):
+    """An uploader hides text in the photo (JPEG COM segment, EXIF with a location, an
+    ICC profile): the stored file carries pixels only."""
+    image = Image.new("RGB", (300, 200), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010E] = "客户张三 13800138000"  # image description
+    out = io.BytesIO()
+    secret = "secret: customer lives at No. 1 Road"
+    extra = {"comment": secret.encode()}
+    if fmt == "JPEG":
+        extra.update(exif=exif, icc_profile=b"\0" * 128)
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        extra = {"pnginfo": PngInfo()}
+        extra["pnginfo"].add_text("Comment", secret)
+    image.convert("P").save(out, format=fmt, **extra) if fmt == "GIF" else \
+        image.save(out, format=fmt, **extra)
+    assert b"secret" in out.getvalue()
+    services.result_add_photo(result=failed_result, actor=specialist,
+                              upload=SimpleUploadedFile(f"p.{fmt.lower()}", out.getvalue()))
+    stored = media_files()[0].read_bytes()
+    assert b"secret" not in stored and b"13800138000" not in stored
+    # Only the JFIF header, quantisation and Huffman tables, the frame and the scan.
+    assert set(_segments(stored)) <= {0xE0, 0xDB, 0xC4, 0xC0, 0xC2, 0xDD, 0xDA}
+    with Image.open(media_files()[0]) as photo:
+        assert "comment" not in photo.info and "icc_profile" not in photo.info
+        assert not photo.getexif()

@@ -172,3 +172,14 @@ def test_meeting_due_date_editable_and_minutes_recorded(cr_manager, store):
     meeting.refresh_from_db()
     assert meeting.status == AnalysisMeeting.Status.HELD
     assert meeting.chair == cr_manager
+
+
+def test_an_import_bomb_is_rejected_naming_the_limit(cr_manager, store):
+    """A manufacturer 'file' of a few hundred KB that inflates to a million rows."""
+    from tests.crm_site.test_spreadsheets import bomb
+
+    result = services.score_import_file(actor=cr_manager, name="css.xlsx",
+                                        content=bomb(header=HEADER))
+    assert result.status == ScoreImport.Status.REJECTED
+    assert "最多 20,000 行" in result.errors[0]["message"]
+    assert not ManufacturerReport.objects.exists()
