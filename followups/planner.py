@@ -40,7 +40,7 @@ from crm_site.services import messages_expire
 from customers import rules as customer_rules
 from customers.models import Customer, ServiceVisit, Vehicle
 
-from . import portable, rules
+from . import rules
 from .models import (
     Appointment,
     Campaign,
@@ -78,11 +78,6 @@ COVER_SPAN_DAYS = 40
 # A car leaves the workshop within this many days of coming in (longer stays get no
 # follow-up call).
 SERVICE_STAY_DAYS = 60
-
-
-def _portable():
-    """True on the embedded SQLite demo: the ORM fallback of portable.py runs instead."""
-    return connection.vendor != "postgresql"
 
 
 def _t(model):
@@ -163,7 +158,7 @@ class Plan:
         which changes are read again). Only date-anchored steps of cars and birthdays are
         split; visits, campaigns and classes are read in full every night."""
         anchor = step.programme.anchor
-        if _portable() or (anchor not in VEHICLE_COLUMNS and anchor != Programme.Anchor.BIRTHDAY):
+        if anchor not in VEHICLE_COLUMNS and anchor != Programme.Anchor.BIRTHDAY:
             return [(*row, None) for row in rows], []
         channel = Channel.CALL if step.channel == Channel.CALL else Channel.SMS
         fresh, covered = [], []
@@ -181,7 +176,7 @@ class Plan:
         that covered this run's dates (usually last night's), from their history rows
         (and their appointments'), in one session table."""
         starts = [at for dates in self.covered.values() for at in dates.values()]
-        if not starts or _portable():
+        if not starts:
             return 0
         since = min(starts) - RECHECK_MARGIN
         vehicle, customer = _t(Vehicle), _t(Customer)
@@ -383,8 +378,6 @@ class Plan:
         key2, since); `covered`: rows a finished run covered (see _source)."""
         if not rows:
             return 0
-        if _portable():
-            return portable.plan_step(self, step, [row[:7] for row in rows])
         programme = step.programme
         source, condition, campaign_sql, class_sql = self._source(step, covered)
         appointment, task = _t(Appointment), _t(Task)
@@ -618,9 +611,7 @@ class Plan:
 
         self.counts["closed"] = timed("close", self.close_cycles)
         self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
-        staging = not _portable()
-        if staging:
-            self.stage_calls()
+        self.stage_calls()
         self.counts["changed"] = timed("changed", self.stage_changed)
         steps_changed_at = self._steps_changed_at(programmes)
         call_steps = {}
@@ -642,9 +633,9 @@ class Plan:
                           True)
                 if step.channel == Channel.CALL:
                     call_steps[step.pk] = f"{programme.code}:{step.code}"
-            if staging:  # each programme's calls go in before the next programme is read
-                for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
-                    self.counts[call_steps[step_id]] = {"tasks": n}
+            # Each programme's calls go in before the next programme is read.
+            for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
+                self.counts[call_steps[step_id]] = {"tasks": n}
         self.counts["assigned"] = self.counts.get("assigned", 0) + timed("assign", self.assign)
         self.counts["credited"] = timed("credit", appointments_credit)
         self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
@@ -683,9 +674,6 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                                         step.offset_days)
     if not firsts:
         return 0
-    if _portable():
-        return portable.cycles_close_on_visit(vehicle_id=vehicle_id, visited_since=visited_since,
-                                              now=now)
     # Start from the cars that came in (the vehicle's primary key or its last-visit
     # index), then read each car's open tasks through the ledger's vehicle index: the
     # cost follows the visits, not the number of open tasks in the ledger.
@@ -718,8 +706,6 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
 def appointments_credit(*, vehicle_id=None):
     """Booked appointments whose car came in within the credit window are credited
     (set-based; the nearest visit wins)."""
-    if _portable():
-        return portable.appointments_credit(vehicle_id=vehicle_id)
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
@@ -783,11 +769,6 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
     bounds = _balanced_bounds(store_ids, counts)
     if not bounds:
         return 0
-    if _portable():
-        shares = {}
-        for store_id, user_id, low, high in bounds:
-            shares.setdefault(store_id, []).append((user_id, high - low + 1))
-        return portable.tasks_assign(shares=shares, task_ids=task_ids)
     only = "AND id = ANY(%(ids)s)" if task_ids is not None else ""
     sql = f"""
         UPDATE {_t(Task)} t SET assignee_id = b.user_id
@@ -819,11 +800,6 @@ def campaign_draw(*, campaign, on=None, now=None):
     if campaign.status != Campaign.Status.PLANNED:
         return 0
     cutoff = customer_rules.lapse_cutoff(on, campaign.lapsed_days)
-    if _portable():
-        drawn = portable.campaign_draw(campaign=campaign, cutoff=cutoff)
-        campaign.status, campaign.drawn_at = Campaign.Status.DRAWN, now
-        campaign.save(update_fields=["status", "drawn_at"])
-        return drawn
     sql = f"""
         INSERT INTO {_t(CampaignMember)} (campaign_id, vehicle_id, customer_id, last_visit_on)
         SELECT %(campaign)s, v.id, v.customer_id, v.last_visit_on
