@@ -757,7 +757,6 @@ def customer_analysis_list(request):
         "page": page, "store": store, "span": span, "title": title, "key": key,
         "label": selectors.breakdown_label(code, "" if key == "-" else key),
         "back": _analysis_link("satisfaction:customer-analysis", store, span),
-        "querystring": urlencode({"store": store.pk, "period": span.text, "breakdown": code, "key": key}),
     })
 
 
