@@ -81,7 +81,7 @@ class TaskSerializer(serializers.ModelSerializer):
         fields = ["id", "store", "programme", "step", "customer", "customer_name", "vehicle",
                   "plate", "due_on", "offset_days", "planned_on", "deadline_on", "channel",
                   "status", "assignee", "outcome", "outcome_kind", "reason", "notes",
-                  "attempts", "complaint_id", "cancel_reason", "created_at", "done_at"]
+                  "attempts", "complaint", "cancel_reason", "created_at", "done_at"]
         read_only_fields = fields
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import stores_of
+from complaints.services import complaint_open
 from crm_site.selectors import store_calendar
 from customers.models import Customer
 from customers.services import customer_create
@@ -86,21 +87,15 @@ DEPARTMENT_OF_PROGRAMME = {
 
 def _open_complaint(task, actor, text):
     """Open a complaint through the complaints floor (channel: follow-up call) for the
-    department the call was about; returns its id, or None when that floor offers no
-    complaint_open (the problem then stays in the task's notes)."""
+    department the call was about."""
     try:
-        from complaints.services import complaint_open
-    except ImportError:
-        return None
-    try:
-        complaint = complaint_open(
+        return complaint_open(
             actor=actor, customer=task.customer, vehicle=task.vehicle, channel="followup_call",
             description=text,
             department=DEPARTMENT_OF_PROGRAMME.get(task.programme_code, "service"))
     except ValidationError as error:
         raise ValidationError({"problem": [m for ms in error.message_dict.values() for m in ms]}) \
             from error
-    return complaint.pk
 
 
 @transaction.atomic
@@ -193,11 +188,7 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
             "answered_on": today, "caller": actor})[0]
         for question, rating, answer_reason in parsed_answers]
     if problem:
-        complaint_id = _open_complaint(task, actor, problem)
-        if complaint_id:
-            task.complaint_id = complaint_id
-        else:
-            task.notes = f"{task.notes}\n{_('客户反映问题（待转投诉）：')}{problem}".strip()
+        task.complaint = _open_complaint(task, actor, problem)
     task.save()
     if saved_answers:
         hooks.answers_recorded(task=task, answers=saved_answers)

@@ -7,6 +7,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from crm_site.roles import Role
+from customers.models import Customer
 from customers.services import service_visit_record
 from followups import services
 from followups.models import Appointment, CallAttempt, Outcome, SatisfactionAnswer, Task
@@ -109,27 +110,16 @@ def test_follow_up_call_records_satisfaction_per_question(store, caller):
     assert answers[0].answered_on == MON and answers[0].store == store
 
 
-def test_problem_raised_is_kept_when_no_complaint_service(store, caller, monkeypatch):
-    import complaints
-
-    monkeypatch.setattr(services, "_open_complaint", lambda task, actor, text: None)
+def test_a_problem_the_complaint_floor_refuses_is_refused_with_the_call(store, caller):
+    """A problem raised on a call is a complaint or nothing: when the complaint cannot be
+    opened, the call is not saved either, and the error names the problem field."""
     [task] = make_calls(store, 1)
-    task = record(task, caller, "reached", problem="保养后异响")
-    assert "保养后异响" in task.notes and task.complaint_id is None
-    assert complaints  # the floor exists; linking is covered where complaint_open exists
-
-
-def test_problem_raised_opens_a_complaint_when_offered(store, caller, monkeypatch):
-    opened = {}
-
-    def fake(task, actor, text):
-        opened.update(task=task.pk, text=text)
-        return 4242
-
-    monkeypatch.setattr(services, "_open_complaint", fake)
-    [task] = make_calls(store, 1)
-    task = record(task, caller, "reached", problem="销售承诺未兑现")
-    assert task.complaint_id == 4242 and opened["text"] == "销售承诺未兑现"
+    Customer.objects.filter(pk=task.customer_id).update(is_active=False)
+    with pytest.raises(ValidationError) as error:
+        record(task, caller, "reached", problem="保养后异响")
+    assert error.value.message_dict == {"problem": ["该客户档案已停用或已合并，请选择有效的客户。"]}
+    task.refresh_from_db()
+    assert task.status == Task.Status.PLANNED and task.complaint is None and task.attempts == 0
 
 
 def test_caller_cannot_touch_other_store_or_colleagues_tasks(store, other_store, caller, make_user):
@@ -215,6 +205,7 @@ def test_problem_on_a_follow_up_call_opens_a_linked_complaint(store, caller):
     plan(MON)
     task = Task.objects.get(vehicle=car, programme_code="post_delivery_followup")
     task = record(task, caller, "reached", problem="交车时承诺的脚垫没有给")
-    complaint = Complaint.objects.get(pk=task.complaint_id)
+    complaint = task.complaint
     assert complaint.customer_id == car.customer_id and complaint.channel == "followup_call"
-    assert complaint.department == "sales"
+    assert complaint.department == "sales" and complaint.description == "交车时承诺的脚垫没有给"
+    assert list(complaint.followup_tasks.all()) == [task]
