@@ -199,7 +199,6 @@ def test_care_class_invitations_replies_capacity_and_reminders(store, cr_manager
 
 
 def test_problem_on_a_follow_up_call_opens_a_linked_complaint(store, caller):
-    from complaints.models import Complaint
 
     car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=1))
     plan(MON)
