@@ -1,8 +1,19 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Store, User
 from .roles import Role
+
+
+def apply_errors(form, error: ValidationError):
+    """Put a service's ValidationError on the form: each message next to its field where
+    the form has that field, on the form as a whole otherwise (one mapper for every page)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
 
 
 class StaffForm(forms.ModelForm):

@@ -22,13 +22,6 @@ from .services import CUSTOMER_FIELDS, VEHICLE_FIELDS
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def apply_errors(form, error: ValidationError):
-    """Put a service's errors on the form, next to their fields where the form has them."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def bootstrap(form):

@@ -160,7 +160,8 @@ class Step(models.Model):
             models.UniqueConstraint(fields=["programme", "code"], name="step_code_per_programme"),
             models.CheckConstraint(
                 condition=~Q(channel="sms") | ~Q(sms_template_code=""),
-                name="step_sms_needs_template"),
+                name="step_sms_needs_template",
+                violation_error_message=_("短信步骤须填写短信模板代码。")),
         ]
 
     def __str__(self):

@@ -703,9 +703,12 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
         return cursor.rowcount
 
 
+CREDIT_REASON = "came in within the credit window"
+
+
 def appointments_credit(*, vehicle_id=None):
     """Booked appointments whose car came in within the credit window are credited
-    (set-based; the nearest visit wins)."""
+    (set-based; the nearest visit wins), each with a history row like any edit."""
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
@@ -718,10 +721,16 @@ def appointments_credit(*, vehicle_id=None):
             ORDER BY a2.id, abs(sv.date_in - a2.booked_for), sv.id
         ) x
         WHERE a.id = x.appointment_id AND a.status = 'booked'
+        RETURNING a.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"days": days, "vehicle": vehicle_id})
-        return cursor.rowcount
+        credited = [row[0] for row in cursor.fetchall()]
+    if credited:
+        Appointment.history.bulk_history_create(
+            Appointment.objects.filter(pk__in=credited), update=True,
+            default_change_reason=CREDIT_REASON)
+    return len(credited)
 
 
 def callers_of(store_ids):
