@@ -45,10 +45,12 @@ from .models import (
     Appointment,
     Campaign,
     CampaignMember,
+    CancelReason,
     CareClass,
     Channel,
     ClassInvitation,
     FollowupSettings,
+    Outcome,
     PlannerRun,
     Programme,
     Step,
@@ -82,6 +84,19 @@ SERVICE_STAY_DAYS = 60
 
 def _t(model):
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def _v(code):
+    """A code of the models' choices (a status, channel, outcome kind) as an SQL literal:
+    the SQL takes its codes from the same Python enums as the ORM, never a spelling of
+    its own. Only choice codes (letters and underscores) are accepted."""
+    value = str(code.value if hasattr(code, "value") else code)
+    if not value.replace("_", "").isalpha():
+        raise ValueError(f"not a choice code: {value!r}")
+    return f"'{value}'"
+
+
+OPEN_SQL = f"({_v(Task.Status.PLANNED)}, {_v(Task.Status.RETRY)})"
 
 
 def _local(naive, tz):
@@ -404,22 +419,24 @@ class Plan:
                 f"NOT EXISTS (SELECT 1 FROM {task} t2 WHERE t2.programme_id = %(programme)s "
                 "AND t2.due_on = w.due_on AND t2.customer_id = c.id "
                 "AND t2.vehicle_id IS NOT DISTINCT FROM v.id "
-                "AND t2.outcome_kind IN ('booked', 'refused'))")
+                f"AND t2.outcome_kind IN ({_v(Outcome.Kind.BOOKED)}, {_v(Outcome.Kind.REFUSED)}))")
             gates.append(
                 f"NOT EXISTS (SELECT 1 FROM {appointment} a WHERE a.programme_id = %(programme)s "
                 "AND a.due_on = w.due_on AND a.customer_id = c.id "
-                "AND a.vehicle_id IS NOT DISTINCT FROM v.id AND a.status <> 'cancelled')")
+                "AND a.vehicle_id IS NOT DISTINCT FROM v.id "
+                f"AND a.status <> {_v(Appointment.Status.CANCELLED)})")
             if programme.closes_on_visit:
                 gates.append("NOT (v.last_visit_on IS NOT NULL AND "
                              "v.last_visit_on >= w.due_on + %(first_offset)s)")
         if step.channel == Channel.SMS:
-            status = "CASE WHEN w.expires_at <= %(now)s THEN 'expired' ELSE 'done' END"
+            status = (f"CASE WHEN w.expires_at <= %(now)s THEN {_v(Task.Status.EXPIRED)} "
+                      f"ELSE {_v(Task.Status.DONE)} END")
             assignee = "NULL"
         elif programme.assign_to_owner:
-            status = "'planned'"
+            status = _v(Task.Status.PLANNED)
             assignee = f"(SELECT u.id FROM {_t(User)} u WHERE u.id = c.owner_id AND u.is_active)"
         else:
-            status, assignee = "'planned'", "NULL"
+            status, assignee = _v(Task.Status.PLANNED), "NULL"
         deadline = ("w.planned_on + %(within)s" if step.channel == Channel.CALL and step.due_within_days
                     else "NULL")
         insert = f"""
@@ -430,7 +447,7 @@ class Plan:
             SELECT w.store_id, %(programme)s, %(code)s, %(step)s, c.id, v.id, {campaign_sql},
                 {class_sql}, w.due_on, %(offset)s, w.planned_on, {deadline}, %(channel)s,
                 {status}, {assignee}, '', '', 0, '', %(now)s,
-                CASE WHEN %(channel)s = 'sms' THEN %(now)s END
+                CASE WHEN %(channel)s = {_v(Channel.SMS)} THEN %(now)s END
             FROM w {source}
             WHERE {" AND ".join(gates)}
             ON CONFLICT DO NOTHING
@@ -466,14 +483,14 @@ class Plan:
                               w.not_before, w.expires_at FROM w),
                 timed AS (SELECT ins.*, wd.not_before, wd.expires_at
                           FROM ins JOIN wd ON wd.store_id = ins.store_id AND wd.due_on = ins.due_on
-                          AND wd.key = COALESCE({key[1]}, 0) WHERE ins.status = 'done'),
+                          AND wd.key = COALESCE({key[1]}, 0) WHERE ins.status = {_v(Task.Status.DONE)}),
                 msg AS (
                 INSERT INTO {_t(Message)} (store_id, recipient, sign_name, template_code, params,
                     text, purpose, status, not_before, expires_at, attempts, last_error,
                     provider_id, dedupe_key, content_type_id, object_id, created_at)
                 SELECT ins.store_id, c.mobile,
                     COALESCE(NULLIF(s.sms_sign_name, ''), NULLIF(%(default_sign)s, ''), s.name),
-                    %(template)s, {json_sql}, {text_sql}, %(purpose)s, 'ready',
+                    %(template)s, {json_sql}, {text_sql}, %(purpose)s, {_v(Message.Status.READY)},
                     ins.not_before, ins.expires_at, 0, '', '',
                     'followups.task:' || ins.id, %(task_ct)s, ins.id, %(now)s
                 FROM timed ins
@@ -683,7 +700,8 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     if visited_since:
         cars.append("v.last_visit_on >= %(since)s")
     sql = f"""
-        UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
+        UPDATE {_t(Task)} t SET status = {_v(Task.Status.CANCELLED)},
+            cancel_reason = {_v(CancelReason.CAME_IN)}, closed_at = %(now)s
         FROM (SELECT x.id
               FROM {_t(Vehicle)} v
               CROSS JOIN LATERAL (
@@ -691,7 +709,7 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                   JOIN unnest(%(programmes)s::bigint[], %(offsets)s::int[])
                        AS po(programme_id, first_offset) ON po.programme_id = t0.programme_id
                   JOIN {_t(Step)} s ON s.id = t0.step_id AND s.only_until_came_in
-                  WHERE t0.vehicle_id = v.id AND t0.status IN ('planned', 'retry')
+                  WHERE t0.vehicle_id = v.id AND t0.status IN {OPEN_SQL}
                     AND v.last_visit_on >= t0.due_on + po.first_offset
                   OFFSET 0) x
               WHERE v.last_visit_on IS NOT NULL {"".join(" AND " + c for c in cars)}) came
@@ -712,15 +730,16 @@ def appointments_credit(*, vehicle_id=None):
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
-        UPDATE {_t(Appointment)} a SET status = 'came_in', came_in_on = x.date_in, visit_id = x.id
+        UPDATE {_t(Appointment)} a SET status = {_v(Appointment.Status.CAME_IN)},
+            came_in_on = x.date_in, visit_id = x.id
         FROM (
             SELECT DISTINCT ON (a2.id) a2.id AS appointment_id, sv.id, sv.date_in
             FROM {_t(Appointment)} a2 JOIN {_t(ServiceVisit)} sv ON sv.vehicle_id = a2.vehicle_id
               AND sv.date_in BETWEEN a2.booked_for - %(days)s AND a2.booked_for + %(days)s
-            WHERE a2.status = 'booked' {where_vehicle.replace('a.', 'a2.')}
+            WHERE a2.status = {_v(Appointment.Status.BOOKED)} {where_vehicle.replace('a.', 'a2.')}
             ORDER BY a2.id, abs(sv.date_in - a2.booked_for), sv.id
         ) x
-        WHERE a.id = x.appointment_id AND a.status = 'booked'
+        WHERE a.id = x.appointment_id AND a.status = {_v(Appointment.Status.BOOKED)}
         RETURNING a.id
     """
     with connection.cursor() as cursor:
@@ -783,8 +802,8 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
         UPDATE {_t(Task)} t SET assignee_id = b.user_id
         FROM (SELECT id, store_id, row_number() OVER (PARTITION BY store_id
                      ORDER BY planned_on, due_on, id) AS rn
-              FROM {_t(Task)} WHERE assignee_id IS NULL AND channel = 'call'
-                AND status IN ('planned', 'retry') AND store_id = ANY(%(stores)s) {only}) u
+              FROM {_t(Task)} WHERE assignee_id IS NULL AND channel = {_v(Channel.CALL)}
+                AND status IN {OPEN_SQL} AND store_id = ANY(%(stores)s) {only}) u
         JOIN unnest(%(b_store)s::bigint[], %(b_user)s::bigint[], %(b_lo)s::int[], %(b_hi)s::int[])
              AS b(store_id, user_id, lo, hi)
           ON b.store_id = u.store_id AND u.rn BETWEEN b.lo AND b.hi
