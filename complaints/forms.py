@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.forms import StyledFormMixin
 from crm_site.models import User
 from crm_site.scoping import for_user
 
@@ -13,22 +14,10 @@ LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1},
                                   format="%Y-%m-%dT%H:%M:%S")
 
 
-class StyledForm(forms.Form):
-    """Bootstrap classes on every widget."""
+class StyledForm(StyledFormMixin, forms.Form):
+    """The complaint forms: dense, small widgets."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
-
-    def style(self):
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-                widget.attrs.setdefault("class", "list-unstyled mb-0")
-            elif isinstance(widget, forms.Select):
-                widget.attrs["class"] = "form-select form-select-sm"
-            elif not isinstance(widget, forms.HiddenInput):
-                widget.attrs["class"] = "form-control form-control-sm"
+    compact = True
 
 
 class ComplaintLogForm(StyledForm):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from crm_site.models import User
 from crm_site.roles import MANAGER_ROLES, Role
-from crm_site.scoping import stores_of
+from crm_site.scoping import works_for
 from crm_site.selectors import store_calendar
 from crm_site.services import notification_send
 
@@ -138,7 +138,7 @@ def complaint_open(*, actor, customer, channel, description, category=Complaint.
     now = now_seconds()
     errors = {}
     store = customer.store
-    if not stores_of(actor).filter(pk=store.pk).exists():
+    if not works_for(actor, store):
         errors["customer"] = _("该客户不属于您所在的门店。")
     elif not customer.is_active:
         errors["customer"] = _("该客户档案已停用或已合并，请选择有效的客户。")

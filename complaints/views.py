@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.forms import apply_errors
 from crm_site.models import User
 from crm_site.scoping import for_user, stores_of
 
@@ -27,9 +28,6 @@ ACTION_PERMISSIONS = {"department_feedback": "complaints.record_department_feedb
 DEFAULT_ACTION_PERMISSION = "complaints.change_complaint"
 
 
-def _apply_errors(form, error):
-    for field, field_messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_messages)
 
 
 # Board ------------------------------------------------------------------------------------
@@ -208,7 +206,7 @@ def act(request, pk, action):
         try:
             SERVICE_CALLS[action](complaint, request.user, form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except PermissionDenied as error:  # e.g. lowering an important complaint
             form.add_error(None, str(error))
             status = 403
@@ -274,7 +272,7 @@ def create(request):
                 important_reasons=data.get("important_reasons") or [],
                 received_at=data.get("received_at"), department=data.get("department") or "")
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             if not request.user.has_perm("complaints.view_complaint"):
                 # The lounge logs a complaint and hands it to CR; it does not follow it.

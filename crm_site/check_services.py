@@ -1,5 +1,5 @@
 """`python -m crm_site.check_services`: stop with one clear line when PostgreSQL or
-Redis is not reachable, instead of failing later (or falling back to SQLite)."""
+Redis is not reachable, instead of failing later."""
 
 import os
 import sys
@@ -10,7 +10,8 @@ def main():
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/crm")
+        sys.exit("DATABASE_URL must point at PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/crm "
+                 "(unset it and `make test` starts an embedded server)")
     try:
         import psycopg2
 
@@ -20,7 +21,8 @@ def main():
                                       dbname="postgres", connect_timeout=3)
     except Exception as error:  # noqa: BLE001
         sys.exit(f"PostgreSQL is not reachable at {database_url} ({error.__class__.__name__}): "
-                 "start it (e.g. `sudo service postgresql start`) or `docker compose up -d db redis`.")
+                 "start it (e.g. `sudo service postgresql start`), unset DATABASE_URL for an embedded "
+                 "server, or `docker compose up -d db redis`.")
     _create_database(connection, parsed.path.lstrip("/"))
     try:
         import redis
@@ -28,7 +30,8 @@ def main():
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except Exception as error:  # noqa: BLE001
         sys.exit(f"Redis is not reachable at {redis_url} ({error.__class__.__name__}): "
-                 "start it (e.g. `redis-server --daemonize yes`) or `docker compose up -d db redis`.")
+                 "start it (e.g. `redis-server --daemonize yes`), unset REDIS_URL for an embedded "
+                 "server, or `docker compose up -d db redis`.")
 
 
 def _create_database(connection, name):

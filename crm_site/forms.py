@@ -1,8 +1,55 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Store, User
 from .roles import Role
+
+
+def style_widgets(form, compact=False):
+    """Bootstrap classes on every widget of `form` (the one way forms are styled):
+    form-select, form-check-input, a plain list for radio and multiple choice,
+    form-control for the rest; `compact` uses the small sizes of dense desk pages.
+    Classes a widget already has are kept."""
+    small = " form-control-sm" if compact else ""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput):
+            continue
+        if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+            css = "list-unstyled mb-0"
+        elif isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select form-select-sm" if compact else "form-select"
+        else:
+            css = "form-control" + small
+        classes = widget.attrs.get("class", "").split()
+        widget.attrs["class"] = " ".join([*classes, *(c for c in css.split() if c not in classes)])
+
+
+class StyledFormMixin:
+    """A form whose widgets are styled by style_widgets; `compact = True` for small ones."""
+
+    compact = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()
+
+    def style(self):
+        """Style the widgets again, after a form added or replaced fields."""
+        style_widgets(self, compact=self.compact)
+
+
+def apply_errors(form, error: ValidationError):
+    """Put a service's ValidationError on the form: each message next to its field where
+    the form has that field, on the form as a whole otherwise (one mapper for every page)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
 
 
 class StaffForm(forms.ModelForm):

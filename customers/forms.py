@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.forms import style_widgets
 from crm_site.models import User
 
 from .models import (
@@ -22,25 +23,8 @@ from .services import CUSTOMER_FIELDS, VEHICLE_FIELDS
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def apply_errors(form, error: ValidationError):
-    """Put a service's errors on the form, next to their fields where the form has them."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
-def bootstrap(form):
-    for bound in form.fields.values():
-        widget = bound.widget
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        widget.attrs.setdefault("class", css)
 
 
 def inline_validation(form, *names):
@@ -57,7 +41,7 @@ def inline_validation(form, *names):
 class BootstrapForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bootstrap(self)
+        style_widgets(self)
 
 
 class ServiceModelForm(forms.ModelForm):
@@ -66,7 +50,7 @@ class ServiceModelForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bootstrap(self)
+        style_widgets(self)
 
     def _post_clean(self):
         pass
@@ -103,7 +87,7 @@ class CustomerForm(ServiceModelForm):
             del self.fields["store"]
         for name in ("mobile", "id_number", "credit_code"):
             self.fields[name].widget.attrs.update({"autocomplete": "off"})
-        bootstrap(self)
+        style_widgets(self)
         inline_validation(self, "mobile", "id_number", "credit_code")
         if "id_number" in self.fields:
             self.fields["id_number"].widget.attrs["hx-include"] = "[name=birth_date],[name=gender]"
@@ -157,7 +141,7 @@ class VehicleForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bootstrap(self)
+        style_widgets(self)
         inline_validation(self, "vin", "plate")
 
 

@@ -70,7 +70,7 @@ def erased_text(*fields):
 
 
 class _JSONSetText(Func):
-    """`field` (JSON) with its `key` set to a text `value`, on PostgreSQL and SQLite."""
+    """`field` (JSON) with its `key` set to a text `value` (jsonb_set)."""
 
     output_field = JSONField()
 
@@ -81,13 +81,9 @@ class _JSONSetText(Func):
         parts = [compiler.compile(e) for e in self.get_source_expressions()]
         return [sql for sql, _params in parts], [p for _sql, params in parts for p in params]
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, **extra):
         (field, key, value), params = self._compiled(compiler)
         return f"jsonb_set({field}, ARRAY[{key}]::text[], to_jsonb({value}::text))", params
-
-    def as_sqlite(self, compiler, connection, **extra):
-        (field, key, value), params = self._compiled(compiler)
-        return f"json_set({field}, '$.' || {key}, {value})", params
 
 
 def erased_json_text(field, key):

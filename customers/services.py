@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_site.crypto import UnreadableValue, keyed_hash
+from crm_site.scoping import works_for
 
 from . import hooks, rules
 from .models import (
@@ -838,10 +839,8 @@ def correction_request_file(*, customer, field, correct_value, filed_by, departm
 
 
 def _check_decider(actor, correction):
-    from crm_site.scoping import stores_of
-
     if not actor.has_perm("customers.decide_correctionrequest") or \
-            not stores_of(actor).filter(pk=correction.store_id).exists():
+            not works_for(actor, correction.store_id):
         raise PermissionDenied(_("您没有处理该修正申请的权限。"))
     if correction.status != CorrectionRequest.Status.OPEN:
         raise ValidationError({"status": _("该申请已处理。")})
@@ -958,10 +957,7 @@ def personal_data_export_log(*, user, customer_ids, filters="", unmasked=False, 
 
 
 def _check_subject_actor(actor, customer, permission, message):
-    from crm_site.scoping import stores_of
-
-    if not actor.has_perm(permission) or \
-            not stores_of(actor).filter(pk=customer.store_id).exists():
+    if not actor.has_perm(permission) or not works_for(actor, customer.store_id):
         raise PermissionDenied(message)
 
 

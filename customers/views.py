@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site.exports import csv_response
+from crm_site.forms import apply_errors
 from crm_site.models import User
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
@@ -38,7 +39,6 @@ from .forms import (
     SubjectRequestForm,
     TransferForm,
     VehicleForm,
-    apply_errors,
 )
 from .models import (
     CorrectionRequest,

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from crm_site.models import Store
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
-from crm_site.scoping import for_user, stores_of
+from crm_site.scoping import for_user, stores_of, works_for
 from customers.models import Customer, Vehicle
 
 from . import rules, selectors, services
@@ -81,7 +81,7 @@ class TaskSerializer(serializers.ModelSerializer):
         fields = ["id", "store", "programme", "step", "customer", "customer_name", "vehicle",
                   "plate", "due_on", "offset_days", "planned_on", "deadline_on", "channel",
                   "status", "assignee", "outcome", "outcome_kind", "reason", "notes",
-                  "attempts", "complaint_id", "cancel_reason", "created_at", "done_at"]
+                  "attempts", "complaint", "cancel_reason", "created_at", "done_at"]
         read_only_fields = fields
 
 
@@ -501,7 +501,7 @@ class ClubKpiViewSet(viewsets.ViewSet):
         store_id = request.query_params.get("store")
         if store_id and not store_id.isdigit():
             raise ValidationError({"store": [_("门店编号无效。")]})
-        if store_id and not stores_of(request.user).filter(pk=store_id).exists():
+        if store_id and not works_for(request.user, int(store_id)):
             raise NotFound
         kpis = selectors.club_kpis(request.user, timezone.localdate(), timezone.now(),
                                    store_id=int(store_id) if store_id else None)

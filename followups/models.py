@@ -160,7 +160,8 @@ class Step(models.Model):
             models.UniqueConstraint(fields=["programme", "code"], name="step_code_per_programme"),
             models.CheckConstraint(
                 condition=~Q(channel="sms") | ~Q(sms_template_code=""),
-                name="step_sms_needs_template"),
+                name="step_sms_needs_template",
+                violation_error_message=_("短信步骤须填写短信模板代码。")),
         ]
 
     def __str__(self):
@@ -445,7 +446,9 @@ class Task(models.Model):
                                verbose_name=_("原因"), db_index=False)
     notes = models.TextField(_("备注"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("拨打次数"), default=0)
-    complaint_id = models.BigIntegerField(_("投诉单"), null=True, blank=True)
+    complaint = models.ForeignKey("complaints.Complaint", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="followup_tasks", db_index=False,
+                                  verbose_name=_("投诉单"))
     cancel_reason = models.CharField(_("取消原因"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
@@ -500,6 +503,8 @@ class Task(models.Model):
                          name="task_outcome_idx"),
             models.Index(fields=["reason"], condition=Q(reason__isnull=False),
                          name="task_reason_idx"),
+            models.Index(fields=["complaint"], condition=Q(complaint__isnull=False),
+                         name="task_complaint_idx"),
         ]
 
     def __str__(self):

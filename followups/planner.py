@@ -40,15 +40,17 @@ from crm_site.services import messages_expire
 from customers import rules as customer_rules
 from customers.models import Customer, ServiceVisit, Vehicle
 
-from . import portable, rules
+from . import rules
 from .models import (
     Appointment,
     Campaign,
     CampaignMember,
+    CancelReason,
     CareClass,
     Channel,
     ClassInvitation,
     FollowupSettings,
+    Outcome,
     PlannerRun,
     Programme,
     Step,
@@ -80,13 +82,21 @@ COVER_SPAN_DAYS = 40
 SERVICE_STAY_DAYS = 60
 
 
-def _portable():
-    """True on the embedded SQLite demo: the ORM fallback of portable.py runs instead."""
-    return connection.vendor != "postgresql"
-
-
 def _t(model):
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def _v(code):
+    """A code of the models' choices (a status, channel, outcome kind) as an SQL literal:
+    the SQL takes its codes from the same Python enums as the ORM, never a spelling of
+    its own. Only choice codes (letters and underscores) are accepted."""
+    value = str(code.value if hasattr(code, "value") else code)
+    if not value.replace("_", "").isalpha():
+        raise ValueError(f"not a choice code: {value!r}")
+    return f"'{value}'"
+
+
+OPEN_SQL = f"({_v(Task.Status.PLANNED)}, {_v(Task.Status.RETRY)})"
 
 
 def _local(naive, tz):
@@ -163,7 +173,7 @@ class Plan:
         which changes are read again). Only date-anchored steps of cars and birthdays are
         split; visits, campaigns and classes are read in full every night."""
         anchor = step.programme.anchor
-        if _portable() or (anchor not in VEHICLE_COLUMNS and anchor != Programme.Anchor.BIRTHDAY):
+        if anchor not in VEHICLE_COLUMNS and anchor != Programme.Anchor.BIRTHDAY:
             return [(*row, None) for row in rows], []
         channel = Channel.CALL if step.channel == Channel.CALL else Channel.SMS
         fresh, covered = [], []
@@ -181,7 +191,7 @@ class Plan:
         that covered this run's dates (usually last night's), from their history rows
         (and their appointments'), in one session table."""
         starts = [at for dates in self.covered.values() for at in dates.values()]
-        if not starts or _portable():
+        if not starts:
             return 0
         since = min(starts) - RECHECK_MARGIN
         vehicle, customer = _t(Vehicle), _t(Customer)
@@ -383,8 +393,6 @@ class Plan:
         key2, since); `covered`: rows a finished run covered (see _source)."""
         if not rows:
             return 0
-        if _portable():
-            return portable.plan_step(self, step, [row[:7] for row in rows])
         programme = step.programme
         source, condition, campaign_sql, class_sql = self._source(step, covered)
         appointment, task = _t(Appointment), _t(Task)
@@ -411,22 +419,24 @@ class Plan:
                 f"NOT EXISTS (SELECT 1 FROM {task} t2 WHERE t2.programme_id = %(programme)s "
                 "AND t2.due_on = w.due_on AND t2.customer_id = c.id "
                 "AND t2.vehicle_id IS NOT DISTINCT FROM v.id "
-                "AND t2.outcome_kind IN ('booked', 'refused'))")
+                f"AND t2.outcome_kind IN ({_v(Outcome.Kind.BOOKED)}, {_v(Outcome.Kind.REFUSED)}))")
             gates.append(
                 f"NOT EXISTS (SELECT 1 FROM {appointment} a WHERE a.programme_id = %(programme)s "
                 "AND a.due_on = w.due_on AND a.customer_id = c.id "
-                "AND a.vehicle_id IS NOT DISTINCT FROM v.id AND a.status <> 'cancelled')")
+                "AND a.vehicle_id IS NOT DISTINCT FROM v.id "
+                f"AND a.status <> {_v(Appointment.Status.CANCELLED)})")
             if programme.closes_on_visit:
                 gates.append("NOT (v.last_visit_on IS NOT NULL AND "
                              "v.last_visit_on >= w.due_on + %(first_offset)s)")
         if step.channel == Channel.SMS:
-            status = "CASE WHEN w.expires_at <= %(now)s THEN 'expired' ELSE 'done' END"
+            status = (f"CASE WHEN w.expires_at <= %(now)s THEN {_v(Task.Status.EXPIRED)} "
+                      f"ELSE {_v(Task.Status.DONE)} END")
             assignee = "NULL"
         elif programme.assign_to_owner:
-            status = "'planned'"
+            status = _v(Task.Status.PLANNED)
             assignee = f"(SELECT u.id FROM {_t(User)} u WHERE u.id = c.owner_id AND u.is_active)"
         else:
-            status, assignee = "'planned'", "NULL"
+            status, assignee = _v(Task.Status.PLANNED), "NULL"
         deadline = ("w.planned_on + %(within)s" if step.channel == Channel.CALL and step.due_within_days
                     else "NULL")
         insert = f"""
@@ -437,7 +447,7 @@ class Plan:
             SELECT w.store_id, %(programme)s, %(code)s, %(step)s, c.id, v.id, {campaign_sql},
                 {class_sql}, w.due_on, %(offset)s, w.planned_on, {deadline}, %(channel)s,
                 {status}, {assignee}, '', '', 0, '', %(now)s,
-                CASE WHEN %(channel)s = 'sms' THEN %(now)s END
+                CASE WHEN %(channel)s = {_v(Channel.SMS)} THEN %(now)s END
             FROM w {source}
             WHERE {" AND ".join(gates)}
             ON CONFLICT DO NOTHING
@@ -473,14 +483,14 @@ class Plan:
                               w.not_before, w.expires_at FROM w),
                 timed AS (SELECT ins.*, wd.not_before, wd.expires_at
                           FROM ins JOIN wd ON wd.store_id = ins.store_id AND wd.due_on = ins.due_on
-                          AND wd.key = COALESCE({key[1]}, 0) WHERE ins.status = 'done'),
+                          AND wd.key = COALESCE({key[1]}, 0) WHERE ins.status = {_v(Task.Status.DONE)}),
                 msg AS (
                 INSERT INTO {_t(Message)} (store_id, recipient, sign_name, template_code, params,
                     text, purpose, status, not_before, expires_at, attempts, last_error,
                     provider_id, dedupe_key, content_type_id, object_id, created_at)
                 SELECT ins.store_id, c.mobile,
                     COALESCE(NULLIF(s.sms_sign_name, ''), NULLIF(%(default_sign)s, ''), s.name),
-                    %(template)s, {json_sql}, {text_sql}, %(purpose)s, 'ready',
+                    %(template)s, {json_sql}, {text_sql}, %(purpose)s, {_v(Message.Status.READY)},
                     ins.not_before, ins.expires_at, 0, '', '',
                     'followups.task:' || ins.id, %(task_ct)s, ins.id, %(now)s
                 FROM timed ins
@@ -618,9 +628,7 @@ class Plan:
 
         self.counts["closed"] = timed("close", self.close_cycles)
         self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
-        staging = not _portable()
-        if staging:
-            self.stage_calls()
+        self.stage_calls()
         self.counts["changed"] = timed("changed", self.stage_changed)
         steps_changed_at = self._steps_changed_at(programmes)
         call_steps = {}
@@ -642,9 +650,9 @@ class Plan:
                           True)
                 if step.channel == Channel.CALL:
                     call_steps[step.pk] = f"{programme.code}:{step.code}"
-            if staging:  # each programme's calls go in before the next programme is read
-                for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
-                    self.counts[call_steps[step_id]] = {"tasks": n}
+            # Each programme's calls go in before the next programme is read.
+            for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
+                self.counts[call_steps[step_id]] = {"tasks": n}
         self.counts["assigned"] = self.counts.get("assigned", 0) + timed("assign", self.assign)
         self.counts["credited"] = timed("credit", appointments_credit)
         self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
@@ -683,9 +691,6 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                                         step.offset_days)
     if not firsts:
         return 0
-    if _portable():
-        return portable.cycles_close_on_visit(vehicle_id=vehicle_id, visited_since=visited_since,
-                                              now=now)
     # Start from the cars that came in (the vehicle's primary key or its last-visit
     # index), then read each car's open tasks through the ledger's vehicle index: the
     # cost follows the visits, not the number of open tasks in the ledger.
@@ -695,7 +700,8 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     if visited_since:
         cars.append("v.last_visit_on >= %(since)s")
     sql = f"""
-        UPDATE {_t(Task)} t SET status = 'cancelled', cancel_reason = 'came_in', closed_at = %(now)s
+        UPDATE {_t(Task)} t SET status = {_v(Task.Status.CANCELLED)},
+            cancel_reason = {_v(CancelReason.CAME_IN)}, closed_at = %(now)s
         FROM (SELECT x.id
               FROM {_t(Vehicle)} v
               CROSS JOIN LATERAL (
@@ -703,7 +709,7 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                   JOIN unnest(%(programmes)s::bigint[], %(offsets)s::int[])
                        AS po(programme_id, first_offset) ON po.programme_id = t0.programme_id
                   JOIN {_t(Step)} s ON s.id = t0.step_id AND s.only_until_came_in
-                  WHERE t0.vehicle_id = v.id AND t0.status IN ('planned', 'retry')
+                  WHERE t0.vehicle_id = v.id AND t0.status IN {OPEN_SQL}
                     AND v.last_visit_on >= t0.due_on + po.first_offset
                   OFFSET 0) x
               WHERE v.last_visit_on IS NOT NULL {"".join(" AND " + c for c in cars)}) came
@@ -715,27 +721,35 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
         return cursor.rowcount
 
 
+CREDIT_REASON = "came in within the credit window"
+
+
 def appointments_credit(*, vehicle_id=None):
     """Booked appointments whose car came in within the credit window are credited
-    (set-based; the nearest visit wins)."""
-    if _portable():
-        return portable.appointments_credit(vehicle_id=vehicle_id)
+    (set-based; the nearest visit wins), each with a history row like any edit."""
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
-        UPDATE {_t(Appointment)} a SET status = 'came_in', came_in_on = x.date_in, visit_id = x.id
+        UPDATE {_t(Appointment)} a SET status = {_v(Appointment.Status.CAME_IN)},
+            came_in_on = x.date_in, visit_id = x.id
         FROM (
             SELECT DISTINCT ON (a2.id) a2.id AS appointment_id, sv.id, sv.date_in
             FROM {_t(Appointment)} a2 JOIN {_t(ServiceVisit)} sv ON sv.vehicle_id = a2.vehicle_id
               AND sv.date_in BETWEEN a2.booked_for - %(days)s AND a2.booked_for + %(days)s
-            WHERE a2.status = 'booked' {where_vehicle.replace('a.', 'a2.')}
+            WHERE a2.status = {_v(Appointment.Status.BOOKED)} {where_vehicle.replace('a.', 'a2.')}
             ORDER BY a2.id, abs(sv.date_in - a2.booked_for), sv.id
         ) x
-        WHERE a.id = x.appointment_id AND a.status = 'booked'
+        WHERE a.id = x.appointment_id AND a.status = {_v(Appointment.Status.BOOKED)}
+        RETURNING a.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"days": days, "vehicle": vehicle_id})
-        return cursor.rowcount
+        credited = [row[0] for row in cursor.fetchall()]
+    if credited:
+        Appointment.history.bulk_history_create(
+            Appointment.objects.filter(pk__in=credited), update=True,
+            default_change_reason=CREDIT_REASON)
+    return len(credited)
 
 
 def callers_of(store_ids):
@@ -783,18 +797,13 @@ def tasks_assign_balanced(*, store_ids, counts, task_ids=None):
     bounds = _balanced_bounds(store_ids, counts)
     if not bounds:
         return 0
-    if _portable():
-        shares = {}
-        for store_id, user_id, low, high in bounds:
-            shares.setdefault(store_id, []).append((user_id, high - low + 1))
-        return portable.tasks_assign(shares=shares, task_ids=task_ids)
     only = "AND id = ANY(%(ids)s)" if task_ids is not None else ""
     sql = f"""
         UPDATE {_t(Task)} t SET assignee_id = b.user_id
         FROM (SELECT id, store_id, row_number() OVER (PARTITION BY store_id
                      ORDER BY planned_on, due_on, id) AS rn
-              FROM {_t(Task)} WHERE assignee_id IS NULL AND channel = 'call'
-                AND status IN ('planned', 'retry') AND store_id = ANY(%(stores)s) {only}) u
+              FROM {_t(Task)} WHERE assignee_id IS NULL AND channel = {_v(Channel.CALL)}
+                AND status IN {OPEN_SQL} AND store_id = ANY(%(stores)s) {only}) u
         JOIN unnest(%(b_store)s::bigint[], %(b_user)s::bigint[], %(b_lo)s::int[], %(b_hi)s::int[])
              AS b(store_id, user_id, lo, hi)
           ON b.store_id = u.store_id AND u.rn BETWEEN b.lo AND b.hi
@@ -819,11 +828,6 @@ def campaign_draw(*, campaign, on=None, now=None):
     if campaign.status != Campaign.Status.PLANNED:
         return 0
     cutoff = customer_rules.lapse_cutoff(on, campaign.lapsed_days)
-    if _portable():
-        drawn = portable.campaign_draw(campaign=campaign, cutoff=cutoff)
-        campaign.status, campaign.drawn_at = Campaign.Status.DRAWN, now
-        campaign.save(update_fields=["status", "drawn_at"])
-        return drawn
     sql = f"""
         INSERT INTO {_t(CampaignMember)} (campaign_id, vehicle_id, customer_id, last_visit_on)
         SELECT %(campaign)s, v.id, v.customer_id, v.last_visit_on

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints.services import complaint_open
 from crm_site.roles import MANAGER_ROLES
-from crm_site.scoping import stores_of
+from crm_site.scoping import check_store, stores_of
 from crm_site.selectors import store_calendar
 from customers.models import Customer
 from customers.services import customer_create
@@ -54,13 +55,6 @@ def _is_manager(user):
     return user.is_superuser or bool(user.role_codes & set(MANAGER_ROLES))
 
 
-def _check_store(actor, store_id):
-    if actor.is_superuser:
-        return
-    if not stores_of(actor).filter(pk=store_id).exists():
-        raise PermissionDenied(_("该记录不属于您的门店。"))
-
-
 def _cycle(task):
     """The open tasks of the same cycle (programme, vehicle or customer, N)."""
     same = Task.objects.filter(programme_id=task.programme_id, due_on=task.due_on,
@@ -86,21 +80,15 @@ DEPARTMENT_OF_PROGRAMME = {
 
 def _open_complaint(task, actor, text):
     """Open a complaint through the complaints floor (channel: follow-up call) for the
-    department the call was about; returns its id, or None when that floor offers no
-    complaint_open (the problem then stays in the task's notes)."""
+    department the call was about."""
     try:
-        from complaints.services import complaint_open
-    except ImportError:
-        return None
-    try:
-        complaint = complaint_open(
+        return complaint_open(
             actor=actor, customer=task.customer, vehicle=task.vehicle, channel="followup_call",
             description=text,
             department=DEPARTMENT_OF_PROGRAMME.get(task.programme_code, "service"))
     except ValidationError as error:
         raise ValidationError({"problem": [m for ms in error.message_dict.values() for m in ms]}) \
             from error
-    return complaint.pk
 
 
 @transaction.atomic
@@ -125,7 +113,7 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
     task = (Task.objects.select_for_update(of=("self",))
             .select_related("step", "programme", "store", "customer", "vehicle", "care_class")
             .get(pk=task.pk))
-    _check_store(actor, task.store_id)
+    check_store(actor, task.store_id)
     if task.assignee_id not in (None, actor.pk) and not _is_manager(actor):
         raise PermissionDenied(_("这不是您的任务。"))
     if isinstance(outcome, str):
@@ -193,11 +181,7 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
             "answered_on": today, "caller": actor})[0]
         for question, rating, answer_reason in parsed_answers]
     if problem:
-        complaint_id = _open_complaint(task, actor, problem)
-        if complaint_id:
-            task.complaint_id = complaint_id
-        else:
-            task.notes = f"{task.notes}\n{_('客户反映问题（待转投诉）：')}{problem}".strip()
+        task.complaint = _open_complaint(task, actor, problem)
     task.save()
     if saved_answers:
         hooks.answers_recorded(task=task, answers=saved_answers)
@@ -244,7 +228,7 @@ def appointment_book(*, actor, customer, booked_for, purpose, vehicle=None, task
     if not _checked:
         if not actor.has_perm("followups.add_appointment"):
             raise PermissionDenied(_("您没有登记预约的权限。"))
-        _check_store(actor, customer.store_id)
+        check_store(actor, customer.store_id)
         errors = {}
         if booked_for is None:
             errors["booked_for"] = [_("请填写预约日期。")]
@@ -270,7 +254,7 @@ def appointment_book(*, actor, customer, booked_for, purpose, vehicle=None, task
 
 @transaction.atomic
 def appointment_cancel(*, appointment, actor):
-    _check_store(actor, appointment.store_id)
+    check_store(actor, appointment.store_id)
     if appointment.status != Appointment.Status.BOOKED:
         raise ValidationError({"status": _("只能取消未兑现的预约。")})
     appointment.status = Appointment.Status.CANCELLED
@@ -327,7 +311,7 @@ def campaign_create(*, actor, store, name, date, offer="", lapsed_days=None):
     """A manager plans a lapsed-customer recall campaign on `date`."""
     if not actor.has_perm("followups.add_campaign"):
         raise PermissionDenied(_("您没有创建召回活动的权限。"))
-    _check_store(actor, store.pk)
+    check_store(actor, store.pk)
     programme = Programme.objects.filter(anchor=Programme.Anchor.CAMPAIGN, is_active=True).first()
     errors = {}
     if programme is None:
@@ -367,7 +351,7 @@ def care_class_create(*, actor, store, title, starts_at, capacity=20, location="
     nightly planner then invites and reminds through the event's programme."""
     if not actor.has_perm("followups.add_careclass"):
         raise PermissionDenied(_("您没有创建养护课堂的权限。"))
-    _check_store(actor, store.pk)
+    check_store(actor, store.pk)
     errors = {}
     if kind not in CareClass.Kind.values:
         errors["kind"] = [_("活动类型无效。")]
@@ -395,7 +379,7 @@ def care_class_create(*, actor, store, title, starts_at, capacity=20, location="
 @transaction.atomic
 def care_class_invite(*, actor, care_class, customers):
     """Put customers of the class's store on its invitation list (once each)."""
-    _check_store(actor, care_class.store_id)
+    check_store(actor, care_class.store_id)
     wrong = [c for c in customers if c.store_id != care_class.store_id]
     if wrong:
         raise ValidationError({"customers": _("只能邀请本店客户。")})
@@ -425,7 +409,7 @@ def _set_reply(invitation, reply, now):
 @transaction.atomic
 def invitation_reply(*, actor, invitation, reply, now=None):
     """Record a customer's reply to a class invitation (capacity is enforced)."""
-    _check_store(actor, invitation.care_class.store_id)
+    check_store(actor, invitation.care_class.store_id)
     if reply not in ClassInvitation.Reply.values:
         raise ValidationError({"reply": _("回复无效。")})
     invitation = ClassInvitation.objects.select_for_update().get(pk=invitation.pk)
@@ -435,7 +419,7 @@ def invitation_reply(*, actor, invitation, reply, now=None):
 
 @transaction.atomic
 def invitation_attendance(*, actor, invitation, attended):
-    _check_store(actor, invitation.care_class.store_id)
+    check_store(actor, invitation.care_class.store_id)
     invitation.attended = bool(attended)
     invitation._history_user = actor
     invitation.save(update_fields=["attended"])
@@ -482,7 +466,7 @@ def lounge_preference_record(*, actor, customer, drink="", newspaper="", interes
     """Record what a customer likes (drink, newspaper, interests) so that the next visit
     starts from it; on a visit, what they were offered this time too."""
     _require(actor, "followups.change_loungepreference", _("您没有登记客户偏好的权限。"))
-    _check_store(actor, customer.store_id)
+    check_store(actor, customer.store_id)
     errors = {}
     values = _clean_preferences({"drink": drink, "newspaper": newspaper,
                                  "interests": interests}, errors)
@@ -511,7 +495,7 @@ def lounge_visit_arrive(*, actor, store, purpose, customer=None, name="", mobile
     prospect for them. What they are offered starts from their stored preferences;
     anything said now is kept for the next visit."""
     _require(actor, "followups.add_loungevisit", _("您没有登记来访的权限。"))
-    _check_store(actor, store.pk)
+    check_store(actor, store.pk)
     now = now or timezone.now()
     errors = {}
     if purpose not in LoungeVisit.Purpose.values:
@@ -568,7 +552,7 @@ def lounge_visit_arrive(*, actor, store, purpose, customer=None, name="", mobile
 def lounge_visit_depart(*, actor, visit, now=None):
     """The visitor leaves the lounge."""
     _require(actor, "followups.change_loungevisit", _("您没有登记来访的权限。"))
-    _check_store(actor, visit.store_id)
+    check_store(actor, visit.store_id)
     now = now or timezone.now()
     visit = LoungeVisit.objects.select_for_update().get(pk=visit.pk)
     if visit.departed_at is not None:
@@ -588,7 +572,7 @@ def club_member_join(*, actor, customer, source, level=None, joined_on=None, not
     """A car owner joins the owners' club (or rejoins: the row of their earlier
     membership is reopened, its history kept)."""
     _require(actor, "followups.add_clubmember", _("您没有登记车友会会员的权限。"))
-    _check_store(actor, customer.store_id)
+    check_store(actor, customer.store_id)
     today = timezone.localdate()
     joined_on = joined_on or today
     errors = {}
@@ -626,7 +610,7 @@ def club_member_join(*, actor, customer, source, level=None, joined_on=None, not
 def club_member_leave(*, actor, member, reason, left_on=None):
     """A member leaves the club; the membership row is kept with the day and reason."""
     _require(actor, "followups.change_clubmember", _("您没有修改车友会会员的权限。"))
-    _check_store(actor, member.store_id)
+    check_store(actor, member.store_id)
     left_on = left_on or timezone.localdate()
     member = ClubMember.objects.select_for_update().get(pk=member.pk)
     errors = {}
@@ -651,7 +635,7 @@ def club_activity_sign_up(*, actor, activity, customer, now=None):
     """A customer signs up for an event (an accepted invitation; capacity enforced),
     invited before or not."""
     _require(actor, "followups.change_classinvitation", _("您没有登记报名的权限。"))
-    _check_store(actor, activity.store_id)
+    check_store(actor, activity.store_id)
     now = now or timezone.now()
     errors = {}
     if customer.store_id != activity.store_id:
@@ -673,7 +657,7 @@ def club_activity_sign_up(*, actor, activity, customer, now=None):
 def invitation_feedback(*, actor, invitation, rating, text=""):
     """An attendee's feedback on an event: a rating of 1 to 5 and their words."""
     _require(actor, "followups.change_classinvitation", _("您没有登记活动反馈的权限。"))
-    _check_store(actor, invitation.care_class.store_id)
+    check_store(actor, invitation.care_class.store_id)
     try:
         rating = int(rating)
     except (TypeError, ValueError):
@@ -733,19 +717,13 @@ STEP_FIELDS = ("order", "offset_days", "offset_minutes", "due_within_days", "cha
                "asks_satisfaction")
 
 
-@transaction.atomic
-def step_add(*, actor, programme, code, **fields):
-    """Add a step to a programme. An SMS step needs its template code; the code is
-    unique within the programme. The next night's plan includes it."""
-    _check_manager_perm(actor, "followups.add_step")
-    code = (code or "").strip()
-    unknown = set(fields) - set(STEP_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown step fields: {sorted(unknown)}")
+def _step_errors(programme, code, fields, step=None):
+    """The checks every step passes, added or edited: a unique code within the programme,
+    a template code on an SMS step, an offset within a year and a bit of date N."""
     errors = {}
     if not code:
         errors["code"] = [_("请填写代码。")]
-    elif Step.objects.filter(programme=programme, code=code).exists():
+    elif Step.objects.filter(programme=programme, code=code).exclude(pk=getattr(step, "pk", None)).exists():
         errors["code"] = [_("该方案已有此代码的步骤。")]
     if fields.get("channel") == Channel.SMS and not (fields.get("sms_template_code") or "").strip():
         errors["sms_template_code"] = [_("短信步骤须填写短信模板代码。")]
@@ -753,10 +731,98 @@ def step_add(*, actor, programme, code, **fields):
         errors["offset_days"] = [_("请填写距N天数。")]
     elif not -400 <= fields["offset_days"] <= 400:
         errors["offset_days"] = [_("距N天数应在 -400 到 400 之间。")]
+    return errors
+
+
+def _unknown_fields(fields, allowed):
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+
+
+@transaction.atomic
+def step_add(*, actor, programme, code, **fields):
+    """Add a step to a programme. An SMS step needs its template code; the code is
+    unique within the programme. The next night's plan includes it."""
+    _check_manager_perm(actor, "followups.add_step")
+    code = (code or "").strip()
+    _unknown_fields(fields, STEP_FIELDS)
+    errors = _step_errors(programme, code, fields)
     if errors:
         raise ValidationError(errors)
     try:
         return _save_with_history(Step(programme=programme, code=code, **fields), actor)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
+
+
+@transaction.atomic
+def step_update(*, actor, step, **fields):
+    """Edit a step (its code stays): the same checks as step_add, kept in its history.
+    The next night plans the days it covers in full again."""
+    _check_manager_perm(actor, "followups.change_step")
+    _unknown_fields(fields, (*STEP_FIELDS, "is_active"))
+    step = Step.objects.select_for_update().get(pk=step.pk)
+    errors = _step_errors(step.programme, step.code, {**_fields_of(step, STEP_FIELDS), **fields}, step)
+    if errors:
+        raise ValidationError(errors)
+    for name, value in fields.items():
+        setattr(step, name, value)
+    try:
+        return _save_with_history(step, actor)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
+
+
+def _fields_of(instance, names):
+    return {name: getattr(instance, name) for name in names}
+
+
+PROGRAMME_FIELDS = ("name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order")
+QUESTION_FIELDS = ("code", "text", "department", "order", "is_active")
+
+
+@transaction.atomic
+def programme_update(*, actor, programme, questions=(), **fields):
+    """Edit a programme (its code and date N stay) and its satisfaction questions:
+    `questions` is a list of dicts of QUESTION_FIELDS, with "id" for an existing question
+    of this programme and without it for a new one. Every change is in the history."""
+    _check_manager_perm(actor, "followups.change_programme")
+    _unknown_fields(fields, PROGRAMME_FIELDS)
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    if "name" in fields and not (fields["name"] or "").strip():
+        raise ValidationError({"name": [_("请填写名称。")]})
+    for name, value in fields.items():
+        setattr(programme, name, value)
+    try:
+        _save_with_history(programme, actor)
+        existing = {q.pk: q for q in programme.questions.all()}
+        for data in questions:
+            data = dict(data)
+            question = existing.get(data.pop("id", None)) or SatisfactionQuestion(programme=programme)
+            _unknown_fields(data, QUESTION_FIELDS)
+            for name, value in data.items():
+                setattr(question, name, value)
+            _save_with_history(question, actor)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
+    return programme
+
+
+SETTINGS_FIELDS = ("catch_up_days", "call_lookahead_days", "retry_within_days", "max_attempts",
+                   "lapsed_after_days", "appointment_credit_days", "sms_valid_days")
+
+
+@transaction.atomic
+def followup_settings_update(*, actor, **fields):
+    """Change the engine's tunable numbers (one row), kept in its history."""
+    _check_manager_perm(actor, "followups.change_followupsettings")
+    _unknown_fields(fields, SETTINGS_FIELDS)
+    row = FollowupSettings.objects.select_for_update().get(pk=FollowupSettings.current().pk)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    try:
+        return _save_with_history(row, actor)
     except ValidationError as error:
         raise ValidationError(error.message_dict) from error
 

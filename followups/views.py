@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.forms import apply_errors
 from crm_site.redirects import next_url
 from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
@@ -213,11 +214,17 @@ def programme_edit(request, pk):
     form = ProgrammeForm(request.POST or None, instance=programme, prefix="p")
     questions = QuestionFormSet(request.POST or None, instance=programme, prefix="q")
     if request.method == "POST" and form.is_valid() and questions.is_valid():
-        programme._history_user = request.user
-        form.save()
-        questions.save()
-        messages.success(request, _("方案已保存。"))
-        return redirect("followups:programmes")
+        rows = [{**{name: row[name] for name in services.QUESTION_FIELDS},
+                 **({"id": row["id"].pk} if row.get("id") else {})}
+                for row in questions.cleaned_data if row and row.get("code")]
+        try:
+            services.programme_update(actor=request.user, programme=programme, questions=rows,
+                                      **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("方案已保存。"))
+            return redirect("followups:programmes")
     return render(request, "followups/programme_form.html", {
         "form": form, "questions": questions, "programme": programme,
         "steps": programme.steps.order_by("order", "offset_days")})
@@ -229,18 +236,18 @@ def step_edit(request, pk):
     step = get_object_or_404(Step.objects.select_related("programme"), pk=pk)
     form = StepForm(request.POST or None, instance=step)
     if request.method == "POST" and form.is_valid():
-        step._history_user = request.user
-        form.save()
-        messages.success(request, _("步骤已保存。"))
-        return redirect("followups:programme", pk=step.programme_id)
+        try:
+            services.step_update(actor=request.user, step=step,
+                                 **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("步骤已保存。"))
+            return redirect("followups:programme", pk=step.programme_id)
     return render(request, "followups/step_form.html", {"form": form, "step": step,
                                                         "programme": step.programme})
 
 
-def _form_errors(form, error):
-    """Put a service's ValidationError on the form's fields (or the form)."""
-    for field, field_errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_errors)
 
 
 @login_required
@@ -251,7 +258,7 @@ def programme_create(request):
         try:
             programme = services.programme_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("方案已创建，请添加步骤。"))
             return redirect("followups:programme", pk=programme.pk)
@@ -267,7 +274,7 @@ def step_create(request, pk):
         try:
             services.step_add(actor=request.user, programme=programme, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("步骤已添加。"))
             return redirect("followups:programme", pk=programme.pk)
@@ -290,10 +297,13 @@ def step_remove(request, pk):
 def settings_edit(request):
     form = SettingsForm(request.POST or None, instance=FollowupSettings.current())
     if request.method == "POST" and form.is_valid():
-        form.instance._history_user = request.user
-        form.save()
-        messages.success(request, _("设置已保存。"))
-        return redirect("followups:programmes")
+        try:
+            services.followup_settings_update(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("设置已保存。"))
+            return redirect("followups:programmes")
     return render(request, "followups/settings_form.html", {"form": form})
 
 

@@ -153,8 +153,10 @@ def failure_photos(user, *, start, end, store=None, limit=24):
 
 def photo_visible(user, name):
     """Whether `user` may see the stored photo `name`: it belongs to a round they may
-    read, or to a rectification they may read (their own, for the person responsible)."""
-    visible = Q(rectification__in=rectifications_for(user).values("pk"))
+    read, or to a rectification they may read (their own, for the person responsible),
+    the failure's own photo included: it shows what there is to fix."""
+    readable = rectifications_for(user).values("pk")
+    visible = Q(rectification__in=readable) | Q(result__rectification__in=readable)
     if user.has_perm("inspections.view_inspection"):
         visible |= Q(result__inspection__in=inspections_for(user).values("pk"))
     return Photo.objects.filter(image=name).filter(visible).exists()

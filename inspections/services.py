@@ -15,7 +15,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from crm_site.models import Store, User
 from crm_site.roles import Role
-from crm_site.scoping import stores_of
+from crm_site.scoping import check_store, works_for
 from crm_site.selectors import store_calendar
 from crm_site.services import notification_send
 
@@ -39,8 +39,7 @@ logger = logging.getLogger(__name__)
 def _require(actor, perm, store):
     if not actor.has_perm(perm):
         raise PermissionDenied(_("您没有执行此操作的权限。"))
-    if not actor.is_superuser and not stores_of(actor).filter(pk=store.pk).exists():
-        raise PermissionDenied(_("该记录不属于您的门店。"))
+    check_store(actor, store)
 
 
 def _store_staff(store):
@@ -372,7 +371,7 @@ def _check_fixer(actor, rectification):
     if actor.pk == rectification.responsible_id and actor.has_perm("inspections.fix_rectification"):
         return
     if actor.has_perm("inspections.verify_rectification") and (
-            actor.is_superuser or stores_of(actor).filter(pk=rectification.store_id).exists()):
+            works_for(actor, rectification.store_id)):
         return
     raise PermissionDenied(_("只有责任人可以提交整改。"))
 

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.forms import StyledFormMixin
+
 from .models import (
     AnalysisMeeting,
     Department,
@@ -41,25 +43,7 @@ def _lower_choices(app_label, model_name, choices_name):
         return []
 
 
-class BootstrapMixin:
-    """Bootstrap classes on every widget."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
-
-    def style(self):
-        for field in self.fields.values():
-            widget = field.widget
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            classes = widget.attrs.get("class", "").split()
-            if css not in classes:
-                widget.attrs["class"] = " ".join([*classes, css])
-
-
-class ScoreImportForm(BootstrapMixin, forms.Form):
+class ScoreImportForm(StyledFormMixin, forms.Form):
     file = forms.FileField(label=_("厂家报告文件（.xlsx 或 .csv）"))
 
 
@@ -68,7 +52,7 @@ def staff_choices(store_ids):
             .order_by("last_name", "first_name", "username"))
 
 
-class TargetForm(BootstrapMixin, forms.ModelForm):
+class TargetForm(StyledFormMixin, forms.ModelForm):
     period = PeriodField(label=_("月份"), required=False, help_text=_("留空表示每个月"))
 
     class Meta:
@@ -86,14 +70,14 @@ class TargetForm(BootstrapMixin, forms.ModelForm):
         """The service sets the target of a scope whether or not it exists yet."""
 
 
-class MeetingDueForm(BootstrapMixin, forms.ModelForm):
+class MeetingDueForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = AnalysisMeeting
         fields = ["due_on"]
         widgets = {"due_on": forms.DateInput(attrs={"type": "date"})}
 
 
-class MeetingRecordForm(BootstrapMixin, forms.Form):
+class MeetingRecordForm(StyledFormMixin, forms.Form):
     held_at = forms.DateTimeField(label=_("召开时间"),
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                   input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -102,7 +86,7 @@ class MeetingRecordForm(BootstrapMixin, forms.Form):
     decisions = forms.CharField(label=_("决议"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class PlanForm(BootstrapMixin, forms.ModelForm):
+class PlanForm(StyledFormMixin, forms.ModelForm):
     why_1 = forms.CharField(label=_("为什么 1"), required=False, max_length=300)
     why_2 = forms.CharField(label=_("为什么 2"), required=False, max_length=300)
     why_3 = forms.CharField(label=_("为什么 3"), required=False, max_length=300)
@@ -144,7 +128,7 @@ class PlanForm(BootstrapMixin, forms.ModelForm):
         return data
 
 
-class CountermeasureForm(BootstrapMixin, forms.Form):
+class CountermeasureForm(StyledFormMixin, forms.Form):
     action = forms.CharField(label=_("对策"), max_length=300)
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=get_user_model().objects.none())
     due_on = forms.DateField(label=_("完成期限"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -154,16 +138,16 @@ class CountermeasureForm(BootstrapMixin, forms.Form):
         self.fields["owner"].queryset = staff_choices(store_ids)
 
 
-class CountermeasureDoneForm(BootstrapMixin, forms.Form):
+class CountermeasureDoneForm(StyledFormMixin, forms.Form):
     done_on = forms.DateField(label=_("完成日期"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.CharField(label=_("实施结果"), max_length=300, required=False)
 
 
-class PlanCloseForm(BootstrapMixin, forms.Form):
+class PlanCloseForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(label=_("关闭原因"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MysteryCheckForm(BootstrapMixin, forms.Form):
+class MysteryCheckForm(StyledFormMixin, forms.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None)
     kind = forms.ChoiceField(label=_("类型"), choices=MysteryShopCheck.Kind.choices)
     department = forms.ChoiceField(label=_("部门"),

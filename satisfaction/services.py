@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_site.roles import Role
-from crm_site.scoping import stores_of
+from crm_site.scoping import check_store, stores_of
 from crm_site.services import notification_send
 
 from . import importing, rules
@@ -38,11 +38,6 @@ from .selectors import policy_for, target_for
 logger = logging.getLogger(__name__)
 
 ITEM_MEASURE = {Survey.CSS: Measure.CSS_ITEM, Survey.CSI: Measure.CSI_ITEM, Survey.MS: Measure.MS_ITEM}
-
-
-def _check_store(actor, store, field="store"):
-    if not stores_of(actor).filter(pk=store.pk).exists():
-        raise ValidationError({field: _("您无权操作该门店。")})
 
 
 def _staff_of_store(user, store):
@@ -275,7 +270,7 @@ def target_set(*, actor, measure, value, store=None, period=None, threshold=None
     if store is None and not actor.is_superuser:
         raise ValidationError({"store": _("只有系统管理员可以修改全部门店的默认目标。")})
     if store is not None:
-        _check_store(actor, store)
+        check_store(actor, store, field="store")
     if period is not None:
         period = rules.month_start(period)
     target, _created = Target.objects.get_or_create(
@@ -292,7 +287,7 @@ def target_set(*, actor, measure, value, store=None, period=None, threshold=None
 def policy_set(*, actor, store, meeting_due_days, bottom_n):
     if not actor.has_perm("satisfaction.change_satisfactionpolicy"):
         raise PermissionDenied(_("您没有修改规则的权限。"))
-    _check_store(actor, store)
+    check_store(actor, store, field="store")
     policy, _created = SatisfactionPolicy.objects.update_or_create(
         store=store, defaults={"meeting_due_days": meeting_due_days, "bottom_n": bottom_n})
     return policy
@@ -311,7 +306,7 @@ def mystery_check_record(*, actor, store, kind, department, checked_on, staff, r
     ones by the CR department. The score is points over points possible, in percent."""
     if not actor.has_perm("satisfaction.add_mysteryshopcheck"):
         raise PermissionDenied(_("您没有录入神秘访客检查的权限。"))
-    _check_store(actor, store)
+    check_store(actor, store, field="store")
     allowed = OPEN_CHECKERS if kind == MysteryShopCheck.Kind.OPEN else COVERT_CHECKERS
     if not actor.is_superuser and not actor.has_role(*allowed):
         raise ValidationError({"kind": _("明检由经理进行，暗访由客户关爱部进行。")})
@@ -395,7 +390,7 @@ def improvement_plan_create(*, actor, store, title, department, owner, weak_item
     inspection area)."""
     if not actor.has_perm("satisfaction.add_improvementplan"):
         raise PermissionDenied(_("您没有创建改善计划的权限。"))
-    _check_store(actor, store)
+    check_store(actor, store, field="store")
     unknown = set(fields) - set(PLAN_TEXT_FIELDS)
     if unknown:
         raise ValidationError({"__all__": _("未知字段：%(f)s") % {"f": ", ".join(sorted(unknown))}})

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site.exports import csv_response, xlsx_response
+from crm_site.forms import apply_errors
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
 from customers import services as customer_services
 
@@ -67,9 +68,6 @@ def _store(request, stores):
     return store
 
 
-def _errors_to_form(form, error):
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _url(name, *args, **query):
@@ -454,7 +452,7 @@ def plan_create(request):
             plan = services.improvement_plan_create(actor=request.user, store=store,
                                                     weak_item=weak_item, **form.plan_fields())
         except ValidationError as error:
-            _errors_to_form(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("改善计划已创建。"))
             return redirect("satisfaction:plan-detail", plan.pk)
@@ -474,7 +472,7 @@ def plan_detail(request, pk):
             try:
                 services.improvement_plan_update(actor=request.user, plan=plan, **form.plan_fields())
             except ValidationError as error:
-                _errors_to_form(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, _("已保存。"))
                 return redirect("satisfaction:plan-detail", plan.pk)
@@ -591,7 +589,7 @@ def meeting_detail(request, pk):
         except PermissionDenied as error:
             messages.error(request, str(error))
         except ValidationError as error:
-            _errors_to_form(record_form, error)
+            apply_errors(record_form, error)
     agenda = meeting.agenda.prefetch_related("plans").order_by("survey", "score")
     return render(request, "satisfaction/meeting_detail.html", {
         "meeting": meeting, "agenda": agenda, "due_form": due_form, "record_form": record_form})
@@ -641,7 +639,7 @@ def check_create(request):
                 department=data["department"], checked_on=data["checked_on"], staff=data["staff"],
                 results=form.results(), notes=data["notes"])
         except ValidationError as error:
-            _errors_to_form(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("检查已记录，得分 %(score)s。") % {"score": check.score})
             return redirect("satisfaction:check-detail", check.pk)
@@ -665,7 +663,7 @@ def target_list(request):
             try:
                 services.target_set(actor=request.user, **data)
             except ValidationError as error:
-                _errors_to_form(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, _("目标已保存。"))
                 return redirect("satisfaction:target-list")
@@ -762,7 +760,6 @@ def customer_analysis_list(request):
         "page": page, "store": store, "span": span, "title": title, "key": key,
         "label": selectors.breakdown_label(code, "" if key == "-" else key),
         "back": _analysis_link("satisfaction:customer-analysis", store, span),
-        "querystring": urlencode({"store": store.pk, "period": span.text, "breakdown": code, "key": key}),
     })
 
 

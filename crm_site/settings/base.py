@@ -1,8 +1,8 @@
 """Settings read from the environment.
 
-With nothing set the site runs on SQLite in the project folder, runs Celery tasks
-in-process (eager, exceptions propagate) and has DEBUG on, so a newcomer sees it work
-with one command. Set DATABASE_URL and REDIS_URL for PostgreSQL and Celery over Redis.
+DATABASE_URL (PostgreSQL, the only database the site runs on) is required: `make demo`
+and `make test` set it to an embedded server of their own. Without REDIS_URL, Celery
+tasks run in-process (eager, exceptions propagate). DEBUG is on unless turned off.
 Every variable is listed in .env.example.
 """
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -91,10 +92,14 @@ TEMPLATES = [
     },
 ]
 
-# Database: PostgreSQL when DATABASE_URL is set, else SQLite in the project folder.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# Database: PostgreSQL, always; no silent fallback to anything else.
+DATABASE_URL = env("DATABASE_URL", default="")
+if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/crm"
+        f" (it is {'unset' if not DATABASE_URL else 'not a postgres:// URL'}); `make demo` and"
+        " `make test` start an embedded PostgreSQL themselves.")
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -10,3 +10,12 @@ def mask_mobile(value):
     if len(value) < 7:
         return "*" * len(value)
     return f"{value[:3]}****{value[-4:]}"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number, param="page"):
+    """The current URL's query string with `param` set to page `number`: every filter of
+    the list is kept (`?status=open&page=2`)."""
+    query = context["request"].GET.copy()
+    query[param] = number
+    return f"?{query.urlencode()}"

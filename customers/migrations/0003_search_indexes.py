@@ -1,5 +1,5 @@
 """Trigram indexes for searching by any part of a mobile, name, plate or VIN
-(PostgreSQL only; other databases search without them)."""
+(pg_trgm)."""
 
 from django.db import migrations
 
@@ -12,8 +12,6 @@ INDEXES = [
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, column in INDEXES:
         schema_editor.execute(
@@ -21,8 +19,6 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name, _table, _column in INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 

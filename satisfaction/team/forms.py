@@ -3,13 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..forms import BootstrapMixin
+from crm_site.forms import StyledFormMixin
+
 from ..models import Frequency, IncentiveRule, OneToOneTalk, SmileVote, TrainingSession
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class TalkForm(BootstrapMixin, forms.ModelForm):
+class TalkForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = OneToOneTalk
         fields = ["staff", "held_on", "minutes", "notes"]
@@ -20,7 +21,7 @@ class TalkForm(BootstrapMixin, forms.ModelForm):
         self.fields["staff"].queryset = members
 
 
-class VoteForm(BootstrapMixin, forms.ModelForm):
+class VoteForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = SmileVote
         fields = ["nominee", "reason"]
@@ -30,7 +31,7 @@ class VoteForm(BootstrapMixin, forms.ModelForm):
         self.fields["nominee"].queryset = candidates
 
 
-class SessionForm(BootstrapMixin, forms.ModelForm):
+class SessionForm(StyledFormMixin, forms.ModelForm):
     """The session, then one attended box and one score per member of staff."""
 
     class Meta:
@@ -60,11 +61,11 @@ class SessionForm(BootstrapMixin, forms.ModelForm):
                 if data[f"attended_{person.pk}"] or data[f"score_{person.pk}"] is not None]
 
 
-class FrequencyForm(BootstrapMixin, forms.Form):
+class FrequencyForm(StyledFormMixin, forms.Form):
     frequency = forms.ChoiceField(label=_("频次"), choices=Frequency.choices)
 
 
-class IncentiveRuleForm(BootstrapMixin, forms.ModelForm):
+class IncentiveRuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = IncentiveRule
         fields = ["kind", "threshold", "amount", "is_active", "note"]

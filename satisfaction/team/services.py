@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_site.models import Message
-from crm_site.scoping import stores_of
+from crm_site.scoping import check_store, works_for
 from crm_site.services import message_queue
 
 from .. import rules as srules
@@ -30,8 +30,7 @@ from . import rules
 def _require_manager(actor, store):
     if not actor.has_perm("satisfaction.manage_team"):
         raise PermissionDenied(_("您没有管理团队的权限。"))
-    if not stores_of(actor).filter(pk=store.pk).exists():
-        raise ValidationError({"store": _("您无权操作该门店。")})
+    check_store(actor, store, field="store")
 
 
 def _is_staff_of(user, store):
@@ -57,7 +56,7 @@ def training_plan_update(*, actor, plan, frequency, name=None, is_active=None):
     """A manager changes how often a training is due (or renames / retires it)."""
     if not actor.has_perm("satisfaction.change_trainingplan"):
         raise PermissionDenied(_("您没有修改培训计划的权限。"))
-    if plan.store_id is not None and not stores_of(actor).filter(pk=plan.store_id).exists():
+    if plan.store_id is not None and not works_for(actor, plan.store_id):
         raise PermissionDenied(_("您无权操作该门店。"))
     if frequency not in Frequency.values:
         raise ValidationError({"frequency": _("频次：请选择每周或每月。")})

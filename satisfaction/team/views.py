@@ -14,10 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.forms import apply_errors
+
 from .. import rules as srules
 from .. import selectors as sselectors
 from ..models import IncentiveRule, TrainingAttendance, TrainingPlan
-from ..views import _errors_to_form, _period, _store
+from ..views import _period, _store
 from . import selectors, services
 from .forms import FrequencyForm, IncentiveRuleForm, SessionForm, TalkForm, VoteForm
 
@@ -96,7 +98,7 @@ def training_create(request):
                 topic=data["topic"], minutes=data["minutes"], notes=data["notes"],
                 attendance=form.attendance())
         except ValidationError as error:
-            _errors_to_form(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("培训已记录。"))
             return redirect("satisfaction:team-training-detail", session.pk)
@@ -152,7 +154,7 @@ def talks(request):
                     actor=request.user, store=store, staff=data["staff"], held_on=data["held_on"],
                     minutes=data["minutes"], notes=data["notes"])
             except ValidationError as error:
-                _errors_to_form(form, error)
+                apply_errors(form, error)
             else:
                 minimum = selectors.policy_minutes(store.pk)
                 if talk.minutes < minimum:
@@ -190,7 +192,7 @@ def vote(request):
                                          nominee=form.cleaned_data["nominee"],
                                          reason=form.cleaned_data["reason"], now=now)
             except ValidationError as error:
-                _errors_to_form(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, _("投票成功，谢谢！"))
                 return redirect(f"{request.path}?store={store.pk}")
@@ -219,7 +221,7 @@ def incentives(request):
             try:
                 services.incentive_rule_set(actor=request.user, store=store, **data)
             except ValidationError as error:
-                _errors_to_form(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, _("奖惩规则已保存。"))
                 return redirect(f"{request.path}?store={store.pk}")

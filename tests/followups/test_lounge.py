@@ -15,6 +15,7 @@ from customers.models import Customer
 from followups import selectors, services
 from followups.models import LoungePreference, LoungeVisit
 from followups.timeline import lounge_club_entries
+from tests.validation import refused
 
 from .factories import CustomerFactory, VehicleFactory
 from .helpers import MON, at
@@ -92,7 +93,7 @@ def test_bad_input_names_the_field_and_saves_nothing(store, attendant, fields, f
 
 
 def test_another_stores_customer_or_store_is_refused(store, other_store, attendant):
-    with pytest.raises(ValidationError):
+    with refused("customer", "客户不属于该门店。"):
         _arrive(attendant, store, customer=CustomerFactory(store=other_store))
     with pytest.raises(PermissionDenied):
         _arrive(attendant, other_store, name="周先生", mobile="13916660004")
@@ -101,7 +102,7 @@ def test_another_stores_customer_or_store_is_refused(store, other_store, attenda
 def test_departure_once_and_not_before_arrival(store, attendant):
     with time_machine.travel(at(MON, 10), tick=False):
         visit = _arrive(attendant, store, customer=CustomerFactory(store=store))
-    with pytest.raises(ValidationError):
+    with refused("departed_at", "离店时间不能早于到店时间。"):
         services.lounge_visit_depart(actor=attendant, visit=visit, now=at(MON, 9))
     services.lounge_visit_depart(actor=attendant, visit=visit, now=at(MON, 10))
     with pytest.raises(ValidationError) as error:

@@ -7,9 +7,11 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from crm_site.roles import Role
+from customers.models import Customer
 from customers.services import service_visit_record
 from followups import services
 from followups.models import Appointment, CallAttempt, Outcome, SatisfactionAnswer, Task
+from tests.validation import refused
 
 from .factories import VehicleFactory
 from .helpers import MON, at, make_calls, plan
@@ -33,7 +35,7 @@ def test_unreachable_retries_next_working_day_up_to_three_attempts(store, caller
     task = record(task, caller, "switched_off", day=thu + timedelta(days=4))
     assert (task.status, task.attempts, task.outcome_kind) == ("done", 3, "unreachable")
     assert CallAttempt.objects.filter(task=task).count() == 3
-    with pytest.raises(ValidationError):
+    with refused("task", "该任务已关闭。"):
         record(task, caller, "no_answer", day=thu + timedelta(days=4))
 
 
@@ -62,7 +64,7 @@ def test_booked_needs_a_date_and_cancels_open_later_steps(store, caller):
         store=store, programme=call14.programme, programme_code="first_service",
         step=call14.programme.steps.get(code="call-7"), customer=car.customer, vehicle=car,
         due_on=n, offset_days=-7, planned_on=MON + timedelta(days=7), channel="call")
-    with pytest.raises(ValidationError):
+    with refused("appointment_on", "请填写预约日期。"):
         record(call14, caller, "booked")
     record(call14, caller, "booked", appointment_on=n - timedelta(days=1))
     later.refresh_from_db()
@@ -89,6 +91,10 @@ def test_appointment_credited_when_visit_within_7_days(store, caller, django_cap
     appointment.refresh_from_db()
     assert (appointment.status, appointment.visit_id, appointment.came_in_on) == (
         "came_in", visit.pk, visit.date_in)
+    # The credit is in the appointment's history, as any edit is.
+    latest = appointment.history.first()
+    assert (latest.status, latest.visit_id, latest.history_type) == ("came_in", visit.pk, "~")
+    assert [h.status for h in appointment.history.order_by("history_id")] == ["booked", "came_in"]
 
 
 def test_follow_up_call_records_satisfaction_per_question(store, caller):
@@ -97,7 +103,7 @@ def test_follow_up_call_records_satisfaction_per_question(store, caller):
     task = Task.objects.get(vehicle=car, programme_code="post_delivery_followup")
     assert task.programme_code == "post_delivery_followup" and task.deadline_on == MON + timedelta(days=6)
     questions = list(task.programme.questions.all())
-    with pytest.raises(ValidationError):  # dissatisfied without a reason
+    with refused("answers", "不满意时请填写原因。"):  # dissatisfied without a reason
         record(task, caller, "reached", answers=[{"question": questions[0].pk, "rating": 2}])
     record(task, caller, "reached", answers=[
         {"question": questions[0].pk, "rating": 5},
@@ -109,27 +115,16 @@ def test_follow_up_call_records_satisfaction_per_question(store, caller):
     assert answers[0].answered_on == MON and answers[0].store == store
 
 
-def test_problem_raised_is_kept_when_no_complaint_service(store, caller, monkeypatch):
-    import complaints
-
-    monkeypatch.setattr(services, "_open_complaint", lambda task, actor, text: None)
+def test_a_problem_the_complaint_floor_refuses_is_refused_with_the_call(store, caller):
+    """A problem raised on a call is a complaint or nothing: when the complaint cannot be
+    opened, the call is not saved either, and the error names the problem field."""
     [task] = make_calls(store, 1)
-    task = record(task, caller, "reached", problem="保养后异响")
-    assert "保养后异响" in task.notes and task.complaint_id is None
-    assert complaints  # the floor exists; linking is covered where complaint_open exists
-
-
-def test_problem_raised_opens_a_complaint_when_offered(store, caller, monkeypatch):
-    opened = {}
-
-    def fake(task, actor, text):
-        opened.update(task=task.pk, text=text)
-        return 4242
-
-    monkeypatch.setattr(services, "_open_complaint", fake)
-    [task] = make_calls(store, 1)
-    task = record(task, caller, "reached", problem="销售承诺未兑现")
-    assert task.complaint_id == 4242 and opened["text"] == "销售承诺未兑现"
+    Customer.objects.filter(pk=task.customer_id).update(is_active=False)
+    with pytest.raises(ValidationError) as error:
+        record(task, caller, "reached", problem="保养后异响")
+    assert error.value.message_dict == {"problem": ["该客户档案已停用或已合并，请选择有效的客户。"]}
+    task.refresh_from_db()
+    assert task.status == Task.Status.PLANNED and task.complaint is None and task.attempts == 0
 
 
 def test_caller_cannot_touch_other_store_or_colleagues_tasks(store, other_store, caller, make_user):
@@ -155,7 +150,7 @@ def test_reassign_to_one_caller_and_balanced(store, caller, specialist, cr_manag
     assert loads.count(caller.pk) == loads.count(specialist.pk) == 3
     with pytest.raises(PermissionDenied):
         services.tasks_reassign(actor=caller, task_ids=ids)
-    with pytest.raises(ValidationError):
+    with refused("assignee", "接收人必须是该门店的回访员或CR专员。"):
         services.tasks_reassign(actor=cr_manager, task_ids=ids, assignee=make_user(Role.SALES_MANAGER, store))
 
 
@@ -198,7 +193,7 @@ def test_care_class_invitations_replies_capacity_and_reminders(store, cr_manager
     assert len(calls) == 2
     record(calls[0], caller, "booked")
     assert ClassInvitation.objects.get(customer=customers[0]).reply == "accepted"
-    with pytest.raises(ValidationError):  # the one seat is taken
+    with refused("reply", "课堂名额已满。"):  # the one seat is taken
         record(calls[1], caller, "booked")
     plan(MON + timedelta(days=15))  # N-5 reminder to who accepted
     plan(MON + timedelta(days=20), hour=1)  # the day: the 2-hours-before SMS
@@ -209,12 +204,12 @@ def test_care_class_invitations_replies_capacity_and_reminders(store, cr_manager
 
 
 def test_problem_on_a_follow_up_call_opens_a_linked_complaint(store, caller):
-    from complaints.models import Complaint
 
     car = VehicleFactory(store=store, delivered_on=MON - timedelta(days=1))
     plan(MON)
     task = Task.objects.get(vehicle=car, programme_code="post_delivery_followup")
     task = record(task, caller, "reached", problem="交车时承诺的脚垫没有给")
-    complaint = Complaint.objects.get(pk=task.complaint_id)
+    complaint = task.complaint
     assert complaint.customer_id == car.customer_id and complaint.channel == "followup_call"
-    assert complaint.department == "sales"
+    assert complaint.department == "sales" and complaint.description == "交车时承诺的脚垫没有给"
+    assert list(complaint.followup_tasks.all()) == [task]

@@ -160,6 +160,51 @@ def test_manager_edits_a_step_script(manager_client):
     assert manager_client.get(reverse("followups:programme", args=[programme.pk])).status_code == 200
 
 
+def test_editing_a_step_passes_the_checks_of_adding_one(manager_client):
+    """An edited step meets the rules of a new one: an offset beyond 400 days and an SMS
+    step without its template code are refused next to their fields, nothing saved."""
+    step = Step.objects.filter(programme__code="first_service", channel="call").first()
+    before = (step.offset_days, step.channel, step.history.count())
+    data = {"order": 1, "offset_days": 999, "due_within_days": 0, "channel": "call",
+            "purpose": "invite", "sms_template_code": "", "sms_text": "", "script": "",
+            "is_active": "on"}
+    response = manager_client.post(reverse("followups:step", args=[step.pk]), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"offset_days": ["距N天数应在 -400 到 400 之间。"]}
+    response = manager_client.post(reverse("followups:step", args=[step.pk]),
+                                   {**data, "offset_days": -14, "channel": "sms"})
+    assert response.status_code == 200
+    assert "短信步骤须填写短信模板代码。" in response.content.decode()
+    assert response.context["form"].errors
+    step.refresh_from_db()
+    assert (step.offset_days, step.channel, step.history.count()) == before
+
+
+def test_programme_and_settings_edits_are_kept_in_history(manager_client):
+    programme = Programme.objects.get(code="first_service")
+    response = manager_client.post(reverse("followups:programme", args=[programme.pk]), {
+        "p-name": "首保提醒（新）", "p-description": "", "p-closes_on_visit": "on",
+        "p-assign_to_owner": "on", "p-is_active": "on", "p-order": 3,
+        "q-TOTAL_FORMS": 1, "q-INITIAL_FORMS": 0, "q-MIN_NUM_FORMS": 0, "q-MAX_NUM_FORMS": 1000,
+        "q-0-code": "wait", "q-0-text": "等待时间是否满意", "q-0-department": "service",
+        "q-0-order": 1, "q-0-is_active": "on"})
+    assert response.status_code == 302
+    programme.refresh_from_db()
+    assert programme.name == "首保提醒（新）"
+    assert programme.history.first().history_user.username == "crm"
+    question = programme.questions.get(code="wait")
+    assert question.history.first().history_user.username == "crm"
+    response = manager_client.post(reverse("followups:settings"), {
+        "catch_up_days": 5, "call_lookahead_days": 2, "retry_within_days": 2, "max_attempts": 4,
+        "lapsed_after_days": 180, "appointment_credit_days": 7, "sms_valid_days": 3})
+    assert response.status_code == 302
+    from followups.models import FollowupSettings
+
+    row = FollowupSettings.current()
+    assert (row.catch_up_days, row.max_attempts) == (5, 4)
+    assert row.history.first().history_user.username == "crm"
+
+
 def test_campaign_and_class_pages(manager_client, store):
     with time_machine.travel(at(MON, 10), tick=False):
         response = manager_client.post(reverse("followups:campaign-create"), {

@@ -21,6 +21,7 @@ from inspections.models import (
     Photo,
     Rectification,
 )
+from tests.validation import refused
 
 from .conftest import MONDAY_0900
 from .factories import jpeg
@@ -218,7 +219,7 @@ def test_only_inspectors_answer(started, attendant):
 
 def test_completed_round_is_frozen(started, walk, specialist, attendant):
     round_ = walk(started(Area.BAR), [P])
-    with pytest.raises(ValidationError):
+    with refused("inspection", "该检查未在进行中，不能修改。"):
         services.inspection_answer(result=round_.results.first(), actor=specialist, outcome=F,
                                    responsible=attendant)
 
@@ -325,7 +326,7 @@ def test_recheck_failed_reopens_with_new_deadline(started, walk, consultant, cr_
 
 def test_recheck_rules(started, walk, consultant, cr_manager, specialist):
     rectification = _display_car_failure(started, walk, consultant, MONDAY_0900)
-    with pytest.raises(ValidationError):
+    with refused("status", "只有已整改的问题才能复查。"):
         services.rectification_verify(rectification=rectification, actor=cr_manager, passed=True)
     services.rectification_fix(rectification=rectification, actor=consultant, upload=jpeg())
     with pytest.raises(PermissionDenied):
@@ -359,6 +360,6 @@ def test_template_update_keeps_what_is_left_out(checklists, cr_manager, attendan
     services.checklist_template_update(actor=cr_manager, template=template, name="吧台 6S")
     template.refresh_from_db()
     assert template.responsible == attendant and template.name == "吧台 6S"
-    with pytest.raises(ValidationError):
+    with refused("responsible", "责任人须是本店员工。"):
         services.checklist_template_update(actor=cr_manager, template=template,
                                            responsible=make_user(Role.CALLER, other_store))

@@ -242,3 +242,22 @@ def test_dashboard_counts_missed_rounds(client, cr_manager, store):
         body = client.get(reverse("inspections:dashboard"),
                                   {"start": "2026-11-16", "end": "2026-11-24"}).content.decode()
     assert 'data-testid="missed"' in body and "漏检 8 轮" in body
+
+
+def test_the_person_responsible_sees_the_failure_photo_others_do_not(
+        client, started, walk, attendant, make_user, store):
+    """The lounge attendant has no right to read rounds, yet must see what there is to fix
+    on her rectification; a caller of the same store gets 404 for the same photo."""
+    from .conftest import MONDAY_0900
+
+    round_ = started(Area.DISPLAY_CARS, now=MONDAY_0900)
+    walk(round_, [Outcome.FAIL, Outcome.PASS], responsible=attendant, now=MONDAY_0900)
+    rectification = Rectification.objects.get(inspection=round_)
+    photo = Photo.objects.get(result=rectification.result, kind=Photo.Kind.BEFORE)
+    client.force_login(attendant)
+    page = client.get(reverse("inspections:rectification", args=[rectification.pk]))
+    assert photo.image.url in page.content.decode()
+    response = client.get(photo.image.url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    client.force_login(make_user(Role.CALLER, store, username="nosy"))
+    assert client.get(photo.image.url).status_code == 404

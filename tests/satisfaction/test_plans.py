@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from satisfaction import services
 from satisfaction.models import ImprovementPlan, WeakItem
+from tests.validation import refused
 
 from .factories import import_scores, ms_check
 
@@ -60,14 +61,14 @@ def test_steps_need_their_content_before_moving_on(plan, sales_manager):
 def test_whys_are_at_most_five_and_blanks_dropped(plan, sales_manager):
     plan = services.improvement_plan_update(actor=sales_manager, plan=plan, whys=["a", " ", "b"])
     assert plan.whys == ["a", "b"]
-    with pytest.raises(ValidationError):
+    with refused("whys", "最多填写5个为什么。"):
         services.improvement_plan_update(actor=sales_manager, plan=plan, whys=list("abcdef"))
 
 
 def test_implementation_needs_approval(plan, sales_manager, cr_manager):
     plan = _fill_to_approval(plan, sales_manager, sales_manager)
     assert plan.step == ImprovementPlan.Step.COUNTERMEASURES
-    with pytest.raises(ValidationError):
+    with refused("step", "计划需先经CR主管批准才能实施。"):
         services.improvement_plan_advance(actor=sales_manager, plan=plan)
     with pytest.raises(PermissionDenied):
         services.improvement_plan_approve(actor=sales_manager, plan=plan)
@@ -110,17 +111,17 @@ def test_another_stores_report_never_closes_the_plan(plan, general_manager, othe
 def test_manager_closes_with_a_reason_only(plan, cr_manager, sales_manager):
     with pytest.raises(PermissionDenied):
         services.improvement_plan_close(actor=sales_manager, plan=plan, reason="不需要")
-    with pytest.raises(ValidationError):
+    with refused("reason", "请填写关闭原因。"):
         services.improvement_plan_close(actor=cr_manager, plan=plan, reason="  ")
     plan = services.improvement_plan_close(actor=cr_manager, plan=plan, reason="厂家取消该题")
     assert plan.closed_how == ImprovementPlan.ClosedHow.MANAGER
     assert plan.closed_by == cr_manager
-    with pytest.raises(ValidationError):
+    with refused("status", "计划已关闭，不能修改。"):
         services.improvement_plan_update(actor=cr_manager, plan=plan, problem="改")
 
 
 def test_plan_must_stay_in_its_store(sales_manager, store, other_store, other_manager, weak_item):
-    with pytest.raises(ValidationError):
+    with refused("store", "您无权操作该门店。"):
         services.improvement_plan_create(actor=sales_manager, store=other_store, title="x",
                                          department="sales", owner=sales_manager,
                                          weak_item=weak_item)
@@ -132,7 +133,7 @@ def test_plan_must_stay_in_its_store(sales_manager, store, other_store, other_ma
 
 
 def test_a_plan_addresses_something(sales_manager, store):
-    with pytest.raises(ValidationError):
+    with refused("weak_item", "请关联薄弱项、投诉类别或巡检区域。"):
         services.improvement_plan_create(actor=sales_manager, store=store, title="x",
                                          department="sales", owner=sales_manager)
     plan = services.improvement_plan_create(actor=sales_manager, store=store, title="等待时间",
@@ -154,19 +155,19 @@ class TestMysteryShopping:
         assert check.results.count() == 3
 
     def test_open_checks_by_managers_covert_by_cr(self, caller, sales_manager, store):
-        with pytest.raises(ValidationError):
+        with refused("kind", "明检由经理进行，暗访由客户关爱部进行。"):
             ms_check(caller, store, sales_manager, [10], kind="open")
         assert ms_check(caller, store, sales_manager, [10], kind="covert").pk
         assert ms_check(sales_manager, store, sales_manager, [10], kind="open").pk
-        with pytest.raises(ValidationError):
+        with refused("kind", "明检由经理进行，暗访由客户关爱部进行。"):
             ms_check(sales_manager, store, sales_manager, [10], kind="covert")
 
     def test_points_above_the_item_maximum_are_refused(self, cr_manager, sales_manager, store):
-        with pytest.raises(ValidationError):
+        with refused("results", "检查项“客户进店30秒内主动问候”的得分应在 0 到 10 之间。"):
             ms_check(cr_manager, store, sales_manager, [11])
 
     def test_staff_of_another_store_cannot_be_checked(self, cr_manager, other_manager, store):
-        with pytest.raises(ValidationError):
+        with refused("staff", "被检员工不属于该门店。"):
             ms_check(cr_manager, store, other_manager, [10])
 
     def test_month_close_finds_weak_ms_items(self, cr_manager, sales_manager, store):

@@ -26,6 +26,7 @@ from satisfaction.models import (
     TrainingSession,
 )
 from satisfaction.team import selectors, services
+from tests.validation import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +240,7 @@ def test_store_sets_its_own_amounts_and_lines(store, other_store, caller, cr_man
         services.incentive_rule_set(actor=cr_manager, store=store, kind=IncentiveRule.Kind.MS_REWARD,
                                     threshold=Decimal(120), amount=Decimal(10))
     assert "threshold" in error.value.message_dict
-    with pytest.raises(ValidationError):
+    with refused("store", "您无权操作该门店。"):
         services.incentive_rule_set(actor=cr_manager, store=other_store, kind="ms_reward",
                                     threshold=90, amount=10)
 
@@ -343,9 +344,9 @@ def test_vote_once_a_month_not_for_oneself(store, caller, specialist, cr_manager
         with pytest.raises(ValidationError) as error:
             services.smile_vote_cast(actor=caller, store=store, nominee=cr_manager)
         assert "nominee" in error.value.message_dict
-        with pytest.raises(ValidationError):
+        with refused("nominee", "候选人：不能投票给自己。"):
             services.smile_vote_cast(actor=specialist, store=store, nominee=specialist)
-        with pytest.raises(ValidationError):
+        with refused("nominee", "候选人：不是该门店员工。"):
             services.smile_vote_cast(actor=specialist, store=store,
                                      nominee=make_user(Role.CALLER, other_store))
     with time_machine.travel(datetime(2026, 11, 30, 16, 0, tzinfo=UTC)):  # 00:00 1 December

@@ -39,12 +39,10 @@ def _load(store, actor, staff, n, period):
     for weak in WeakItem.objects.filter(store=store)[:n]:
         services.improvement_plan_create(actor=actor, store=store, title=f"计划{weak.code}",
                                          department="sales", owner=staff, weak_item=weak)
-    try:
-        from complaints.services import complaint_open
-        from customers.services import customer_create
-        from followups.models import Programme, Task
-    except ImportError:
-        return
+    from complaints.services import complaint_open
+    from customers.services import customer_create
+    from followups.models import Programme, Task
+
     programme = Programme.objects.get(code="post_service_followup")
     step = programme.steps.first()
     for i in range(n):

@@ -24,12 +24,29 @@ DEMO_STAFF = [
     (Role.SERVICE_MANAGER, "杨", "军"),
     (Role.GENERAL_MANAGER, "赵", "国庆"),
 ]
+# What each demo login does first, printed by `seed_demo --logins` (the demo's last words).
+FIRST_STEPS = {
+    Role.CR_MANAGER: "complaints on the clock, the call plan, today's inspections",
+    Role.CALLER: "works today's calls in the worklist (number keys record outcomes)",
+    Role.CR_SPECIALIST: "logs a complaint and takes it to verified",
+    Role.LOUNGE_ATTENDANT: "logs a visitor arriving in the lounge",
+    Role.SALES_MANAGER: "answers a complaint handed to sales; fixes showroom failures",
+    Role.SERVICE_MANAGER: "answers a complaint handed to service; fixes lounge failures",
+    Role.GENERAL_MANAGER: "reads the dashboard and drills down to the rows behind it",
+}
 
 
 class Command(BaseCommand):
     help = "Create demo data (a dealership, its staff and each app's records). Idempotent."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--logins", action="store_true",
+                            help="only print the demo's logins and what each role does first")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where the demo serves")
+
     def handle(self, *args, **options):
+        if options["logins"]:
+            return self.print_logins(options["url"])
         with transaction.atomic():
             context = self.seed_site()
             for config in apps.get_app_configs():
@@ -37,10 +54,14 @@ class Command(BaseCommand):
                 if config.name != "crm_site" and find_spec(config.name) and \
                         find_spec(module_name):
                     import_module(module_name).seed(context)
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: "
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def print_logins(self, url):
+        self.stdout.write(self.style.SUCCESS(f"\nOpen {url} and sign in (password for all: "
                                              f"{DEMO_PASSWORD}):"))
         for role, _family, _given in DEMO_STAFF:
-            self.stdout.write(f"  {role.value:<18} {role.label}")
+            self.stdout.write(f"  {role.value:<18} {FIRST_STEPS[role]}")
+        self.stdout.write(f"  {'admin':<18} superuser: everything, and {url}admin/")
 
     def seed_site(self):
         group, _ = DealerGroup.objects.get_or_create(name="华东汽车集团")
