@@ -86,12 +86,13 @@ API = {
     "lounge-visit": "followups.LoungeVisit", "lounge-preference": "followups.LoungePreference.customer_id",
     "club-member": "followups.ClubMember", "club-activity": "followups.ClubActivity",
 }
-# Routes whose id is not a store's record: rules shared by every store (programmes, steps),
+# Routes whose id is not a store's record: rules shared by every store (programmes, steps,
+# the customer analysis' bands),
 # the group's score files (one file covers several stores), the user's own notifications.
 NOT_STORE_OWNED = {"followups:programme", "followups:step", "followups:step-create",
                    "followups:step-remove", "satisfaction:import-detail",
                    "v1:programme-detail", "v1:score-import-detail", "v1:notification-detail",
-                   "v1:notification-read"}
+                   "v1:notification-read", "v1:customer-band-detail"}
 
 
 # Gaps found in routes that landed last and are not fixed yet (URL name -> reason; strict:
@@ -154,7 +155,8 @@ def _cases():
             basename = name[3:]
             for suffix in ("-detail", "-items", "-change-item"):
                 basename = basename.removesuffix(suffix)
-            base = next((b for b in API if name[3:].startswith(b + "-")), None)
+            # The longest basename that names the route: customer-merge, not customer.
+            base = max((b for b in API if name[3:].startswith(b + "-")), key=len, default=None)
             spec = {arguments[0]: API[base]} if base else None
             if spec is not None and "item_id" in arguments:
                 spec = {"pk": API[base], "item_id": "inspections.ChecklistItem"}
