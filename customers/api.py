@@ -29,7 +29,7 @@ from .models import (
     Vehicle,
 )
 from .selectors import CustomerFilters
-from .templatetags.customers_tags import mask_id
+from .templatetags.customers_tags import mask_id, masked_correction
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -549,15 +549,11 @@ class CorrectionRequestSerializer(serializers.ModelSerializer):
                             "decided_at", "decision_note", "confirmed_by", "confirmed_at"]
         validators = []
 
-    MASKED = {CorrectionRequest.Field.MOBILE: mask_mobile,
-              CorrectionRequest.Field.ID_NUMBER: mask_id}
-
     def to_representation(self, correction):
         data = super().to_representation(correction)
-        mask = self.MASKED.get(correction.field)
-        if mask and not _revealed(self):
-            data["wrong_value"] = mask(correction.wrong_value) if correction.wrong_value else ""
-            data["correct_value"] = mask(correction.correct_value)
+        if not _revealed(self):
+            data["wrong_value"] = masked_correction(correction.wrong_value, correction.field)
+            data["correct_value"] = masked_correction(correction.correct_value, correction.field)
         return data
 
     def create(self, validated_data):

@@ -48,7 +48,7 @@ from .models import (
     PersonalDataReveal,
 )
 from .selectors import DUE_PROGRAMMES, CustomerFilters
-from .templatetags.customers_tags import mask_id
+from .templatetags.customers_tags import mask_id, masked_correction
 from .validators import (
     normalize_credit_code,
     normalize_id_number,
@@ -507,7 +507,15 @@ def correction_detail(request, pk, action=None):
     correction = get_object_or_404(selectors.corrections_for(request.user), pk=pk)
     if request.method == "POST" and not request.user.has_perm("customers.decide_correctionrequest"):
         raise PermissionDenied
-    form = DecisionForm(request.POST or None, initial={"value": correction.correct_value})
+    # A mobile or ID number is not written into the page: left empty, the requested
+    # value is applied.
+    shown = masked_correction(correction.correct_value, correction.field)
+    masked = shown != correction.correct_value
+    form = DecisionForm(request.POST or None,
+                        initial={"value": "" if masked else correction.correct_value})
+    if masked:
+        form.fields["value"].widget.attrs["placeholder"] = _("留空则采用申请中的正确信息（%(value)s）") % {
+            "value": shown}
     if request.method == "POST" and form.is_valid():
         note, value = form.cleaned_data["note"], form.cleaned_data["value"] or None
         try:

@@ -18,3 +18,19 @@ def masked(value, field):
     from crm_site.templatetags.crm import mask_mobile
 
     return mask_mobile(value) if field == "mobile" else mask_id(value)
+
+
+def _correction_masks():
+    from crm_site.templatetags.crm import mask_mobile
+
+    from ..models import CorrectionRequest
+
+    return {CorrectionRequest.Field.MOBILE: mask_mobile, CorrectionRequest.Field.ID_NUMBER: mask_id}
+
+
+@register.filter
+def masked_correction(value, field):
+    """A correction's value as pages and the API show it: a mobile or ID number masked
+    (the customer's page reveals the current one, logged), any other field as it is."""
+    mask = _correction_masks().get(field)
+    return mask(value) if mask and value else value

@@ -217,6 +217,25 @@ def test_correction_flow_through_pages(client, make_user, store, customer, calle
     assert customer.home_address == "浦东新区2号"
 
 
+def test_correction_pages_mask_mobiles_and_id_numbers(client, store, customer, caller,
+                                                     cr_manager):
+    """A corrected mobile is personal data like the customer's own: the corrections list,
+    the correction and the customer page show it masked, to the caller and the manager."""
+    from customers import services
+
+    correction = services.correction_request_file(
+        customer=customer, field="customer.mobile", correct_value="13912345678", filed_by=caller,
+        department="sales")
+    for user in (caller, cr_manager):
+        client.force_login(user)
+        for url in (reverse("customers:correction-list"),
+                    reverse("customers:correction-detail", args=[correction.pk]),
+                    reverse("customers:detail", args=[customer.pk])):
+            body = client.get(url).content.decode()
+            assert "13912345678" not in body, (user, url)
+            assert "139****5678" in body, (user, url)
+
+
 def test_duplicates_page_merge_and_undo(manager_client, store, customer):
     dup = make_customer(store, 2, name=customer.name, mobile=customer.mobile, allow_duplicate=True)
     make_vehicle(dup, 7)
