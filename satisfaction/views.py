@@ -324,7 +324,7 @@ def followup_calls(request):
     if rows is None:
         raise Http404
     if request.GET.get("reached") == "0":
-        rows = rows.exclude(outcome_kind__in=("reached", "booked", "refused"))
+        rows = rows.exclude(outcome_kind__in=followup_selectors.REACHED)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "satisfaction/followup_calls.html", {
         "page": page, "store": store, "period": period, "stores": stores})

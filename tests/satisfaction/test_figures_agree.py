@@ -7,6 +7,7 @@ quotient."""
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,7 @@ from complaints.services import complaint_open
 from crm_site.figures import percent
 from crm_site.roles import Role
 from customers import selectors as customer_selectors
-from customers.services import insurance_policy_record
+from customers.services import insurance_policy_record, insurance_renewal_record
 from followups import selectors as followup_selectors
 from followups.models import (
     Campaign,
@@ -156,17 +157,16 @@ class World:
         for index in range(rng.randrange(2, 5)):
             vehicle = self.vehicle(self.customer(store))
             expires = _day(rng, period)
-            insurance_policy_record(vehicle=vehicle, insurer="平安", starts_on=expires - timedelta(days=365),
-                                    expires_on=expires)
+            due = insurance_policy_record(vehicle=vehicle, insurer="平安",
+                                          starts_on=expires - timedelta(days=365), expires_on=expires)
             shape = ["here", "elsewhere", "none", "late"][index % 4]
             if shape == "none":
                 continue
             starts = expires + timedelta(days=40 if shape == "late" else rng.choice([0, 1]))
-            policy = insurance_policy_record(vehicle=vehicle, insurer=rng.choice(["人保", "太平洋"]),
-                                             starts_on=starts, expires_on=starts + timedelta(days=365),
-                                             bought_here=shape != "elsewhere")
+            insurance_renewal_record(policy=due, insurer=rng.choice(["人保", "太平洋"]),
+                                     starts_on=starts, bought_here=shape != "elsewhere")
             if shape == "elsewhere":
-                self.expected["elsewhere"].append(policy.pk)
+                self.expected["elsewhere"].append(due.pk)
 
     def recall(self, store):
         rng = self.rng
@@ -310,11 +310,31 @@ def test_the_edges_count_as_the_rules_say(world, store, other_store):
     assert not resolution.rows.filter(pk__in=world.expected["paused"]).exists()
     stores = [store.pk, other_store.pk]
     renewal = customer_selectors.renewal_rate(stores, PERIODS[0], rules.add_months(PERIODS[-1], 1))
-    elsewhere = renewal.rows.filter(renewed_elsewhere=True)
+    elsewhere = renewal.rows.filter(pk__in=world.expected["elsewhere"])
     assert elsewhere.exists() and not elsewhere.filter(renewed_here=True).exists()
+    assert elsewhere.count() == elsewhere.filter(renewed_elsewhere=True).count()
     assert renewal.numerator < renewal.denominator
     recall = followup_selectors.recall_rate(stores, PERIODS[0], rules.add_months(PERIODS[-1], 1))
     drawn = CampaignMember.objects.values("customer_id").distinct().count()
     assert recall.denominator == drawn < CampaignMember.objects.count()
     assert sources.definition(Measure.COMPLAINT_RESPONSE) == str(
         complaint_selectors.response_in_time.definition)
+
+
+def test_a_renewal_told_on_a_call_counts_here_or_elsewhere(store):
+    """A caller records how each policy due was renewed; only the one bought here lifts
+    the renewal rate, and the list behind it says which was which."""
+    due_on = date(2026, 5, 20)
+    policies = []
+    for n in (1, 2, 3):
+        vehicle = make_vehicle(make_customer(store, n=n), n=n)
+        policies.append(insurance_policy_record(vehicle=vehicle, insurer="平安",
+                                                starts_on=date(2025, 5, 21), expires_on=due_on))
+    here = insurance_renewal_record(policy=policies[0], insurer="平安", bought_here=True)
+    insurance_renewal_record(policy=policies[1], insurer="人保", bought_here=False)
+    assert (here.starts_on, here.expires_on) == (date(2026, 5, 21), date(2027, 5, 20))
+    figure = customer_selectors.renewal_rate([store.pk], date(2026, 5, 1), date(2026, 6, 1))
+    assert (figure.numerator, figure.denominator, figure.percent) == (1, 3, Decimal("33.3"))
+    shown = {p.pk: (p.renewed_here, p.renewed_elsewhere) for p in figure.rows}
+    assert shown == {policies[0].pk: (True, False), policies[1].pk: (False, True),
+                     policies[2].pk: (False, False)}
