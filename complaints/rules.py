@@ -193,11 +193,18 @@ class SlaState(StrEnum):
 STATE_RANK = {SlaState.IN_TIME: 0, SlaState.WARNING: 1, SlaState.BREACHED: 2}
 
 
+def done_in_time(done_at, due_at) -> bool:
+    """Whether a clock finished at `done_at` kept its deadline: done at the deadline is in
+    time, one second later is late. The compliance figures count with this comparison
+    (complaints.selectors.RESPONSE_IN_TIME and RESOLUTION_IN_TIME are its SQL form)."""
+    return done_at <= due_at
+
+
 def sla_state(window: Window, *, now, done_at=None, paused_at=None) -> SlaState:
     """The state of one clock at `now`. A finished clock is judged at its finish; a paused
     one at the moment it paused."""
     moment = done_at or paused_at or now
-    if moment > window.due_at:
+    if not done_in_time(moment, window.due_at):
         return SlaState.BREACHED
     if done_at is not None:
         return SlaState.IN_TIME

@@ -3,6 +3,7 @@ callers pass `now`, the store's hours and the hand-set overrides."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import chinese_calendar
 
@@ -19,6 +20,16 @@ def statutory_status(day: date):
     if not on_holiday and day.weekday() >= 5:
         return "makeup_workday"
     return None
+
+
+def percent(numerator, denominator, places: int = 1) -> Decimal | None:
+    """numerator / denominator in percent, rounded half up to one decimal (scores on a
+    100-point scale ask for two); None ("not applicable") when nothing was counted. The
+    one percent of the site."""
+    if not denominator:
+        return None
+    value = Decimal(str(numerator or 0)) * 100 / Decimal(str(denominator))
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

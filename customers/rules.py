@@ -49,3 +49,8 @@ def lapse_cutoff(day: date, lapsed_after_days: int) -> date:
     returned day or earlier is lapsed on `day`: no visit within `lapsed_after_days`
     (with 180, a visit 180 days ago is lapsed and one 179 days ago is not)."""
     return day - timedelta(days=lapsed_after_days)
+
+
+# A policy counts as renewed when the car's next policy starts by this many days after it
+# expires (a later start is a new customer won back, not a renewal): selectors.renewal_rate.
+RENEWAL_GRACE_DAYS = 30

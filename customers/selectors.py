@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import CharField, Count, F, Prefetch, Q, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Value
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_noop
 
 from crm_site.crypto import keyed_hash
+from crm_site.figures import Figure, defined_as
 from crm_site.scoping import for_user, stores_of
 
 from . import rules
@@ -375,3 +377,27 @@ def record_changes(customer, *, limit=200, masked=True):
     return [(when, user, what, kind, [(labels.get(name, name), show(name, old), show(name, new))
                                       for name, old, new in fields])
             for when, user, what, kind, fields in changes[:limit]]
+
+
+# Figures (crm_site.figures) ------------------------------------------------------------------
+
+def policies_due(store_ids, start, end):
+    """Insurance policies of these stores expiring in [start, end) (dates), each with
+    `renewed_here` / `renewed_elsewhere`: whether the car's next policy (recorded by hand,
+    by import or through the API, with its insurer and whether bought here) starts by
+    RENEWAL_GRACE_DAYS after the expiry, and was bought here or elsewhere."""
+    renewals = InsurancePolicy.objects.filter(
+        vehicle_id=OuterRef("vehicle_id"), starts_on__gt=OuterRef("starts_on"),
+        starts_on__lte=OuterRef("expires_on") + timedelta(days=rules.RENEWAL_GRACE_DAYS))
+    return (InsurancePolicy.objects.filter(store_id__in=list(store_ids), expires_on__gte=start,
+                                           expires_on__lt=end)
+            .annotate(renewed_here=Exists(renewals.filter(bought_here=True)),
+                      renewed_elsewhere=Exists(renewals.filter(bought_here=False))))
+
+
+@defined_as(gettext_noop("续保率：当月到期的保单为分母；车辆的下一张保单在到期后30天内起保且在本店投保的为分子"
+                         "（在外投保的续保不计入分子）。"))
+def renewal_rate(store_ids, start, end):
+    """Renewal rate of these stores for policies expiring in [start, end)."""
+    return Figure(policies_due(store_ids, start, end), Q(renewed_here=True),
+                  month=TruncMonth("expires_on"))

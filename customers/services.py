@@ -2,7 +2,7 @@
 atomic and validates first: bad input raises ValidationError({field: message}) and saves
 nothing."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -635,6 +635,20 @@ def insurance_policy_record(*, vehicle, insurer, starts_on, expires_on, bought_h
         vehicle.save(update_fields=["insurance_expires_on", "updated_at"])
     return policy
 
+
+
+@transaction.atomic
+def insurance_renewal_record(*, policy, insurer, bought_here, starts_on=None, expires_on=None,
+                             policy_no="", premium=None, actor=None):
+    """Record how a policy due was renewed, here or elsewhere (as a caller learns it):
+    the car's next policy, starting the day after the expiry and running a year unless
+    told otherwise. The renewal rate (selectors.renewal_rate) counts it."""
+    starts_on = starts_on or policy.expires_on + timedelta(days=1)
+    expires_on = expires_on or rules.add_months(starts_on, 12) - timedelta(days=1)
+    return insurance_policy_record(vehicle=policy.vehicle, customer=policy.customer,
+                                   insurer=insurer, starts_on=starts_on, expires_on=expires_on,
+                                   bought_here=bought_here, policy_no=policy_no, premium=premium,
+                                   actor=actor)
 
 # Merging duplicates ---------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ assignment. No ORM, no clock, no I/O: callers pass the day, `now`, the store cal
 import heapq
 from datetime import date, datetime, time, timedelta
 
+from crm_site.rules import percent
+
 CALL = "call"
 SMS = "sms"
 
@@ -164,11 +166,11 @@ def balance_assign(loads: dict, new_tasks: int) -> list:
 
 # The owners' club ---------------------------------------------------------------------------
 
-def share(part: int, whole: int):
-    """A percentage with one decimal, or None ("not applicable") when nothing counted."""
-    if not whole:
-        return None
-    return round(100 * part / whole, 1)
+# A recalled customer counts as back when the car comes in by this many days after the
+# campaign's date (services.vehicle_came_in, selectors.recall_rate).
+RECALL_WINDOW_DAYS = 60
+
+share = percent  # the site's one percent (crm_site.rules.percent)
 
 
 def attendance_rate(attended: int, signed_up: int):

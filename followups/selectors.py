@@ -7,7 +7,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from crm_site.figures import Figure, defined_as
 from crm_site.models import Message, User
 from crm_site.scoping import for_user
 from customers.models import Customer, ServiceVisit, Vehicle
@@ -16,6 +18,8 @@ from . import rules
 from .models import (
     OPEN_STATUSES,
     Appointment,
+    CallAttempt,
+    CampaignMember,
     CareClass,
     Channel,
     ClassInvitation,
@@ -28,6 +32,7 @@ from .models import (
     PlannerRun,
     Programme,
     RefusalReason,
+    SatisfactionAnswer,
     SatisfactionQuestion,
     Step,
     Task,
@@ -297,3 +302,97 @@ def club_kpis(user, today, now, *, months=12, store_id=None):
         "other_owners": back["others"], "other_owners_back": back["others_back"],
         "other_return_rate": rules.share(back["others_back"], back["others"]),
     }
+
+
+# Figures (crm_site.figures): each defined here once, read by the reports, the
+# satisfaction dashboard, the scorecards and the API -------------------------------------------
+
+# The follow-up calls after delivery and after service, and the department each serves.
+FOLLOWUP_PROGRAMMES = {"post_delivery_followup": "sales", "post_service_followup": "service"}
+SATISFIED = Q(rating__gte=SatisfactionAnswer.Rating.SATISFIED)
+DISSATISFIED = Q(rating__lte=SatisfactionAnswer.Rating.DISSATISFIED)
+
+
+def followup_calls(store_ids, start, end, *, department=None):
+    """Follow-up calls of these stores planned in [start, end) (dates), not cancelled."""
+    codes = [code for code, dept in FOLLOWUP_PROGRAMMES.items() if department in (None, dept)]
+    return (Task.objects.filter(store_id__in=list(store_ids), channel=Channel.CALL,
+                                programme_code__in=codes, planned_on__gte=start,
+                                planned_on__lt=end)
+            .exclude(status=Task.Status.CANCELLED))
+
+
+@defined_as(gettext_noop("回访率：当月计划的回访电话（交车后、维修后，不含已取消）为分母；"
+                         "接通客户（接通、预约或拒绝）的为分子。"))
+def followup_rate(store_ids, start, end, *, department=None):
+    """Follow-up rate of these stores for calls planned in [start, end)."""
+    return Figure(followup_calls(store_ids, start, end, department=department),
+                  Q(outcome_kind__in=REACHED), month=TruncMonth("planned_on"))
+
+
+def survey_answers(store_ids, start, end, *, department=None):
+    """Satisfaction answers of these stores given in [start, end) (dates)."""
+    qs = SatisfactionAnswer.objects.filter(store_id__in=list(store_ids), answered_on__gte=start,
+                                           answered_on__lt=end)
+    if department is not None:
+        qs = qs.filter(department=department)
+    return qs
+
+
+@defined_as(gettext_noop("满意率：当月回访中的全部评价为分母；评为满意或非常满意的为分子。"))
+def satisfied_share(store_ids, start, end, *, department=None):
+    """Satisfied share of these stores for answers given in [start, end)."""
+    return Figure(survey_answers(store_ids, start, end, department=department), SATISFIED,
+                  month=TruncMonth("answered_on"))
+
+
+def recall_members(store_ids, start, end):
+    """Cars drawn into the recall campaigns of these stores dated in [start, end)."""
+    return CampaignMember.objects.filter(campaign__store_id__in=list(store_ids),
+                                         campaign__date__gte=start, campaign__date__lt=end)
+
+
+@defined_as(gettext_noop("召回率：当月召回活动抽取的客户为分母；活动日期后60天内车辆回厂的客户为分子。"))
+def recall_rate(store_ids, start, end):
+    """Recall rate of these stores for campaigns dated in [start, end). The rows are
+    customers (a customer with two cars drawn counts once)."""
+    members = recall_members(store_ids, start, end)
+    back = members.filter(came_in_on__isnull=False, came_in_on__lte=F("campaign__date")
+                          + timedelta(days=rules.RECALL_WINDOW_DAYS))
+    return Figure(Customer.objects.filter(pk__in=members.values("customer_id")),
+                  Q(pk__in=back.values("customer_id")))
+
+
+def call_attempts(store_ids, start, end):
+    """Calls dialled for tasks of these stores in [start, end) (aware datetimes)."""
+    return CallAttempt.objects.filter(task__store_id__in=list(store_ids), called_at__gte=start,
+                                      called_at__lt=end)
+
+
+REACHED_CALL = ~Q(outcome__kind=Outcome.Kind.UNREACHABLE)
+
+
+@defined_as(gettext_noop("接通率：拨打的电话为分母；接通客户（未接通以外的结果）的为分子。"))
+def reach_rate(attempts):
+    """Reach rate of `attempts` (call attempts, e.g. call_attempts)."""
+    return Figure(attempts, REACHED_CALL, store="task__store_id")
+
+
+@defined_as(gettext_noop("预约率：接通客户的电话为分母；接通并预约的为分子。"))
+def booking_rate(attempts):
+    """Booking rate of `attempts` (call attempts, e.g. call_attempts)."""
+    return Figure(attempts.filter(REACHED_CALL), Q(outcome__kind=Outcome.Kind.BOOKED),
+                  store="task__store_id")
+
+
+def appointments_booked_for(store_ids, start, end):
+    """Appointments of these stores booked for days in [start, end), not cancelled."""
+    return (Appointment.objects.filter(store_id__in=list(store_ids), booked_for__gte=start,
+                                       booked_for__lt=end)
+            .exclude(status=Appointment.Status.CANCELLED))
+
+
+@defined_as(gettext_noop("预约进厂率：预约日已到的预约（不含已取消）为分母；车辆已进厂的为分子。"))
+def came_in_rate(appointments):
+    """Came-in rate of `appointments` (e.g. appointments_booked_for, up to today)."""
+    return Figure(appointments, Q(status=Appointment.Status.CAME_IN))

@@ -274,7 +274,7 @@ def vehicle_came_in(*, vehicle_id, visit_day=None, now=None):
             CampaignMember.objects.filter(
                 vehicle_id=vehicle_id, came_in_on__isnull=True,
                 campaign__status__in=[Campaign.Status.DRAWN],
-                campaign__date__gte=visit_day - timedelta(days=60),
+                campaign__date__gte=visit_day - timedelta(days=rules.RECALL_WINDOW_DAYS),
             ).update(came_in_on=visit_day)
     return {"closed": closed, "credited": credited}
 

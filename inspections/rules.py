@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from crm_site.rules import percent
+
 PASS, FAIL, NA = "pass", "fail", "na"
 
 
@@ -46,10 +48,7 @@ def score(results: Iterable[tuple[str, int]]) -> Score:
 
 def pass_rate(passed: int, failed: int) -> Decimal | None:
     """Share of answered items that passed, in percent with one decimal; None if none."""
-    total = passed + failed
-    if not total:
-        return None
-    return (Decimal(100) * passed / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return percent(passed, passed + failed)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@ to the user's stores and loads its relations up front, so query counts stay fixe
 
 from datetime import timedelta
 
-from django.db.models import Avg, Case, Count, IntegerField, Prefetch, Q, Sum, Value, When
-from django.db.models.functions import TruncWeek
+from django.db.models import Avg, Case, Count, F, IntegerField, Prefetch, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils.translation import gettext_noop
 
+from crm_site.figures import Figure, defined_as
 from crm_site.models import User
 from crm_site.scoping import for_user
 
@@ -133,9 +135,11 @@ def report(user, *, start, end, store=None, today=None):
                    for area, values in sorted(series.items())],
     }
     totals = rounds.aggregate(**sums)
+    figure = pass_rate(rounds)
+    totals["passed"], totals["failed"] = figure.numerator, figure.denominator - figure.numerator
     totals["missed"] = planned.exclude(status=Inspection.Status.COMPLETED).filter(
         day__lt=today or end).count()
-    totals["pass_rate"] = rules.pass_rate(totals["passed"] or 0, totals["failed"] or 0)
+    totals["pass_rate"] = figure.percent
     return {"by_area": by_area, "by_week": by_week, "by_person": by_person, "trend": trend,
             "totals": totals}
 
@@ -160,3 +164,31 @@ def photo_visible(user, name):
     if user.has_perm("inspections.view_inspection"):
         visible |= Q(result__inspection__in=inspections_for(user).values("pk"))
     return Photo.objects.filter(image=name).filter(visible).exists()
+
+
+# Figures (crm_site.figures) ------------------------------------------------------------------
+
+def completed_rounds(store_ids, start, end):
+    """Completed rounds of these stores on days in [start, end)."""
+    return Inspection.objects.filter(store_id__in=list(store_ids), day__gte=start, day__lt=end,
+                                     status=Inspection.Status.COMPLETED)
+
+
+@defined_as(gettext_noop("巡检合格率：已完成巡检中判定的检查项（不适用项不计）为分母；合格项为分子。"))
+def pass_rate(rounds):
+    """Inspection pass rate of `rounds` (completed rounds, e.g. completed_rounds). The
+    rows are the items judged."""
+    return Figure(InspectionResult.objects.filter(inspection__in=rounds.values("pk"),
+                                                  outcome__in=(Outcome.PASS, Outcome.FAIL)),
+                  Q(outcome=Outcome.PASS), store="inspection__store_id",
+                  month=TruncMonth("inspection__day"))
+
+
+LATE = Q(overdue_at__isnull=False) | Q(fixed_at__gt=F("due_at"))
+
+
+@defined_as(gettext_noop("整改及时率：截止时间已到的整改为分母；在截止时间前完成且从未超时的为分子。"))
+def rectifications_on_time(rectifications, now):
+    """Rectification timeliness of `rectifications` whose deadline has come by `now`."""
+    return Figure(rectifications.filter(due_at__lt=now),
+                  Q(fixed_at__isnull=False) & ~LATE, month=TruncMonth("due_at"))

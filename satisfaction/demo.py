@@ -193,11 +193,9 @@ def _followup_results(store, staff, months, today, rng):
     """Follow-up calls with outcomes and survey answers on the demo customers, so the
     follow-up rate and satisfied share have data. Needs the customers and follow-ups
     floors; skipped without them."""
-    try:
-        from customers.models import Customer
-        from followups.models import Programme, SatisfactionAnswer, Task
-    except ImportError:
-        return
+    from customers.models import Customer
+    from followups.models import Programme, SatisfactionAnswer, Task
+
     caller = staff.get("caller")
     customers = list(Customer.objects.filter(store=store).order_by("id")[:240])
     if caller is None or not customers:
@@ -254,13 +252,11 @@ def _customer_base(store, staff, today, rng, out):
     (one to five visits, so every loyalty tier shows), customers with several interests,
     and the reasons lapsed customers gave on recall calls. Idempotent: a store that
     already has its other-store customers is left alone."""
-    try:
-        from customers import services as customer_services
-        from customers.models import Customer
-        from customers.validators import vin_check_digit
-        from followups.models import Programme, RefusalReason, Task
-    except ImportError:
-        return
+    from customers import services as customer_services
+    from customers.models import Customer
+    from customers.validators import vin_check_digit
+    from followups.models import Programme, RefusalReason, Task
+
     from . import analysis
 
     if Customer.objects.filter(store=store, source=OTHER_STORE_SOURCE).exists():

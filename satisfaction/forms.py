@@ -4,7 +4,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from complaints.models import Complaint
 from crm_site.forms import StyledFormMixin
+from inspections.models import Area
 
 from .models import (
     AnalysisMeeting,
@@ -25,22 +27,6 @@ class PeriodField(forms.DateField):
     def to_python(self, value):
         value = super().to_python(value)
         return value.replace(day=1) if value else value
-
-
-def _lower_choices(app_label, model_name, choices_name):
-    """Choices of a floor below (complaint categories, inspection areas), if installed."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    if not apps.is_installed(app_label):
-        return []
-    try:
-        module = import_module(f"{app_label}.models")
-        owner = getattr(module, model_name) if model_name else module
-        return list(getattr(owner, choices_name).choices)
-    except (ImportError, AttributeError):
-        return []
 
 
 class ScoreImportForm(StyledFormMixin, forms.Form):
@@ -106,8 +92,8 @@ class PlanForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = staff_choices(store_ids)
         self.fields["department"].choices = Department.choices
-        for name, choices in (("complaint_category", _lower_choices("complaints", "Complaint", "Category")),
-                              ("inspection_area", _lower_choices("inspections", None, "Area"))):
+        for name, choices in (("complaint_category", list(Complaint.Category.choices)),
+                              ("inspection_area", list(Area.choices))):
             if choices:
                 self.fields[name] = forms.ChoiceField(
                     label=self.fields[name].label, required=False,

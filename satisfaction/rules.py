@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from crm_site.rules import percent
+
 # Statuses of a figure against its target.
 MET = "met"            # at or better than the plan
 BELOW_PLAN = "below"   # short of the plan but not below the threshold
@@ -82,13 +84,7 @@ def _dec(value) -> Decimal | None:
         return None
 
 
-def rate(numerator, denominator, places: int = 1) -> Decimal | None:
-    """numerator / denominator in percent, rounded half up; None when nothing was due."""
-    num, den = _dec(numerator) or Decimal(0), _dec(denominator)
-    if not den:
-        return None
-    quantum = Decimal(1).scaleb(-places)
-    return (num * 100 / den).quantize(quantum, rounding=ROUND_HALF_UP)
+rate = percent  # the site's one percent (crm_site.rules.percent)
 
 
 def followup_rate(reached, due) -> Decimal | None:

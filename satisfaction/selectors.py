@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Prefetch, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm_site.models import Store
 from crm_site.scoping import for_user
+from customers import selectors as customer_selectors
+from followups import selectors as followup_selectors
+from followups.models import RefusalReason
 
 from . import analysis, rules, sources
 from .models import (
@@ -332,42 +335,42 @@ def followup_departments(store_ids, period):
 
 
 def answers_for(user, store, period):
-    """Satisfaction answers of one store and month, scoped; None without follow-ups."""
-    Answer = sources._model("followups", "SatisfactionAnswer")
-    if Answer is None:
-        return None
-    return (for_user(Answer.objects.filter(store=store, answered_on__gte=period,
-                                           answered_on__lt=rules.add_months(period, 1)), user)
+    """The satisfaction answers behind the satisfied share of one store and month, scoped."""
+    figure = followup_selectors.satisfied_share([store.pk], period, rules.add_months(period, 1))
+    return (for_user(figure.rows, user)
             .select_related("question", "caller", "task__customer").order_by("rating", "-answered_on", "id"))
 
 
 def followup_calls_for(user, store, period):
-    """Follow-up calls planned in one store and month, scoped; None without follow-ups."""
-    Task = sources._model("followups", "Task")
-    if Task is None:
-        return None
-    return (for_user(Task.objects.filter(
-        store=store, channel="call", programme_code__in=list(sources.FOLLOWUP_PROGRAMMES),
-        planned_on__gte=period, planned_on__lt=rules.add_months(period, 1)).exclude(status="cancelled"),
-        user).select_related("customer", "assignee", "outcome").order_by("planned_on", "id"))
+    """The follow-up calls behind the follow-up rate of one store and month, scoped."""
+    figure = followup_selectors.followup_rate([store.pk], period, rules.add_months(period, 1))
+    return (for_user(figure.rows, user).select_related("customer", "assignee", "outcome")
+            .order_by("planned_on", "id"))
+
+
+def renewals_for(user, store, period):
+    """The policies behind the renewal rate of one store and month, scoped; each with
+    renewed_here / renewed_elsewhere."""
+    figure = customer_selectors.renewal_rate([store.pk], period, rules.add_months(period, 1))
+    return (for_user(figure.rows, user).select_related("vehicle", "customer")
+            .order_by("expires_on", "id"))
+
+
+def recalls_for(user, store, period):
+    """The customers behind the recall rate of one store and month, scoped; each with
+    `came_back`."""
+    figure = followup_selectors.recall_rate([store.pk], period, rules.add_months(period, 1))
+    return (for_user(figure.rows, user).annotate(came_back=ExpressionWrapper(
+        figure.hits, output_field=BooleanField())).order_by("name", "id"))
 
 
 def followup_week(store_ids, week_start):
     """The weekly follow-up summary per department (sales, service): calls due and
     reached, answers and satisfied share, and the customers' verbatim remarks."""
     end = week_start + timedelta(days=7)
-    calls = sources.followup_counts_between(store_ids, week_start, end)
-    answers = sources.answer_counts_between(store_ids, week_start, end)
-    departments = sorted(set(calls) | set(answers))
-    rows = []
-    for department in departments:
-        due, reached = calls.get(department, (0, 0))
-        answered, satisfied, dissatisfied = answers.get(department, (0, 0, 0))
-        rows.append({"department": department,
-                     "label": str(sources.DEPARTMENT_LABELS.get(department, department)),
-                     "due": due, "reached": reached, "rate": rules.rate(reached, due),
-                     "answered": answered, "satisfied": satisfied, "dissatisfied": dissatisfied,
-                     "share": rules.rate(satisfied, answered)})
+    rows = sources.followup_departments(store_ids, week_start, end)
+    for row in rows:
+        row["label"] = str(sources.DEPARTMENT_LABELS.get(row["department"], row["department"]))
     return rows, sources.week_remarks(store_ids, week_start, end)
 
 
@@ -400,8 +403,7 @@ def breakdown_label(code, key):
         return analysis.STATUS_LABELS.get(key, key)
     if code in ("sales_age", "service_mileage", "service_loyalty", "lapsed_reason") and key:
         if code == "lapsed_reason":
-            reason = sources._model("followups", "RefusalReason")
-            row = reason.objects.filter(pk=key).first() if key.isdigit() else None
+            row = RefusalReason.objects.filter(pk=key).first() if key.isdigit() else None
             return row.label if row else key
         band = CustomerBand.objects.filter(pk=key).first() if key.isdigit() else None
         return band.label if band else key

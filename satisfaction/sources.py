@@ -1,35 +1,34 @@
-"""Figures read from the floors below (follow-ups, complaints, inspections).
+"""Figures read from the floors below (follow-ups, complaints, inspections, customers).
 
-Each function is a small, fixed number of aggregate queries (GROUP BY store and month),
-never a loop over rows, so the dashboard costs the same for ten rows or ten million.
-An app that is not installed (or has no such model yet) contributes nothing.
-
-Definitions (DOMAIN.md sections 3, 4, 5, 6 and 8):
-- follow-up rate: follow-up calls (after delivery and after service) planned in the month
-  and not cancelled = due; of those, the customer reached (reached, booked or refused) =
-  reached.
-- satisfied share: answers in the month rated satisfied or very satisfied over all answers.
-- complaint response / resolution: complaints received in the month (midnight Asia/Shanghai
-  boundaries) responded within 30 minutes / resolved within 24 hours over those received.
+Every figure is defined once, by the app that owns what it measures (a selector returning
+a crm_site.figures.Figure, whose docstring holds the definition); this module only asks
+those owners and groups their rows per store and month, a fixed number of aggregate
+queries whatever the data size.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
-from django.db.models import Count, F, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from complaints import selectors as complaint_selectors
+from complaints.models import Complaint
+from customers import selectors as customer_selectors
+from followups import selectors as followup_selectors
+from followups.models import Appointment, CallAttempt, SatisfactionAnswer, Task
+from inspections import selectors as inspection_selectors
+from inspections.models import Rectification
+
 from . import rules
 from .models import Measure
 
-FOLLOWUP_PROGRAMMES = {"post_delivery_followup": "sales", "post_service_followup": "service"}
-REACHED_KINDS = ("reached", "booked", "refused")
+FOLLOWUP_PROGRAMMES = followup_selectors.FOLLOWUP_PROGRAMMES
+REACHED_KINDS = followup_selectors.REACHED
 FUNNEL_PROGRAMMES = ("first_service", "periodic_service", "insurance_renewal", "lapsed_recall")
 PROGRAMME_LABELS = {
     "first_service": _lazy("首保提醒"), "periodic_service": _lazy("定保提醒"),
@@ -39,25 +38,50 @@ DEPARTMENT_LABELS = {"sales": _lazy("销售"), "service": _lazy("售后"), "": _
 PLANNED_BEFORE_DAYS, PLANNED_AFTER_DAYS = 90, 30
 RATE_NAMES = {"insurance_renewal": "renewal", "lapsed_recall": "recall"}
 
+# The owner of each figure the floors below define (its `definition` is the card's tooltip).
+OWNERS = {
+    Measure.FOLLOWUP_RATE: followup_selectors.followup_rate,
+    Measure.SATISFIED_SHARE: followup_selectors.satisfied_share,
+    Measure.COMPLAINT_RESPONSE: complaint_selectors.response_in_time,
+    Measure.COMPLAINT_RESOLUTION: complaint_selectors.resolution_in_time,
+    Measure.INSPECTION_PASS: inspection_selectors.pass_rate,
+    Measure.RECTIFICATION_ON_TIME: inspection_selectors.rectifications_on_time,
+}
+FUNNEL_OWNERS = {"insurance_renewal": customer_selectors.renewal_rate,
+                 "lapsed_recall": followup_selectors.recall_rate}
 
-def _model(app_label, name):
-    if not apps.is_installed(app_label):
-        return None
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
+
+def definition(measure):
+    """The translated definition of a measure's figure, or "" when it has no owner here."""
+    owner = OWNERS.get(measure)
+    return _(owner.definition) if owner else ""
 
 
 def _span(periods):
     return min(periods), rules.add_months(max(periods), 1)
 
 
-def _figure(store_id, period, measure, numerator, denominator):
+def _bounds(periods):
+    """[start, end) of the months as aware datetimes (midnight Beijing time)."""
+    return rules.period_bounds(min(periods))[0], rules.period_bounds(max(periods))[1]
+
+
+def _figure(store_id, period, measure, counts):
     from .selectors import Figure
 
+    numerator, denominator = counts
     return Figure(store_id, period, measure, rules.rate(numerator, denominator),
                   numerator=numerator, denominator=denominator)
+
+
+def _table(store_ids, periods, measures):
+    """Figure rows for every store and month: [(measure, Figure)] each grouped in one query."""
+    result = []
+    for measure, figure in measures:
+        counts = figure.by_store_month()
+        result += [_figure(store_id, period, measure, counts.get((store_id, period), (0, 0)))
+                   for store_id in store_ids for period in periods]
+    return result
 
 
 def _pct(value):
@@ -73,136 +97,57 @@ def _link(name, **query):
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def _month(value):
-    if value is None:
-        return None
-    return date(value.year, value.month, 1)
-
-
 # Follow-ups ---------------------------------------------------------------------------------------
-
-def followup_counts(store_ids, periods, by_department=False):
-    """{(store_id, month[, department]): (due, reached)} for follow-up calls (one query)."""
-    Task = _model("followups", "Task")
-    if Task is None:
-        return {}
-    start, end = _span(periods)
-    fields = ["store_id", "month"] + (["programme_code"] if by_department else [])
-    rows = (Task.objects.filter(store_id__in=store_ids, channel="call",
-                                programme_code__in=list(FOLLOWUP_PROGRAMMES),
-                                planned_on__gte=start, planned_on__lt=end)
-            .exclude(status="cancelled")
-            .annotate(month=TruncMonth("planned_on")).values(*fields)
-            .annotate(due=Count("id"), reached=Count("id", filter=Q(outcome_kind__in=REACHED_KINDS))))
-    result = {}
-    for row in rows:
-        key = (row["store_id"], _month(row["month"]))
-        if by_department:
-            key += (FOLLOWUP_PROGRAMMES[row["programme_code"]],)
-        result[key] = (row["due"], row["reached"])
-    return result
-
-
-def answer_counts(store_ids, periods, by_department=False):
-    """{(store_id, month[, department]): (answered, satisfied, dissatisfied)} (one query)."""
-    Answer = _model("followups", "SatisfactionAnswer")
-    if Answer is None:
-        return {}
-    start, end = _span(periods)
-    fields = ["store_id", "month"] + (["department"] if by_department else [])
-    rows = (Answer.objects.filter(store_id__in=store_ids, answered_on__gte=start, answered_on__lt=end)
-            .annotate(month=TruncMonth("answered_on")).values(*fields)
-            .annotate(n=Count("id"), satisfied=Count("id", filter=Q(rating__gte=4)),
-                      dissatisfied=Count("id", filter=Q(rating__lte=2))))
-    result = {}
-    for row in rows:
-        key = (row["store_id"], _month(row["month"]))
-        if by_department:
-            key += (row["department"] or "",)
-        result[key] = (row["n"], row["satisfied"], row["dissatisfied"])
-    return result
-
-
-def followup_counts_between(store_ids, start, end):
-    """{department: (due, reached)} for follow-up calls planned in [start, end). One query."""
-    Task = _model("followups", "Task")
-    if Task is None:
-        return {}
-    rows = (Task.objects.filter(store_id__in=store_ids, channel="call",
-                                programme_code__in=list(FOLLOWUP_PROGRAMMES),
-                                planned_on__gte=start, planned_on__lt=end)
-            .exclude(status="cancelled").values("programme_code")
-            .annotate(due=Count("id"), reached=Count("id", filter=Q(outcome_kind__in=REACHED_KINDS))))
-    result = {}
-    for row in rows:
-        department = FOLLOWUP_PROGRAMMES[row["programme_code"]]
-        due, reached = result.get(department, (0, 0))
-        result[department] = (due + row["due"], reached + row["reached"])
-    return result
-
-
-def answer_counts_between(store_ids, start, end):
-    """{department: (answered, satisfied, dissatisfied)} for answers in [start, end)."""
-    Answer = _model("followups", "SatisfactionAnswer")
-    if Answer is None:
-        return {}
-    rows = (Answer.objects.filter(store_id__in=store_ids, answered_on__gte=start, answered_on__lt=end)
-            .values("department")
-            .annotate(n=Count("id"), satisfied=Count("id", filter=Q(rating__gte=4)),
-                      dissatisfied=Count("id", filter=Q(rating__lte=2))))
-    return {row["department"] or "": (row["n"], row["satisfied"], row["dissatisfied"]) for row in rows}
-
 
 def followup_figures(store_ids, periods):
     """Follow-up rate and satisfied share per store and month (two queries). A month with
     nothing due is present with value None (not applicable)."""
-    if _model("followups", "Task") is None:
-        return []
-    calls = followup_counts(store_ids, periods)
-    answers = answer_counts(store_ids, periods)
-    figures = []
-    for store_id in store_ids:
-        for period in periods:
-            due, reached = calls.get((store_id, period), (0, 0))
-            answered, satisfied, _dis = answers.get((store_id, period), (0, 0, 0))
-            figures.append(_figure(store_id, period, Measure.FOLLOWUP_RATE, reached, due))
-            figures.append(_figure(store_id, period, Measure.SATISFIED_SHARE, satisfied, answered))
-    return figures
+    start, end = _span(periods)
+    return _table(store_ids, periods, [
+        (Measure.FOLLOWUP_RATE, followup_selectors.followup_rate(store_ids, start, end)),
+        (Measure.SATISFIED_SHARE, followup_selectors.satisfied_share(store_ids, start, end))])
 
 
-def followup_by_department(store_ids, period):
-    """[{department, due, reached, rate, answered, satisfied, share, dissatisfied}] for one
-    month (two queries)."""
-    if _model("followups", "Task") is None:
-        return []
-    calls = followup_counts(store_ids, [period], by_department=True)
-    answers = answer_counts(store_ids, [period], by_department=True)
+def followup_departments(store_ids, start, end):
+    """[{department, due, reached, rate, answered, satisfied, share, dissatisfied}] for
+    calls planned and answers given in [start, end) (two queries)."""
+    calls = followup_selectors.followup_rate(store_ids, start, end).by(
+        programme="programme_code")
+    answers = followup_selectors.satisfied_share(store_ids, start, end)
+    answer_rows = (answers.rows.order_by().values("department")
+                   .annotate(n=Count("id"), satisfied=Count("id", filter=answers.hits),
+                             dissatisfied=Count("id", filter=followup_selectors.DISSATISFIED)))
     rows = {}
-    for (_store, _when, department), (due, reached) in calls.items():
-        row = rows.setdefault(department, {"department": department, "due": 0, "reached": 0,
-                                           "answered": 0, "satisfied": 0, "dissatisfied": 0})
+
+    def row_of(department):
+        return rows.setdefault(department, {"department": department, "due": 0, "reached": 0,
+                                            "answered": 0, "satisfied": 0, "dissatisfied": 0})
+    for code, (reached, due) in calls.items():
+        row = row_of(FOLLOWUP_PROGRAMMES[code])
         row["due"] += due
         row["reached"] += reached
-    for (_store, _when, department), (answered, satisfied, dissatisfied) in answers.items():
-        row = rows.setdefault(department, {"department": department, "due": 0, "reached": 0,
-                                           "answered": 0, "satisfied": 0, "dissatisfied": 0})
-        row["answered"] += answered
-        row["satisfied"] += satisfied
-        row["dissatisfied"] += dissatisfied
+    for answer in answer_rows:
+        row = row_of(answer["department"] or "")
+        row["answered"] += answer["n"]
+        row["satisfied"] += answer["satisfied"]
+        row["dissatisfied"] += answer["dissatisfied"]
     for row in rows.values():
         row["rate"] = rules.rate(row["reached"], row["due"])
         row["share"] = rules.rate(row["satisfied"], row["answered"])
     return sorted(rows.values(), key=lambda row: row["department"])
 
 
+def followup_by_department(store_ids, period):
+    """The follow-up rows per department for one month (two queries)."""
+    return followup_departments(store_ids, period, rules.add_months(period, 1))
+
+
 def reminder_funnel(store_ids, period):
     """Per reminder programme for cycles due (N) in the month: due, SMS sent, reached,
-    booked, came in, with the conversion rate (renewal rate for insurance, recall rate
-    for lapsed customers). Two queries."""
-    Task = _model("followups", "Task")
-    Appointment = _model("followups", "Appointment")
-    if Task is None:
-        return []
+    booked, came in. The insurance line's rate is the renewal rate
+    (customers.selectors.renewal_rate: policies expiring in the month), the recall line's
+    the recall rate (followups.selectors.recall_rate: campaigns dated in the month), the
+    others' the share of customers due who came in on an appointment."""
     start, end = period, rules.add_months(period, 1)
     # planned_on = N + offset (offsets -65 ... +7, moved to an earlier working day): the
     # bounds let the (store, planned_on) index find the month's cycles.
@@ -216,93 +161,67 @@ def reminder_funnel(store_ids, period):
                       reached=Count("customer_id", distinct=True,
                                     filter=Q(outcome_kind__in=REACHED_KINDS)),
                       booked=Count("customer_id", distinct=True, filter=Q(outcome_kind="booked"))))
-    came = {}
-    if Appointment is not None:
-        came = dict(Appointment.objects.filter(store_id__in=store_ids, due_on__gte=start,
-                                               due_on__lt=end, status="came_in")
-                    .values_list("programme__code").annotate(n=Count("customer_id", distinct=True))
-                    .values_list("programme__code", "n"))
+    came = dict(Appointment.objects.filter(store_id__in=store_ids, due_on__gte=start,
+                                           due_on__lt=end, status="came_in")
+                .values_list("programme__code").annotate(n=Count("customer_id", distinct=True))
+                .values_list("programme__code", "n"))
+    owned = {code: owner(store_ids, start, end) for code, owner in FUNNEL_OWNERS.items()}
     by_code = {row["programme_code"]: row for row in rows}
     funnel = []
     for code in FUNNEL_PROGRAMMES:
         row = by_code.get(code, {"due": 0, "sms": 0, "reached": 0, "booked": 0})
         came_in = came.get(code, 0)
-        funnel.append({"programme": code, "due": row["due"], "sms": row["sms"],
-                       "reached": row["reached"], "booked": row["booked"], "came_in": came_in,
-                       "conversion": rules.rate(came_in, row["due"]),
-                       "booking_rate": rules.rate(row["booked"], row["reached"]),
-                       "rate_name": RATE_NAMES.get(code, "conversion")})
+        figure = owned.get(code)
+        line = {"programme": code, "due": row["due"], "sms": row["sms"],
+                "reached": row["reached"], "booked": row["booked"], "came_in": came_in,
+                "conversion": rules.rate(came_in, row["due"]),
+                "booking_rate": rules.rate(row["booked"], row["reached"]),
+                "rate_name": RATE_NAMES.get(code, "conversion")}
+        if figure is not None:
+            line.update(conversion=figure.percent, rate_numerator=figure.numerator,
+                        rate_denominator=figure.denominator,
+                        definition=_(FUNNEL_OWNERS[code].definition))
+        funnel.append(line)
     return funnel
 
 
 # Complaints ----------------------------------------------------------------------------------------
 
-def _complaint_counts(store_ids, periods, now):
-    Complaint = _model("complaints", "Complaint")
-    if Complaint is None:
-        return None
-    start, _end = rules.period_bounds(min(periods))
-    _start, end = rules.period_bounds(max(periods))
-    decided_response = Q(responded_at__isnull=False) | Q(response_due_at__lte=now)
-    decided_resolution = Q(resolved_at__isnull=False) | Q(resolution_due_at__lte=now)
-    rows = (Complaint.objects.filter(store_id__in=store_ids, received_at__gte=start, received_at__lt=end)
-            .annotate(month=TruncMonth("received_at", tzinfo=rules.ZoneInfo(rules.LOCAL_TZ)))
-            .values("store_id", "month")
-            .annotate(received=Count("id"),
-                      response_decided=Count("id", filter=decided_response),
-                      response_in_time=Count("id", filter=Q(responded_at__lte=F("response_due_at"))),
-                      resolution_decided=Count("id", filter=decided_resolution),
-                      resolution_in_time=Count("id", filter=Q(resolved_at__lte=F("resolution_due_at"))),
-                      repeats=Count("id", filter=Q(is_repeat=True)),
-                      important=Count("id", filter=Q(severity="important")),
-                      open=Count("id", filter=~Q(status="closed"))))
-    return {(row["store_id"], _month(row["month"])): row for row in rows}
+def _complaints(store_ids, periods):
+    return complaint_selectors.received_between(store_ids, *_bounds(periods))
 
 
 def complaint_figures(store_ids, periods, now=None):
-    """Complaint response (30 minutes) and resolution (24 hours) compliance per store and
-    month, over the complaints whose deadline is decided (met, or passed). One query."""
-    counts = _complaint_counts(store_ids, periods, now or timezone.now())
-    if counts is None:
-        return []
-    figures = []
-    for store_id in store_ids:
-        for period in periods:
-            row = counts.get((store_id, period), {})
-            figures.append(_figure(store_id, period, Measure.COMPLAINT_RESPONSE,
-                                   row.get("response_in_time", 0), row.get("response_decided", 0)))
-            figures.append(_figure(store_id, period, Measure.COMPLAINT_RESOLUTION,
-                                   row.get("resolution_in_time", 0), row.get("resolution_decided", 0)))
-    return figures
+    """Complaint response and resolution compliance per store and month, as the complaint
+    report counts them (complaints.selectors.response_in_time / resolution_in_time).
+    Two queries."""
+    now = now or timezone.now()
+    complaints = _complaints(store_ids, periods)
+    return _table(store_ids, periods, [
+        (Measure.COMPLAINT_RESPONSE, complaint_selectors.response_in_time(complaints, now)),
+        (Measure.COMPLAINT_RESOLUTION, complaint_selectors.resolution_in_time(complaints, now))])
 
 
 def complaint_raw(store_ids, period, now=None):
-    """The plain counts behind the complaint panel (JSON-ready; two queries), or None
-    without the complaints floor."""
-    Complaint = _model("complaints", "Complaint")
-    if Complaint is None:
-        return None
-    counts = _complaint_counts(store_ids, [period], now or timezone.now())
-    total = dict.fromkeys(("received", "important", "repeats", "open", "response_in_time",
-                           "response_decided", "resolution_in_time", "resolution_decided"), 0)
-    for row in counts.values():
-        for key in total:
-            total[key] += row[key]
-    start, end = rules.period_bounds(period)
-    categories = list(Complaint.objects.filter(store_id__in=store_ids, received_at__gte=start,
-                                               received_at__lt=end)
-                      .values("category").annotate(n=Count("id")).order_by("-n", "category"))
+    """The plain counts behind the complaint panel (JSON-ready; two queries). The SLA
+    counts are those of complaints.selectors.response_in_time / resolution_in_time."""
+    now = now or timezone.now()
+    complaints = _complaints(store_ids, [period])
+    total = complaints.aggregate(received=Count("id"),
+                                 important=Count("id", filter=Q(severity="important")),
+                                 repeats=Count("id", filter=Q(is_repeat=True)),
+                                 open=Count("id", filter=~Q(status=Complaint.Status.CLOSED)),
+                                 **complaint_selectors.compliance_counts(now))
+    categories = list(complaints.values("category").annotate(n=Count("id"))
+                      .order_by("-n", "category"))
     return {"totals": total, "categories": categories}
 
 
 def complaint_summary(store_ids, period, now=None, raw=None):
     """Counts for one month (received, important, repeats, still open, SLA compliance)
     and the categories, as lines with links to the complaint pages. From `raw` (a
-    snapshot) when given, else two queries."""
-    Complaint = _model("complaints", "Complaint")
+    snapshot) when given, else computed now."""
     raw = raw or complaint_raw(store_ids, period, now)
-    if raw is None or Complaint is None:
-        return {}
     total, categories = raw["totals"], raw["categories"]
     labels = dict(Complaint.Category.choices)
     store = store_ids[0] if len(store_ids) == 1 else ""
@@ -313,9 +232,11 @@ def complaint_summary(store_ids, period, now=None, raw=None):
         {"label": _("重要投诉"), "value": total["important"], "link": report},
         {"label": _("重复投诉"), "value": total["repeats"], "link": report},
         {"label": _("30分钟响应率"), "value": _pct(rules.rate(total["response_in_time"],
-                                                          total["response_decided"])), "link": report},
+                                                          total["response_decided"])), "link": report,
+         "title": _(complaint_selectors.response_in_time.definition)},
         {"label": _("24小时解决率"), "value": _pct(rules.rate(total["resolution_in_time"],
-                                                          total["resolution_decided"])), "link": report},
+                                                          total["resolution_decided"])), "link": report,
+         "title": _(complaint_selectors.resolution_in_time.definition)},
         {"label": _("未结案"), "value": total["open"],
          "link": _link("complaints:board", store=store)},
     ] + [{"label": labels.get(row["category"], row["category"]), "value": row["n"], "link": None}
@@ -325,62 +246,37 @@ def complaint_summary(store_ids, period, now=None, raw=None):
 
 # Inspections ---------------------------------------------------------------------------------------
 
-def _inspection_counts(store_ids, periods):
-    Inspection = _model("inspections", "Inspection")
-    if Inspection is None:
-        return None
-    from django.db.models import Sum
-
-    start, end = _span(periods)
-    rows = (Inspection.objects.filter(store_id__in=store_ids, status="completed", day__gte=start,
-                                      day__lt=end)
-            .annotate(month=TruncMonth("day")).values("store_id", "month")
-            .annotate(rounds=Count("id"), passed=Sum("pass_count"), failed=Sum("fail_count")))
-    return {(row["store_id"], _month(row["month"])): row for row in rows}
-
-
 def inspection_figures(store_ids, periods):
-    """Inspection pass rate per store and month: items passed over items judged (not
-    applicable excluded) in completed rounds. One query."""
-    counts = _inspection_counts(store_ids, periods)
-    if counts is None:
-        return []
-    figures = []
-    for store_id in store_ids:
-        for period in periods:
-            row = counts.get((store_id, period), {})
-            passed, failed = row.get("passed") or 0, row.get("failed") or 0
-            figures.append(_figure(store_id, period, Measure.INSPECTION_PASS, passed, passed + failed))
-    return figures
+    """Inspection pass rate per store and month (inspections.selectors.pass_rate). One query."""
+    rounds = inspection_selectors.completed_rounds(store_ids, *_span(periods))
+    return _table(store_ids, periods, [(Measure.INSPECTION_PASS, inspection_selectors.pass_rate(rounds))])
 
 
 def inspection_raw(store_ids, period):
-    """The plain counts behind the inspection panel (JSON-ready; two queries), or None."""
-    Rectification = _model("inspections", "Rectification")
-    counts = _inspection_counts(store_ids, [period])
-    if counts is None or Rectification is None:
-        return None
+    """The plain counts behind the inspection panel (JSON-ready; three queries)."""
+    rounds = inspection_selectors.completed_rounds(store_ids, period, rules.add_months(period, 1))
+    figure = inspection_selectors.pass_rate(rounds)
     start, end = rules.period_bounds(period)
     rect = Rectification.objects.filter(store_id__in=store_ids).aggregate(
         opened=Count("id", filter=Q(notified_at__gte=start, notified_at__lt=end)),
         open=Count("id", filter=Q(status__in=("open", "overdue"))),
         overdue=Count("id", filter=Q(status="overdue")))
-    return {"rounds": sum(row["rounds"] for row in counts.values()),
-            "passed": sum(row["passed"] or 0 for row in counts.values()),
-            "failed": sum(row["failed"] or 0 for row in counts.values()), **rect}
+    return {"rounds": rounds.count(), "passed": figure.numerator,
+            "failed": figure.denominator - figure.numerator, **rect}
 
 
 def inspection_summary(store_ids, period, raw=None):
     """Rounds, pass rate and rectifications (opened in the month; open and overdue now),
-    as lines with links. From `raw` (a snapshot) when given, else two queries."""
+    as lines with links. From `raw` (a snapshot) when given, else computed now."""
     raw = raw or inspection_raw(store_ids, period)
-    if raw is None:
-        return {}
     store = store_ids[0] if len(store_ids) == 1 else ""
+    month = {"start": period.isoformat(),
+             "end": (rules.add_months(period, 1) - timedelta(days=1)).isoformat()}
+    report = _link("inspections:dashboard", store=store, **month)
     lines = [
-        {"label": _("完成巡检"), "value": raw["rounds"], "link": _link("inspections:dashboard", store=store)},
+        {"label": _("完成巡检"), "value": raw["rounds"], "link": report},
         {"label": _("合格率"), "value": _pct(rules.rate(raw["passed"], raw["passed"] + raw["failed"])),
-         "link": _link("inspections:dashboard", store=store)},
+         "link": report, "title": _(inspection_selectors.pass_rate.definition)},
         {"label": _("本月整改"), "value": raw["opened"], "link": _link("inspections:rectifications")},
         {"label": _("未完成整改"), "value": raw["open"],
          "link": _link("inspections:rectifications", status="open")},
@@ -395,10 +291,7 @@ def inspection_summary(store_ids, period, raw=None):
 def caller_day(store_ids, day):
     """The day report per caller: calls dialled, reached, booked, unreachable (from the
     call attempts of that Beijing day) and survey answers taken. Two queries."""
-    Attempt = _model("followups", "CallAttempt")
-    Answer = _model("followups", "SatisfactionAnswer")
-    if Attempt is None or Answer is None:
-        return []
+    Attempt, Answer = CallAttempt, SatisfactionAnswer
     start = datetime.combine(day, time.min, tzinfo=ZoneInfo(rules.LOCAL_TZ))
     end = start + timedelta(days=1)
     rows = (Attempt.objects.filter(task__store_id__in=store_ids, called_at__gte=start, called_at__lt=end)
@@ -433,10 +326,7 @@ def caller_day(store_ids, day):
 def week_remarks(store_ids, start, end, limit=300):
     """Verbatim customer remarks of the week's survey answers (those with a reason),
     worst first, with the question and customer: one query, at most `limit` rows."""
-    Answer = _model("followups", "SatisfactionAnswer")
-    if Answer is None:
-        return []
-    return list(Answer.objects.filter(store_id__in=store_ids, answered_on__gte=start,
+    return list(SatisfactionAnswer.objects.filter(store_id__in=store_ids, answered_on__gte=start,
                                       answered_on__lt=end).exclude(reason="")
                 .select_related("question", "task__customer", "caller")
                 .order_by("department", "rating", "answered_on", "id")[:limit])

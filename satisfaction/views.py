@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 from crm_site.exports import csv_response, xlsx_response
 from crm_site.forms import apply_errors
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
+from customers import selectors as customer_selectors
 from customers import services as customer_services
+from followups import selectors as followup_selectors
 
 from . import analysis, exports, rules, selectors, services, sources
 from .forms import (
@@ -100,8 +102,8 @@ TREND_CHARTS = [
 def _drilldowns(store, period):
     month = f"{period:%Y-%m}"
     common = {"store": store.pk, "period": month}
-    complaint_range = {"store": store.pk, "start": period.isoformat(),
-                       "end": (rules.add_months(period, 1) - timedelta(days=1)).isoformat()}
+    month_range = {"store": store.pk, "start": period.isoformat(),
+                   "end": (rules.add_months(period, 1) - timedelta(days=1)).isoformat()}
     return {
         Measure.CSS_SCORE: _url("satisfaction:report-list", survey="css", **common),
         Measure.CSI_SCORE: _url("satisfaction:report-list", survey="csi", **common),
@@ -110,9 +112,9 @@ def _drilldowns(store, period):
         Measure.MS_SCORE: _url("satisfaction:check-list", **common),
         Measure.FOLLOWUP_RATE: _url("satisfaction:followup-calls", **common),
         Measure.SATISFIED_SHARE: _url("satisfaction:answers", **common),
-        Measure.COMPLAINT_RESPONSE: _url("complaints:report", **complaint_range),
-        Measure.COMPLAINT_RESOLUTION: _url("complaints:report", **complaint_range),
-        Measure.INSPECTION_PASS: _url("inspections:dashboard", store=store.pk),
+        Measure.COMPLAINT_RESPONSE: _url("complaints:report", **month_range),
+        Measure.COMPLAINT_RESOLUTION: _url("complaints:report", **month_range),
+        Measure.INSPECTION_PASS: _url("inspections:dashboard", **month_range),
     }
 
 
@@ -158,11 +160,19 @@ def dashboard(request):
     data.plan_counts = {ImprovementPlan.Status(status).label: n for status, n in data.plan_counts.items()}
     links = _drilldowns(store, period)
     cards = [{"figure": data.figures[m], "label": Measure(m).label, "link": links.get(m),
+              "definition": sources.definition(m),
               "percent": m not in (Measure.CSS_SCORE, Measure.CSI_SCORE, Measure.MS_SCORE,
                                    Measure.CSS_RANK, Measure.CSI_RANK)}
              for m in DASHBOARD_MEASURES]
+    month = {"store": store.pk, "period": f"{period:%Y-%m}"}
+    rate_links = {"insurance_renewal": _url("satisfaction:renewals", **month),
+                  "lapsed_recall": _url("satisfaction:recalls", **month)}
+    rates = [{**row, "link": rate_links[row["programme"]],
+              "name": _("续保率") if row["programme"] == "insurance_renewal" else _("召回率")}
+             for row in data.funnel if row["programme"] in rate_links]
     return render(request, "satisfaction/dashboard.html", {
         "stores": stores, "store": store, "period": period, "data": data, "cards": cards,
+        "rates": rates,
         "chart_data": _chart_data(data), "by_department": by_department,
         "previous": rules.add_months(period, -1), "next": rules.add_months(period, 1),
         "computed_at": data.computed_at or timezone.now(),
@@ -316,10 +326,39 @@ def followup_calls(request):
     if rows is None:
         raise Http404
     if request.GET.get("reached") == "0":
-        rows = rows.exclude(outcome_kind__in=("reached", "booked", "refused"))
+        rows = rows.exclude(outcome_kind__in=followup_selectors.REACHED)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "satisfaction/followup_calls.html", {
         "page": page, "store": store, "period": period, "stores": stores})
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def renewals(request):
+    """Insurance policies due in one store and month (behind the renewal rate)."""
+    stores = selectors.stores_for(request.user)
+    store, period = _store(request, stores), _period(request)
+    rows = selectors.renewals_for(request.user, store, period)
+    if request.GET.get("renewed") == "0":
+        rows = rows.filter(renewed_here=False)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/renewals.html", {
+        "page": page, "store": store, "period": period, "stores": stores,
+        "definition": _(customer_selectors.renewal_rate.definition)})
+
+
+@login_required
+@permission_required("satisfaction.view_dashboard", raise_exception=True)
+def recalls(request):
+    """Customers drawn into the recall campaigns of one store and month (behind the
+    recall rate)."""
+    stores = selectors.stores_for(request.user)
+    store, period = _store(request, stores), _period(request)
+    rows = selectors.recalls_for(request.user, store, period)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/recalls.html", {
+        "page": page, "store": store, "period": period, "stores": stores,
+        "definition": _(followup_selectors.recall_rate.definition)})
 
 
 # Imports and reports -------------------------------------------------------------------------------

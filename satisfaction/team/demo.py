@@ -53,12 +53,10 @@ def _people(store, today):
 def _calls(store, staff, today):
     """Some of today's calls made by the caller and the CR specialist, so their call,
     reach and booking rates have figures. Needs the follow-ups floor."""
-    try:
-        from followups.models import Channel, RefusalReason, Step, Task
-        from followups.services import task_record_outcome
-    except ImportError:
-        return
     from django.core.exceptions import PermissionDenied, ValidationError
+
+    from followups.models import Channel, RefusalReason, Step, Task
+    from followups.services import task_record_outcome
 
     pattern = ["booked", "reached", "no_answer", "booked", "refused", "reached", "busy", "will_consider",
                "switched_off", "booked"]

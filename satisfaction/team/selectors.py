@@ -10,8 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from complaints import selectors as complaint_selectors
+from crm_site.figures import percent
 from crm_site.roles import Role
 from crm_site.scoping import for_user
+from followups import selectors as followup_selectors
+from inspections import selectors as inspection_selectors
+from inspections.models import Area, Rectification
 
 from .. import rules as srules
 from ..models import (
@@ -125,10 +130,6 @@ def scorecards(store, period, *, now, staff_ids=None):
     """The monthly scorecard of each team member of `store` (or of `staff_ids` only):
     every KPI with its target and status, and the incentives earned. Eight queries
     whatever the number of staff or records."""
-    from complaints.models import Complaint
-    from followups.models import Appointment, CallAttempt, Outcome
-    from inspections.models import Area, Rectification
-
     start, end = srules.period_bounds(period, store.time_zone)
     next_month = srules.add_months(period, 1)
     month_checks = MysteryShopCheck.objects.filter(store=store, checked_on__gte=period,
@@ -149,32 +150,23 @@ def scorecards(store, period, *, now, staff_ids=None):
     ids = [p.pk for p in people]
     if not ids:
         return []
-    unreachable = Outcome.Kind.UNREACHABLE
-    calls = _by_user(CallAttempt.objects.filter(
-        caller_id__in=ids, task__store=store, called_at__gte=start, called_at__lt=end,
-    ).values("caller_id").annotate(
-        made=Count("id"), reached=Count("id", filter=~Q(outcome__kind=unreachable)),
-        booked=Count("id", filter=Q(outcome__kind=Outcome.Kind.BOOKED))), "caller_id")
+    attempts = followup_selectors.call_attempts([store.pk], start, end).filter(caller_id__in=ids)
+    made = dict(attempts.order_by().values_list("caller_id").annotate(n=Count("id")))
+    reached = followup_selectors.reach_rate(attempts).by(staff="caller_id")
+    booked = followup_selectors.booking_rate(attempts).by(staff="caller_id")
     # Appointments count once their day has come (a booking for next week is not a miss).
     due_until = min(next_month, timezone.localtime(now, ZoneInfo(store.time_zone)).date() + timedelta(days=1))
-    visits = _by_user(Appointment.objects.filter(
-        created_by_id__in=ids, store=store, booked_for__gte=period, booked_for__lt=due_until,
-    ).exclude(status=Appointment.Status.CANCELLED).values("created_by_id").annotate(
-        booked=Count("id"), came=Count("id", filter=Q(status=Appointment.Status.CAME_IN))),
-        "created_by_id")
-    complaints = _by_user(Complaint.objects.filter(
-        owner_id__in=ids, store=store, received_at__gte=start, received_at__lt=end,
-    ).values("owner_id").annotate(
-        total=Count("id"),
-        kept=Count("id", filter=Q(response_breached_at__isnull=True,
-                                  resolution_breached_at__isnull=True))), "owner_id")
-    late = Q(overdue_at__isnull=False) | Q(fixed_at__gt=F("due_at"))
-    fixes = _by_user(Rectification.objects.filter(
-        responsible_id__in=ids, store=store, due_at__gte=start, due_at__lt=min(end, now),
-    ).values("responsible_id").annotate(
-        total=Count("id"),
-        on_time=Count("id", filter=Q(fixed_at__isnull=False) & ~late),
-        display_late=Count("id", filter=Q(area=Area.DISPLAY_CARS) & late)), "responsible_id")
+    came = followup_selectors.came_in_rate(followup_selectors.appointments_booked_for(
+        [store.pk], period, due_until).filter(created_by_id__in=ids)).by(staff="created_by_id")
+    kept = complaint_selectors.sla_kept(complaint_selectors.received_between(
+        [store.pk], start, end).filter(owner_id__in=ids), now).by(staff="owner_id")
+    rectifications = Rectification.objects.filter(responsible_id__in=ids, store=store,
+                                                  due_at__gte=start, due_at__lt=end)
+    on_time = inspection_selectors.rectifications_on_time(rectifications, now).by(
+        staff="responsible_id")
+    late_display = dict(rectifications.filter(area=Area.DISPLAY_CARS, due_at__lt=now)
+                        .filter(inspection_selectors.LATE).order_by()
+                        .values_list("responsible_id").annotate(n=Count("id")))
     checks = {}
     for staff_id, score in month_checks.filter(staff_id__in=ids).values_list("staff_id", "score"):
         checks.setdefault(staff_id, []).append(score)
@@ -182,23 +174,18 @@ def scorecards(store, period, *, now, staff_ids=None):
     in_force = incentive_rules(store.pk)
     result = []
     for person in people:
-        c = calls.get(person.pk, {})
-        v = visits.get(person.pk, {})
-        k = complaints.get(person.pk, {})
-        f = fixes.get(person.pk, {})
         scores = checks.get(person.pk, [])
+
+        def share(counts, pk=person.pk):
+            numerator, denominator = counts.get(pk, (0, 0))
+            return percent(numerator, denominator), numerator, denominator
         figures = {
-            Measure.CALLS_MADE: (Decimal(c.get("made", 0)), None, None),
-            Measure.REACH_RATE: (rules.rate(c.get("reached"), c.get("made")), c.get("reached", 0),
-                                 c.get("made", 0)),
-            Measure.BOOKING_RATE: (rules.rate(c.get("booked"), c.get("reached")), c.get("booked", 0),
-                                   c.get("reached", 0)),
-            Measure.CAME_IN_RATE: (rules.rate(v.get("came"), v.get("booked")), v.get("came", 0),
-                                   v.get("booked", 0)),
-            Measure.COMPLAINT_SLA: (rules.rate(k.get("kept"), k.get("total")), k.get("kept", 0),
-                                    k.get("total", 0)),
-            Measure.RECTIFICATION_ON_TIME: (rules.rate(f.get("on_time"), f.get("total")),
-                                            f.get("on_time", 0), f.get("total", 0)),
+            Measure.CALLS_MADE: (Decimal(made.get(person.pk, 0)), None, None),
+            Measure.REACH_RATE: share(reached),
+            Measure.BOOKING_RATE: share(booked),
+            Measure.CAME_IN_RATE: share(came),
+            Measure.COMPLAINT_SLA: share(kept),
+            Measure.RECTIFICATION_ON_TIME: share(on_time),
             Measure.MS_SCORE: (srules.average(scores), None, len(scores)),
         }
         card = Scorecard(store=store, staff=person, period=period)
@@ -222,7 +209,7 @@ def scorecards(store, period, *, now, staff_ids=None):
         display = in_force.get(IncentiveRule.Kind.DISPLAY_CAR_PENALTY)
         if display:
             card.incentives.append(Incentive(display.kind, display.get_kind_display(),
-                                             f.get("display_late", 0), display.amount))
+                                             late_display.get(person.pk, 0), display.amount))
         result.append(card)
     return result
 

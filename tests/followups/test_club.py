@@ -3,6 +3,7 @@ programme engine, sign-ups, attendance, feedback, the KPIs at their edges, the p
 the API."""
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -40,7 +41,7 @@ def _activity(store, starts_at, *, kind=CareClass.Kind.DRIVE, capacity=20, title
 def test_rates_are_not_applicable_without_a_base():
     assert rules.attendance_rate(0, 0) is None
     assert rules.attendance_rate(0, 3) == 0.0
-    assert rules.attendance_rate(2, 3) == 66.7
+    assert rules.attendance_rate(2, 3) == Decimal("66.7")
     assert rules.share(5, 5) == 100.0
 
 
@@ -178,7 +179,7 @@ def test_attendance_rate_counts_attendees_among_sign_ups_of_past_activities(stor
         ClassInvitation.objects.create(care_class=upcoming, customer=customer, reply="accepted")
         ClassInvitation.objects.create(care_class=care_class, customer=customer, reply="accepted")
     kpis = _kpis(cr_manager)
-    assert (kpis["signed_up"], kpis["attended"], kpis["attendance_rate"]) == (3, 2, 66.7)
+    assert (kpis["signed_up"], kpis["attended"], kpis["attendance_rate"]) == (3, 2, Decimal("66.7"))
     assert [a.pk for a in kpis["activities"]] == [past.pk]
 
 

@@ -141,6 +141,8 @@ def test_complaint_sla_kept(store, caller):
         complaint_services.complaint_respond(actor=caller, complaint=kept, channel="phone", note="已致电")
         clock.move_to(opened + timedelta(minutes=30, seconds=1))
         complaint_services.complaints_sweep()
+        clock.move_to(opened + timedelta(hours=5))
+        complaint_services.complaint_resolve(actor=caller, complaint=kept, resolution="已解释")
     sla = _kpi(_card(store, caller), Measure.COMPLAINT_SLA)
     assert (sla.numerator, sla.denominator, sla.value) == (1, 2, Decimal("50.0"))
     assert sla.status == "missed"
