@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
 from crm_site.models import User
 from crm_site.scoping import for_user
 
@@ -13,7 +14,7 @@ LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1},
                                   format="%Y-%m-%dT%H:%M:%S")
 
 
-class StyledForm(forms.Form):
+class StyledForm(validation.Form):
     """Bootstrap classes on every widget."""
 
     def __init__(self, *args, **kwargs):

@@ -3,7 +3,9 @@ how every app's service errors become API answers."""
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils import timezone
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -12,7 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import services
+from . import services, validation
 from .models import Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
@@ -32,7 +34,7 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class StoreSerializer(serializers.ModelSerializer):
+class StoreSerializer(validation.ModelSerializer):
     class Meta:
         model = Store
         fields = ["id", "code", "name", "brand", "address", "phone", "time_zone",
@@ -49,7 +51,7 @@ class StoreViewSet(viewsets.ReadOnlyModelViewSet):
         return for_user(Store.objects.all(), self.request.user, "pk").order_by("code")
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(validation.ModelSerializer):
     full_name = serializers.CharField(source="get_full_name")
     roles = serializers.SerializerMethodField()
     stores = StoreSerializer(many=True)
@@ -71,7 +73,7 @@ class MeView(APIView):
         return Response(MeSerializer(user).data)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(validation.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "title", "body", "url", "created_at", "read_at"]
@@ -99,7 +101,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(self.get_serializer(notification).data)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(validation.ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "store", "recipient", "sign_name", "template_code", "params", "text",
@@ -118,3 +120,11 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return for_user(Message.objects.all(), self.request.user).order_by("-id")
+
+
+def not_found(request, exception=None):
+    """A 404 under /api/ (a path no route matches, e.g. an id with a dot) answers in the
+    API's own format; pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return page_not_found(request, exception)

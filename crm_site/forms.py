@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import validation
 from .models import Store, User
 from .roles import Role
 
 
-class StaffForm(forms.ModelForm):
+class StaffForm(validation.ModelForm):
     """Create or edit a member of staff. The password is asked only on create."""
 
     password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput,

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.models import Store, User
 from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user, stores_of
@@ -69,14 +70,14 @@ def _can_reveal(serializer):
 
 # Customers --------------------------------------------------------------------------------------
 
-class FamilyMemberSerializer(serializers.Serializer):
+class FamilyMemberSerializer(validation.Serializer):
     relation = serializers.ChoiceField(choices=services.FamilyMember.Relation.choices)
     name = serializers.CharField(max_length=50)
     birthday = serializers.DateField(required=False, allow_null=True)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(validation.ModelSerializer):
     """mobile and id_number come back masked unless the caller may reveal personal data."""
 
     store = ScopedRelatedField(model=Store, store_field="pk")
@@ -132,12 +133,12 @@ class CustomerSerializer(serializers.ModelSerializer):
                                         allow_duplicate=allow, **validated_data)
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(validation.Serializer):
     merged = serializers.IntegerField(help_text="The duplicate's id: merged into this customer.")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class MergeResultSerializer(serializers.ModelSerializer):
+class MergeResultSerializer(validation.ModelSerializer):
     class Meta:
         model = CustomerMerge
         fields = ["id", "kept", "merged", "moved", "filled_fields", "reason", "merged_at",
@@ -213,7 +214,7 @@ def _int(value):
 
 # Vehicles ------------------------------------------------------------------------------------------
 
-class VehicleSerializer(serializers.ModelSerializer):
+class VehicleSerializer(validation.ModelSerializer):
     customer = ScopedRelatedField(model=Customer)
     vin = serializers.CharField(max_length=30)
     plate = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -272,7 +273,7 @@ class VehicleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 # Sales, visits, policies ---------------------------------------------------------------------
 
-class VehicleRefMixin(serializers.Serializer):
+class VehicleRefMixin(validation.Serializer):
     """A record names its vehicle by id or, for a DMS, by VIN."""
 
     vin = serializers.CharField(write_only=True, required=False, max_length=30)
@@ -307,7 +308,7 @@ class SaleSerializer(VehicleRefMixin, serializers.ModelSerializer):
         return services.sale_record(actor=self.context["request"].user, **validated_data)
 
 
-class DeliverSerializer(serializers.Serializer):
+class DeliverSerializer(validation.Serializer):
     delivered_on = serializers.DateField()
 
 
@@ -426,7 +427,7 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 # Correction requests ---------------------------------------------------------------------------
 
-class CorrectionRequestSerializer(serializers.ModelSerializer):
+class CorrectionRequestSerializer(validation.ModelSerializer):
     """A correction request; filing it notifies the store's sales or service manager.
     Values of identifier fields (mobile, ID number) come back masked unless the caller may
     reveal personal data."""
@@ -464,7 +465,7 @@ class CorrectionRequestSerializer(serializers.ModelSerializer):
                                                 **validated_data)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(validation.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
     value = serializers.CharField(required=False, allow_blank=True, max_length=200,
                                   help_text="apply only: the value to write, if not correct_value.")

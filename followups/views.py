@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
 
@@ -47,10 +48,7 @@ from .models import (
 
 
 def _day(request, name="day"):
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return timezone.localdate()
+    return validation.query_date(request.GET, name, timezone.localdate())
 
 
 def _outcome_context():
@@ -183,11 +181,8 @@ def reassign(request):
 @login_required
 @permission_required("followups.view_task", raise_exception=True)
 def funnel(request):
-    end = _day(request, "end")
-    try:
-        start = date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = end - timedelta(days=30)
+    today = timezone.localdate()
+    start, end = validation.query_date_range(request.GET, today - timedelta(days=30), today)
     programme = request.GET.get("programme") or None
     rows = selectors.funnel(request.user, start, end, programme=programme)
     return render(request, "followups/funnel.html", {

@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
@@ -29,7 +30,7 @@ class ModelPermissions(permissions.DjangoModelPermissions):
 
 # KPIs -----------------------------------------------------------------------------------------------
 
-class KpiSerializer(serializers.Serializer):
+class KpiSerializer(validation.Serializer):
     store = serializers.IntegerField(source="store_id")
     period = serializers.DateField()
     measure = serializers.ChoiceField(choices=Measure.choices)
@@ -91,7 +92,7 @@ class KpiViewSet(viewsets.ViewSet):
 
 # Who our customers are -------------------------------------------------------------------------------
 
-class AnalysisRowSerializer(serializers.Serializer):
+class AnalysisRowSerializer(validation.Serializer):
     key = serializers.CharField(allow_blank=True,
                                 help_text="the value, band id or reason id; empty: not recorded")
     label = serializers.CharField()
@@ -100,7 +101,7 @@ class AnalysisRowSerializer(serializers.Serializer):
                                      help_text="percent of the breakdown's customers")
 
 
-class BreakdownSerializer(serializers.Serializer):
+class BreakdownSerializer(validation.Serializer):
     code = serializers.ChoiceField(choices=list(analysis.BREAKDOWNS))
     side = serializers.ChoiceField(choices=[analysis.SALES, analysis.SERVICE])
     title = serializers.CharField()
@@ -108,7 +109,7 @@ class BreakdownSerializer(serializers.Serializer):
     rows = AnalysisRowSerializer(many=True)
 
 
-class CustomerAnalysisSerializer(serializers.Serializer):
+class CustomerAnalysisSerializer(validation.Serializer):
     store = serializers.IntegerField(source="store.pk")
     period = serializers.CharField(source="span.text")
     start = serializers.DateField(source="span.start")
@@ -158,7 +159,7 @@ class CustomerAnalysisViewSet(viewsets.ViewSet):
         return Response(CustomerAnalysisSerializer(data).data)
 
 
-class CustomerBandSerializer(serializers.ModelSerializer):
+class CustomerBandSerializer(validation.ModelSerializer):
     class Meta:
         model = CustomerBand
         fields = ["id", "kind", "label", "lower", "upper", "order", "is_active"]
@@ -176,7 +177,7 @@ class CustomerBandViewSet(viewsets.ReadOnlyModelViewSet):
 
 # Score imports --------------------------------------------------------------------------------------
 
-class ScoreImportSerializer(serializers.ModelSerializer):
+class ScoreImportSerializer(validation.ModelSerializer):
     uploaded_by = serializers.StringRelatedField()
     errors = serializers.ListField(child=inline_serializer("ImportError", {
         "row": serializers.IntegerField(), "column": serializers.CharField(),
@@ -189,7 +190,7 @@ class ScoreImportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ScoreImportUploadSerializer(serializers.Serializer):
+class ScoreImportUploadSerializer(validation.Serializer):
     file = serializers.FileField(help_text=".xlsx or .csv with the manufacturer's item scores")
 
 
@@ -224,7 +225,7 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
 # Targets --------------------------------------------------------------------------------------------
 
-class TargetSerializer(serializers.ModelSerializer):
+class TargetSerializer(validation.ModelSerializer):
     class Meta:
         model = Target
         fields = ["id", "measure", "store", "period", "value", "threshold", "secure_grade",
@@ -270,13 +271,13 @@ class TargetViewSet(viewsets.ModelViewSet):
 
 # Improvement plans ----------------------------------------------------------------------------------
 
-class CountermeasureSerializer(serializers.ModelSerializer):
+class CountermeasureSerializer(validation.ModelSerializer):
     class Meta:
         model = Countermeasure
         fields = ["id", "action", "owner", "due_on", "done_on", "result"]
 
 
-class ImprovementPlanSerializer(serializers.ModelSerializer):
+class ImprovementPlanSerializer(validation.ModelSerializer):
     countermeasures = CountermeasureSerializer(many=True, read_only=True)
     whys = serializers.ListField(child=serializers.CharField(max_length=300), max_length=5,
                                  required=False)
@@ -294,7 +295,7 @@ class ImprovementPlanSerializer(serializers.ModelSerializer):
                             "close_reason", "created_at"]
 
 
-class PlanCloseSerializer(serializers.Serializer):
+class PlanCloseSerializer(validation.Serializer):
     reason = serializers.CharField()
 
 

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
+
 from .models import (
     AnalysisMeeting,
     Department,
@@ -59,7 +61,7 @@ class BootstrapMixin:
                 widget.attrs["class"] = " ".join([*classes, css])
 
 
-class ScoreImportForm(BootstrapMixin, forms.Form):
+class ScoreImportForm(BootstrapMixin, validation.Form):
     file = forms.FileField(label=_("厂家报告文件（.xlsx 或 .csv）"))
 
 
@@ -68,7 +70,7 @@ def staff_choices(store_ids):
             .order_by("last_name", "first_name", "username"))
 
 
-class TargetForm(BootstrapMixin, forms.ModelForm):
+class TargetForm(BootstrapMixin, validation.ModelForm):
     period = PeriodField(label=_("月份"), required=False, help_text=_("留空表示每个月"))
 
     class Meta:
@@ -86,14 +88,14 @@ class TargetForm(BootstrapMixin, forms.ModelForm):
         """The service sets the target of a scope whether or not it exists yet."""
 
 
-class MeetingDueForm(BootstrapMixin, forms.ModelForm):
+class MeetingDueForm(BootstrapMixin, validation.ModelForm):
     class Meta:
         model = AnalysisMeeting
         fields = ["due_on"]
         widgets = {"due_on": forms.DateInput(attrs={"type": "date"})}
 
 
-class MeetingRecordForm(BootstrapMixin, forms.Form):
+class MeetingRecordForm(BootstrapMixin, validation.Form):
     held_at = forms.DateTimeField(label=_("召开时间"),
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                   input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -102,7 +104,7 @@ class MeetingRecordForm(BootstrapMixin, forms.Form):
     decisions = forms.CharField(label=_("决议"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class PlanForm(BootstrapMixin, forms.ModelForm):
+class PlanForm(BootstrapMixin, validation.ModelForm):
     why_1 = forms.CharField(label=_("为什么 1"), required=False, max_length=300)
     why_2 = forms.CharField(label=_("为什么 2"), required=False, max_length=300)
     why_3 = forms.CharField(label=_("为什么 3"), required=False, max_length=300)
@@ -144,7 +146,7 @@ class PlanForm(BootstrapMixin, forms.ModelForm):
         return data
 
 
-class CountermeasureForm(BootstrapMixin, forms.Form):
+class CountermeasureForm(BootstrapMixin, validation.Form):
     action = forms.CharField(label=_("对策"), max_length=300)
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=get_user_model().objects.none())
     due_on = forms.DateField(label=_("完成期限"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -154,16 +156,16 @@ class CountermeasureForm(BootstrapMixin, forms.Form):
         self.fields["owner"].queryset = staff_choices(store_ids)
 
 
-class CountermeasureDoneForm(BootstrapMixin, forms.Form):
+class CountermeasureDoneForm(BootstrapMixin, validation.Form):
     done_on = forms.DateField(label=_("完成日期"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.CharField(label=_("实施结果"), max_length=300, required=False)
 
 
-class PlanCloseForm(BootstrapMixin, forms.Form):
+class PlanCloseForm(BootstrapMixin, validation.Form):
     reason = forms.CharField(label=_("关闭原因"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MysteryCheckForm(BootstrapMixin, forms.Form):
+class MysteryCheckForm(BootstrapMixin, validation.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None)
     kind = forms.ChoiceField(label=_("类型"), choices=MysteryShopCheck.Kind.choices)
     department = forms.ChoiceField(label=_("部门"),

@@ -2,7 +2,7 @@
 reports, weak items, improvement plans, analysis meetings, mystery-shopper checks,
 targets and the monthly report export."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.exports import csv_response, xlsx_response
 from customers import services as customer_services
 
@@ -223,10 +224,7 @@ def _xlsx(content, filename):
 
 
 def _day(request, name, default):
-    try:
-        return date.fromisoformat(request.GET.get(name) or "")
-    except ValueError:
-        return default
+    return validation.query_date(request.GET, name, default)
 
 
 @login_required

@@ -3,13 +3,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
+
 from ..forms import BootstrapMixin
 from ..models import Frequency, IncentiveRule, OneToOneTalk, SmileVote, TrainingSession
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class TalkForm(BootstrapMixin, forms.ModelForm):
+class TalkForm(BootstrapMixin, validation.ModelForm):
     class Meta:
         model = OneToOneTalk
         fields = ["staff", "held_on", "minutes", "notes"]
@@ -20,7 +22,7 @@ class TalkForm(BootstrapMixin, forms.ModelForm):
         self.fields["staff"].queryset = members
 
 
-class VoteForm(BootstrapMixin, forms.ModelForm):
+class VoteForm(BootstrapMixin, validation.ModelForm):
     class Meta:
         model = SmileVote
         fields = ["nominee", "reason"]
@@ -30,7 +32,7 @@ class VoteForm(BootstrapMixin, forms.ModelForm):
         self.fields["nominee"].queryset = candidates
 
 
-class SessionForm(BootstrapMixin, forms.ModelForm):
+class SessionForm(BootstrapMixin, validation.ModelForm):
     """The session, then one attended box and one score per member of staff."""
 
     class Meta:
@@ -60,11 +62,11 @@ class SessionForm(BootstrapMixin, forms.ModelForm):
                 if data[f"attended_{person.pk}"] or data[f"score_{person.pk}"] is not None]
 
 
-class FrequencyForm(BootstrapMixin, forms.Form):
+class FrequencyForm(BootstrapMixin, validation.Form):
     frequency = forms.ChoiceField(label=_("频次"), choices=Frequency.choices)
 
 
-class IncentiveRuleForm(BootstrapMixin, forms.ModelForm):
+class IncentiveRuleForm(BootstrapMixin, validation.ModelForm):
     class Meta:
         model = IncentiveRule
         fields = ["kind", "threshold", "amount", "is_active", "note"]
