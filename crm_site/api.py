@@ -5,6 +5,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils import timezone
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
@@ -120,6 +121,14 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return for_user(Message.objects.all(), self.request.user).order_by("-id")
+
+
+def bad_request(request, exception=None):
+    """A 400 Django raises before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE)
+    answers in the API's own format under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.ParseError.default_detail)}, status=400)
+    return django_bad_request(request, exception)
 
 
 def not_found(request, exception=None):

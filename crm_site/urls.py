@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import media, views
 
+handler400 = "crm_site.api.bad_request"
 handler404 = "crm_site.api.not_found"
 
 urlpatterns = [

@@ -44,6 +44,7 @@ QUERY_LABELS = {
     "search": _("搜索"),
     "page": _("页码"),
     "store": _("门店"),
+    "non_field_errors": _("输入"),
 }
 
 CONTROL_MESSAGE = _("不能包含控制字符。")
@@ -115,11 +116,11 @@ def query_date(params, name, default):
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise refuse(name, _("%(field)s：日期格式应为 YYYY-MM-DD。") % {"field": _label(name)}) from None
+        raise refuse(name, _("日期格式应为 YYYY-MM-DD。")) from None
     try:
         PlausibleDate()(day)
     except ValidationError as error:
-        raise refuse(name, f"{_label(name)}：{error.messages[0]}") from None
+        raise refuse(name, error.messages[0]) from None
     return day
 
 
@@ -142,7 +143,7 @@ def query_date_range(params, default_start, default_end, start="start", end="end
     last = query_date(params, end, default_end)
     problem = date_range_problem(first, last, longest)
     if problem:
-        raise refuse(end, f"{_label(end)}：{problem}")
+        raise refuse(end, problem)
     return first, last
 
 
@@ -155,11 +156,26 @@ def query_int(params, name, default=None, low=SMALLEST_INT, high=LARGEST_INT):
     try:
         number = int(text)
     except ValueError:
-        raise refuse(name, _("%(field)s：应为整数。") % {"field": _label(name)}) from None
+        raise refuse(name, _("应为整数。")) from None
     if not low <= number <= high:
-        raise refuse(name, _("%(field)s：应在 %(low)s 至 %(high)s 之间。")
-                     % {"field": _label(name), "low": low, "high": high})
+        raise refuse(name, _("应在 %(low)s 至 %(high)s 之间。") % {"low": low, "high": high})
     return number
+
+
+def query_choice(params, name, choices, default=""):
+    """The value of ?name= if it is one of `choices`, else `default` when absent; any
+    other value is refused rather than silently ignored."""
+    text = params.get(name) or ""
+    if not text:
+        return default
+    if text not in choices:
+        raise refuse(name, _("“%(value)s” 不是可选的值。") % {"value": text[:40]})
+    return text
+
+
+def query_bool(params, name):
+    """?name=1/true/0/false as a bool (absent: False); anything else is refused."""
+    return query_choice(params, name, ("1", "true", "0", "false"), "0") in ("1", "true")
 
 
 # Forms -----------------------------------------------------------------------------------------
@@ -315,8 +331,8 @@ def refused_response(request, errors):
     if request.path.startswith("/api/"):
         return JsonResponse({name: [str(m) for m in messages] for name, messages in errors.items()},
                             status=400)
-    lines = [f"{_label(name)}：{message}" if not str(message).startswith(str(_label(name)))
-             else str(message) for name, messages in errors.items() for message in messages]
+    lines = [_("%(field)s：%(message)s") % {"field": _label(name), "message": message}
+             for name, messages in errors.items() for message in messages]
     return render(request, "crm_site/refused.html", {"lines": lines}, status=400)
 
 

@@ -177,6 +177,12 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         user = self.request.user
         if self.action == "list":
             get = self.request.query_params
+            for name in ("store", "owner", "within"):
+                validation.query_int(get, name)
+            validation.query_choice(get, "due", selectors.DUE_PROGRAMMES)
+            validation.query_choice(get, "sort", selectors.SORTS)
+            for name in ("lapsed", "inactive"):
+                validation.query_bool(get, name)
             return selectors.customer_list(user, CustomerFilters(
                 q=get.get("q", "")[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
                 due=get.get("due", ""), due_within=max(1, min(_int(get.get("within")) or 30, 120)),
@@ -502,8 +508,10 @@ class CorrectionRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def get_queryset(self):
         rows = selectors.corrections_for(self.request.user).order_by("-filed_at", "-id")
-        status = self.request.query_params.get("status")
-        if status in CorrectionRequest.Status.values:
+        status = validation.query_choice(self.request.query_params, "status",
+                                         CorrectionRequest.Status.values)
+        validation.query_int(self.request.query_params, "customer")
+        if status:
             rows = rows.filter(status=status)
         customer = _int(self.request.query_params.get("customer"))
         if customer:

@@ -104,7 +104,7 @@ class TaskOutcomeSerializer(validation.Serializer):
     problem = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class TaskFilter(filters.FilterSet):
+class TaskFilter(validation.FilterSet):
     planned_on = filters.DateFromToRangeFilter()
     programme = filters.CharFilter(field_name="programme_code")
 
@@ -228,7 +228,7 @@ class LoungePreferenceSerializer(validation.ModelSerializer):
         read_only_fields = ["customer", "updated_at"]
 
 
-class LoungeVisitFilter(filters.FilterSet):
+class LoungeVisitFilter(validation.FilterSet):
     arrived = filters.DateFromToRangeFilter(field_name="arrived_at__date")
     waiting = filters.BooleanFilter(field_name="departed_at", lookup_expr="isnull")
 

@@ -273,12 +273,13 @@ def dashboard(request):
     if store is not None:
         rectifications = rectifications.filter(store=store)
     unresolved = list(rectifications.unresolved().order_by("due_at", "id")[:20])
+    refused = form.is_bound and not form.is_valid()
     return render(request, "inspections/dashboard.html", {
         **data, "form": form, "start": start, "end": end, "now": timezone.now(),
         "unresolved": unresolved,
         "overdue_count": sum(1 for r in unresolved if r.status == Rectification.Status.OVERDUE),
         "photos": selectors.failure_photos(request.user, start=start, end=end, store=store),
-    })
+    }, status=400 if refused else 200)
 
 
 # Checklists ---------------------------------------------------------------------------------
