@@ -15,6 +15,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.deconstruct import deconstructible
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
@@ -27,6 +28,9 @@ DATE_PATTERN = r"^(19|20)\d\d-"
 # Free text with no column limit (notes, descriptions), and any one query parameter.
 LONGEST_TEXT = 4000
 LONGEST_QUERY = 200
+# Any one value a form or JSON body carries, whatever the page does with it (a pasted
+# list of mobiles is the longest a person sends).
+LONGEST_VALUE = 20_000
 # Integers as PostgreSQL's integer column holds them.
 SMALLEST_INT = -(2**31)
 LARGEST_INT = 2**31 - 1
@@ -44,6 +48,12 @@ QUERY_LABELS = {
     "search": _("搜索"),
     "page": _("页码"),
     "store": _("门店"),
+    "staff": _("员工"),
+    "owner": _("负责人"),
+    "assignee": _("回访员"),
+    "customer": _("客户"),
+    "weak_item": _("薄弱项"),
+    "per_page": _("每页"),
     "non_field_errors": _("输入"),
 }
 
@@ -162,6 +172,15 @@ def query_int(params, name, default=None, low=SMALLEST_INT, high=LARGEST_INT):
     return number
 
 
+def local_url(request, url):
+    """`url` if it is a path on this site (a page to go back to), else None: never a
+    redirect elsewhere, never a name to look up."""
+    if url and url.startswith("/") and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return None
+
+
 def query_choice(params, name, choices, default=""):
     """The value of ?name= if it is one of `choices`, else `default` when absent; any
     other value is refused rather than silently ignored."""
@@ -193,7 +212,8 @@ def bound_form_field(field):
         field.validators.append(NoControlCharacters())
     elif isinstance(field, (forms.DateField, forms.DateTimeField)):
         field.validators.append(PlausibleDate())
-    elif isinstance(field, forms.IntegerField):
+    elif isinstance(field, forms.IntegerField) and not isinstance(
+            field, (forms.FloatField, forms.DecimalField)):
         if not _has(field.validators, MaxValueValidator):
             field.validators.append(MaxValueValidator(LARGEST_INT))
         if not _has(field.validators, MinValueValidator):
@@ -310,19 +330,20 @@ def _refused_input(request):
                 return name, _("最多 %(count)s 个字符。") % {"count": LONGEST_QUERY}
     if request.method in ("POST", "PUT", "PATCH"):
         content_type = request.content_type or ""
-        if content_type == "application/x-www-form-urlencoded":
-            for name, values in request.POST.lists():
-                for value in [name, *values]:
-                    if refused_character(value) is not None:
-                        return name, CONTROL_MESSAGE
+        pairs = ()
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            pairs = ((name, value) for name, values in request.POST.lists()
+                     for value in [name, *values])
         elif content_type.endswith("json"):
             try:
-                data = json.loads(request.body or b"null")
+                pairs = _json_strings(json.loads(request.body or b"null"))
             except ValueError:
                 return None
-            for name, value in _json_strings(data):
-                if refused_character(value) is not None:
-                    return name or "non_field_errors", CONTROL_MESSAGE
+        for name, value in pairs:
+            if refused_character(value) is not None:
+                return name or "non_field_errors", CONTROL_MESSAGE
+            if len(value) > LONGEST_VALUE:
+                return name or "non_field_errors", _("最多 %(count)s 个字符。") % {"count": LONGEST_VALUE}
     return None
 
 

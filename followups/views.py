@@ -1,7 +1,7 @@
 """Pages of the follow-ups floor: the caller's worklist (home of callers), the manager's
 plan, workload, reassignment and funnel, programme editing, campaigns and classes."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -106,11 +106,10 @@ def task_outcome(request, pk):
     outcome = Outcome.objects.filter(code=request.POST.get("outcome"), is_active=True).first()
     errors = None
     appointment_on = None
-    if request.POST.get("appointment_on"):
-        try:
-            appointment_on = date.fromisoformat(request.POST["appointment_on"])
-        except ValueError:
-            errors = {"appointment_on": [_("日期格式不正确。")]}
+    try:
+        appointment_on = validation.query_date(request.POST, "appointment_on", None)
+    except ValidationError as error:
+        errors = error.message_dict
     if errors is None:
         try:
             task = services.task_record_outcome(
@@ -145,6 +144,8 @@ def plan(request):
     """The day's plan per programme, workload per caller and bulk reassignment."""
     day = _day(request)
     assignee = request.GET.get("assignee", "")
+    if assignee != "none":
+        validation.query_int(request.GET, "assignee")
     last_run = selectors.last_planner_run()
     return render(request, "followups/plan.html", {
         "day": day, "plan_rows": selectors.day_plan(request.user, day),
@@ -163,9 +164,9 @@ def plan(request):
 @require_POST
 def reassign(request):
     ids = [int(pk) for pk in request.POST.getlist("task") if pk.isdigit()]
-    target = request.POST.get("assignee")
+    target = validation.query_int(request.POST, "assignee")
     assignee = None
-    if target:
+    if target is not None:
         assignee = get_object_or_404(selectors.callers(request.user), pk=target)
     try:
         count = services.tasks_reassign(actor=request.user, task_ids=ids, assignee=assignee)
@@ -175,7 +176,7 @@ def reassign(request):
                 messages.error(request, message)
     else:
         messages.success(request, _("已分派 %(n)s 个任务。") % {"n": count})
-    return redirect(request.POST.get("next") or "followups:plan")
+    return redirect(validation.local_url(request, request.POST.get("next")) or "followups:plan")
 
 
 @login_required

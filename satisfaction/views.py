@@ -45,11 +45,15 @@ from .models import (
 
 
 def _period(request):
-    """The month asked for (?period=YYYY-MM), else the current month in Beijing time."""
-    try:
-        return rules.parse_period(request.GET.get("period") or "")
-    except ValueError:
+    """The month asked for (?period=YYYY-MM), else the current month in Beijing time. A
+    month that cannot be read, or lies outside 2000-2099, is refused."""
+    text = request.GET.get("period") or ""
+    if not text:
         return timezone.localdate().replace(day=1)
+    try:
+        return rules.parse_period(text)
+    except ValueError:
+        raise validation.refuse("period", _("期间格式应为 2026-05。")) from None
 
 
 def _store(request, stores):
@@ -177,7 +181,7 @@ def dashboard(request):
 def figures_refresh(request):
     """Recompute the summary figures of one of the user's stores for one month now."""
     stores = selectors.stores_for(request.user)
-    store = get_object_or_404(stores, pk=request.POST.get("store") or 0)
+    store = get_object_or_404(stores, pk=validation.query_int(request.POST, "store", 0))
     try:
         period = rules.parse_period(request.POST.get("period") or "")
     except ValueError:
@@ -429,7 +433,7 @@ def plan_create(request):
     weak_item = None
     if request.GET.get("weak_item"):
         weak_item = get_object_or_404(selectors.weak_items_for(request.user),
-                                      pk=request.GET["weak_item"])
+                                      pk=validation.query_int(request.GET, "weak_item"))
     stores = selectors.stores_for(request.user)
     store = weak_item.store if weak_item else _store(request, stores)
     initial = {}
@@ -603,7 +607,7 @@ def check_list(request):
         period = _period(request)
         checks = checks.filter(checked_on__gte=period, checked_on__lt=rules.add_months(period, 1))
     if request.GET.get("staff"):
-        checks = checks.filter(staff_id=request.GET["staff"])
+        checks = checks.filter(staff_id=validation.query_int(request.GET, "staff"))
     if request.GET.get("kind") in ("open", "covert"):
         checks = checks.filter(kind=request.GET["kind"])
     page = Paginator(checks.order_by("-checked_on", "-id"), 50).get_page(request.GET.get("page"))
@@ -669,11 +673,14 @@ def target_list(request):
 
 def _span(request):
     """The month, quarter or year asked for (?period=2026-05, 2026-Q2 or 2026), else the
-    current month in Beijing time."""
-    try:
-        return rules.parse_span(request.GET.get("period") or "")
-    except ValueError:
+    current month in Beijing time; anything else is refused."""
+    text = request.GET.get("period") or ""
+    if not text:
         return rules.parse_span(f"{timezone.localdate():%Y-%m}")
+    try:
+        return rules.parse_span(text)
+    except ValueError:
+        raise validation.refuse("period", _("期间格式应为 2026-05、2026-Q2 或 2026。")) from None
 
 
 def _analysis_link(name, store, span, **query):

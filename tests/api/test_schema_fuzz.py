@@ -1,10 +1,10 @@
 """Property-based run over every operation of the OpenAPI schema (schemathesis), with all
 its checks, as a general manager (every store, every permission) and as a lounge
 attendant (one store, few permissions): whatever a client sends, the API answers without
-a server error, refuses what the schema says is invalid, and every answer (including
-400, 403 and 404) matches the schema. The schema is generated when the tests are
-collected, exactly as /api/schema/ serves it, so endpoints added later are covered
-without touching this file."""
+a server error, refuses what the schema says is invalid, every answer (including 400,
+403 and 404) matches the schema, and a refused write leaves no row behind. The schema is
+generated when the tests are collected, exactly as /api/schema/ serves it, so endpoints
+added later are covered without touching this file."""
 
 import json
 
@@ -64,5 +64,8 @@ def auth_headers(request, db, make_user, store, other_store):
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
-def test_every_operation(case, auth_headers):
-    case.call_and_validate(headers=auth_headers)
+def test_every_operation(case, auth_headers, row_count):
+    before = row_count() if case.method != "GET" else None
+    response = case.call_and_validate(headers=auth_headers)
+    if before is not None and response.status_code >= 400:
+        assert row_count() == before, "a refused write left a row behind"
