@@ -1,6 +1,7 @@
 """The attacks an outside audit tried, replayed: each is refused with a 400 that names the
 field in the user's language, quickly, and leaves no row behind."""
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -196,3 +197,25 @@ def test_a_page_form_refuses_a_visit_in_year_9999_naming_the_field(gm_client, st
     assert response.status_code == 200
     assert "日期应在 1900-01-01 至 2099-12-31 之间。" in response.content.decode()
     assert not Customer.objects.exists()
+
+
+def test_half_a_surrogate_pair_in_json_is_refused_not_a_server_error(api, store):
+    customer = make_customer(store)
+    body = json.dumps({"customer": customer.pk, "channel": "phone", "category": "other",
+                       "description": "漏油\ud800"})  # sent as \\ud800, as JSON allows
+    response = api.post("/api/v1/complaints/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"description": ["不能包含控制字符。"]}
+    assert not Complaint.objects.exists()
+
+
+def test_a_reassignment_to_a_caller_that_is_no_number_is_refused(gm_client):
+    response = gm_client.post(reverse("followups:reassign"), {"assignee": "abc", "next": "//evil.example"})
+    assert response.status_code == 400
+    assert "回访员：应为整数。" in response.content.decode()
+
+
+def test_after_a_reassignment_the_page_goes_back_only_within_the_site(gm_client):
+    response = gm_client.post(reverse("followups:reassign"), {"next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("followups:plan")
