@@ -25,9 +25,10 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2099, 12, 31)
 # Matches the range above in the API schema, so clients know it too.
 DATE_PATTERN = r"^(19|20)\d\d-"
-# Free text with no column limit (notes, descriptions), and any one query parameter.
+# Free text with no column limit (notes, descriptions), and any one query parameter
+# (a search, or a page to go back to with its own query).
 LONGEST_TEXT = 4000
-LONGEST_QUERY = 200
+LONGEST_QUERY = 1000
 # Any one value a form or JSON body carries, whatever the page does with it (a pasted
 # list of mobiles is the longest a person sends).
 LONGEST_VALUE = 20_000
