@@ -79,3 +79,18 @@ def documented_errors(result, generator, request, public):
                     "content": {"application/json": {"schema": body}},
                 })
     return result
+
+
+def empty_query_means_absent(result, generator, request, public):
+    """A query parameter sent empty (?status=) filters nothing, as if absent (django-filter
+    and crm_site.validation.query_choice both read it so): the schema allows "" among
+    the choices. Any other value outside them is a 400."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and "enum" in schema and "" not in schema["enum"]:
+                    schema["enum"] = [*schema["enum"], ""]
+    return result

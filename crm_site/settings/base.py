@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "crm_site.schema.local_times",
         "crm_site.schema.plausible_dates",
         "crm_site.schema.documented_errors",
+        "crm_site.schema.empty_query_means_absent",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ComplaintSeverityEnum": "complaints.models.Severity",
