@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.models import User
 from crm_site.scoping import for_user
 
@@ -16,7 +17,7 @@ from . import selectors, services
 from .models import Complaint, ComplaintEvent, Reason, Severity
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(validation.ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -25,7 +26,7 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ComplaintSerializer(serializers.ModelSerializer):
+class ComplaintSerializer(validation.ModelSerializer):
     important_reasons = serializers.SerializerMethodField()
     sla_state = serializers.SerializerMethodField()
     next_action = serializers.SerializerMethodField()
@@ -69,7 +70,7 @@ class ComplaintDetailSerializer(ComplaintSerializer):
         read_only_fields = fields
 
 
-class ComplaintOpenSerializer(serializers.Serializer):
+class ComplaintOpenSerializer(validation.Serializer):
     customer = serializers.IntegerField()
     vehicle = serializers.IntegerField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Complaint.Channel.choices)
@@ -85,50 +86,50 @@ class ComplaintOpenSerializer(serializers.Serializer):
     owner = serializers.IntegerField(required=False, allow_null=True)
 
 
-class RespondSerializer(serializers.Serializer):
+class RespondSerializer(validation.Serializer):
     channel = serializers.ChoiceField(choices=list(services.CONTACT_CHANNELS.items()))
     note = serializers.CharField()
     contacted_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class HandOffSerializer(serializers.Serializer):
+class HandOffSerializer(validation.Serializer):
     department = serializers.ChoiceField(choices=Complaint.Department.choices)
     department_manager = serializers.IntegerField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class FeedbackSerializer(serializers.Serializer):
+class FeedbackSerializer(validation.Serializer):
     feedback = serializers.CharField()
     root_cause = serializers.CharField(required=False, allow_blank=True, default="")
     corrective_action = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(validation.Serializer):
     resolution = serializers.CharField()
     root_cause = serializers.CharField(required=False, allow_blank=True, default="")
     corrective_action = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CallbackSerializer(serializers.Serializer):
+class CallbackSerializer(validation.Serializer):
     satisfied = serializers.BooleanField()
     note = serializers.CharField()
 
 
-class ReissueSerializer(serializers.Serializer):
+class ReissueSerializer(validation.Serializer):
     note = serializers.CharField()
     department = serializers.ChoiceField(choices=Complaint.Department.choices, required=False,
                                          allow_blank=True, default="")
 
 
-class PauseSerializer(serializers.Serializer):
+class PauseSerializer(validation.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class ResumeSerializer(serializers.Serializer):
+class ResumeSerializer(validation.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ClassifySerializer(serializers.Serializer):
+class ClassifySerializer(validation.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     important_reasons = serializers.ListField(child=serializers.CharField(max_length=1),
                                               required=False, default=list)

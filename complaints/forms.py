@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
 from crm_site.forms import StyledFormMixin
 from crm_site.models import User
 from crm_site.scoping import for_user
@@ -14,7 +15,7 @@ LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1},
                                   format="%Y-%m-%dT%H:%M:%S")
 
 
-class StyledForm(StyledFormMixin, forms.Form):
+class StyledForm(StyledFormMixin, validation.Form):
     """The complaint forms: dense, small widgets."""
 
     compact = True

@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.forms import apply_errors
 from crm_site.models import User
 from crm_site.scoping import for_user, stores_of
@@ -299,19 +300,11 @@ def _month_start(day, back=0):
     return day.replace(year=year, month=month, day=1)
 
 
-def _parse_date(value):
-    try:
-        return datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
-        return None
-
-
 @login_required
 @permission_required("complaints.view_complaint_report", raise_exception=True)
 def report(request):
     today = timezone.localdate()
-    start = _parse_date(request.GET.get("start")) or _month_start(today, back=5)
-    end = _parse_date(request.GET.get("end")) or today
+    start, end = validation.query_date_range(request.GET, _month_start(today, back=5), today)
     tz = timezone.get_current_timezone()
     data = selectors.report(
         request.user, store=_int(request.GET.get("store")),

@@ -3,7 +3,10 @@ how every app's service errors become API answers."""
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils import timezone
+from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -12,7 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import services
+from . import services, validation
 from .models import Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
@@ -33,7 +36,7 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class StoreSerializer(serializers.ModelSerializer):
+class StoreSerializer(validation.ModelSerializer):
     class Meta:
         model = Store
         fields = ["id", "code", "name", "brand", "address", "phone", "time_zone",
@@ -50,7 +53,7 @@ class StoreViewSet(viewsets.ReadOnlyModelViewSet):
         return for_user(Store.objects.all(), self.request.user, "pk").order_by("code")
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(validation.ModelSerializer):
     full_name = serializers.CharField(source="get_full_name")
     roles = serializers.SerializerMethodField()
     stores = StoreSerializer(many=True)
@@ -72,7 +75,7 @@ class MeView(APIView):
         return Response(MeSerializer(user).data)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(validation.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "title", "body", "url", "created_at", "read_at"]
@@ -100,7 +103,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(self.get_serializer(notification).data)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(validation.ModelSerializer):
     """`recipient` masked exactly as on the outbox page (/messages/): in full only for a
     role that may reveal personal data."""
 
@@ -129,3 +132,19 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return for_user(Message.objects.all(), self.request.user).order_by("-id")
+
+
+def bad_request(request, exception=None):
+    """A 400 Django raises before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE)
+    answers in the API's own format under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.ParseError.default_detail)}, status=400)
+    return django_bad_request(request, exception)
+
+
+def not_found(request, exception=None):
+    """A 404 under /api/ (a path no route matches, e.g. an id with a dot) answers in the
+    API's own format; pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return page_not_found(request, exception)

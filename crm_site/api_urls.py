@@ -12,7 +12,15 @@ import satisfaction.api
 
 from . import api
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """The API speaks JSON only: no ".json" suffix routes, whose extra `format` argument
+    the actions do not take."""
+
+    include_format_suffixes = False
+
+
+router = Router()
 router.register("stores", api.StoreViewSet, basename="store")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 router.register("messages", api.MessageViewSet, basename="message")

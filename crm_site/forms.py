@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import validation
 from .models import Store, User
 from .roles import Role
 
@@ -52,7 +53,7 @@ def apply_errors(form, error: ValidationError):
         form.add_error(None, error.messages)
 
 
-class StaffForm(forms.ModelForm):
+class StaffForm(validation.ModelForm):
     """Create or edit a member of staff. The password is asked only on create; `roles`
     limits the roles offered to those the user may grant."""
 

@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import media, views
 from .throttling import LOGIN, throttle
 
+handler400 = "crm_site.api.bad_request"
+handler404 = "crm_site.api.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),

@@ -87,7 +87,7 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_read(request):
-    ids = request.POST.getlist("id") or None
+    ids = [int(pk) for pk in request.POST.getlist("id") if pk.isdigit() and len(pk) < 10] or None
     services.notifications_mark_read(user=request.user, ids=ids)
     if request.htmx:
         return notification_list(request)

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.models import Store, User
 from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user, stores_of
@@ -129,14 +130,14 @@ class RevealMixin:
 
 # Customers --------------------------------------------------------------------------------------
 
-class FamilyMemberSerializer(serializers.Serializer):
+class FamilyMemberSerializer(validation.Serializer):
     relation = serializers.ChoiceField(choices=services.FamilyMember.Relation.choices)
     name = serializers.CharField(max_length=50)
     birthday = serializers.DateField(required=False, allow_null=True)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(validation.ModelSerializer):
     """mobile and id_number come back masked unless the caller may reveal personal data."""
 
     store = ScopedRelatedField(model=Store, store_field="pk")
@@ -194,21 +195,21 @@ class CustomerSerializer(serializers.ModelSerializer):
                                         allow_duplicate=allow, **validated_data)
 
 
-class RevealSerializer(serializers.Serializer):
+class RevealSerializer(validation.Serializer):
     field = serializers.ChoiceField(choices=PersonalDataReveal.Field.choices)
 
 
-class RevealResultSerializer(serializers.Serializer):
+class RevealResultSerializer(validation.Serializer):
     field = serializers.CharField()
     value = serializers.CharField(allow_blank=True)
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(validation.Serializer):
     merged = serializers.IntegerField(help_text="The duplicate's id: merged into this customer.")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class MergeResultSerializer(serializers.ModelSerializer):
+class MergeResultSerializer(validation.ModelSerializer):
     class Meta:
         model = CustomerMerge
         fields = ["id", "kept", "merged", "moved", "filled_fields", "reason", "merged_at",
@@ -251,6 +252,12 @@ class CustomerViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         user = self.request.user
         if self.action == "list":
             get = self.request.query_params
+            for name in ("store", "owner", "within"):
+                validation.query_int(get, name)
+            validation.query_choice(get, "due", selectors.DUE_PROGRAMMES)
+            validation.query_choice(get, "sort", selectors.SORTS)
+            for name in ("lapsed", "inactive"):
+                validation.query_bool(get, name)
             return selectors.customer_list(user, CustomerFilters(
                 q=get.get("q", "")[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
                 due=get.get("due", ""), due_within=max(1, min(_int(get.get("within")) or 30, 120)),
@@ -314,7 +321,7 @@ def _int(value):
 
 # Vehicles ------------------------------------------------------------------------------------------
 
-class VehicleSerializer(serializers.ModelSerializer):
+class VehicleSerializer(validation.ModelSerializer):
     customer = ScopedRelatedField(model=Customer)
     vin = serializers.CharField(max_length=30)
     plate = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -373,7 +380,7 @@ class VehicleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 # Sales, visits, policies ---------------------------------------------------------------------
 
-class VehicleRefMixin(serializers.Serializer):
+class VehicleRefMixin(validation.Serializer):
     """A record names its vehicle by id or, for a DMS, by VIN."""
 
     vin = serializers.CharField(write_only=True, required=False, max_length=30)
@@ -408,7 +415,7 @@ class SaleSerializer(VehicleRefMixin, serializers.ModelSerializer):
         return services.sale_record(actor=self.context["request"].user, **validated_data)
 
 
-class DeliverSerializer(serializers.Serializer):
+class DeliverSerializer(validation.Serializer):
     delivered_on = serializers.DateField()
 
 
@@ -527,7 +534,7 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 # Correction requests ---------------------------------------------------------------------------
 
-class CorrectionRequestSerializer(serializers.ModelSerializer):
+class CorrectionRequestSerializer(validation.ModelSerializer):
     """A correction request; filing it notifies the store's sales or service manager.
     Values of identifier fields (mobile, ID number) come back masked unless revealed
     (`?reveal=1`, see RevealMixin)."""
@@ -561,7 +568,7 @@ class CorrectionRequestSerializer(serializers.ModelSerializer):
                                                 **validated_data)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(validation.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
     value = serializers.CharField(required=False, allow_blank=True, max_length=200,
                                   help_text="apply only: the value to write, if not correct_value.")
@@ -599,8 +606,10 @@ class CorrectionRequestViewSet(RevealMixin, mixins.ListModelMixin, mixins.Retrie
 
     def get_queryset(self):
         rows = selectors.corrections_for(self.request.user).order_by("-filed_at", "-id")
-        status = self.request.query_params.get("status")
-        if status in CorrectionRequest.Status.values:
+        status = validation.query_choice(self.request.query_params, "status",
+                                         CorrectionRequest.Status.values)
+        validation.query_int(self.request.query_params, "customer")
+        if status:
             rows = rows.filter(status=status)
         customer = _int(self.request.query_params.get("customer"))
         if customer:

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
 from crm_site.forms import style_widgets
 from crm_site.models import User
 
@@ -38,13 +39,13 @@ def inline_validation(form, *names):
                 "hx-trigger": "change", "hx-target": f"#feedback-{name}", "hx-swap": "innerHTML"})
 
 
-class BootstrapForm(forms.Form):
+class BootstrapForm(validation.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_widgets(self)
 
 
-class ServiceModelForm(forms.ModelForm):
+class ServiceModelForm(validation.ModelForm):
     """A ModelForm for widgets and labels only: the model is not validated here, the
     service does it (with normalisation first, e.g. '+86 138 0013 8000')."""
 

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.models import Store
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
@@ -36,7 +37,7 @@ from .models import (
 )
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(validation.ModelSerializer):
     channel = serializers.CharField(read_only=True, help_text="sms, call or list")
 
     class Meta:
@@ -46,7 +47,7 @@ class StepSerializer(serializers.ModelSerializer):
                   "only_until_came_in", "asks_satisfaction", "is_active"]
 
 
-class ProgrammeSerializer(serializers.ModelSerializer):
+class ProgrammeSerializer(validation.ModelSerializer):
     steps = StepSerializer(many=True, read_only=True)
 
     class Meta:
@@ -67,7 +68,7 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
         return Programme.objects.prefetch_related("steps").order_by("order", "code")
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(validation.ModelSerializer):
     programme = serializers.CharField(source="programme_code", read_only=True)
     step = serializers.CharField(source="step.code", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -85,13 +86,13 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SatisfactionAnswerInputSerializer(serializers.Serializer):
+class SatisfactionAnswerInputSerializer(validation.Serializer):
     question = serializers.IntegerField()
     rating = serializers.ChoiceField(choices=SatisfactionAnswer.Rating.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class TaskOutcomeSerializer(serializers.Serializer):
+class TaskOutcomeSerializer(validation.Serializer):
     outcome = serializers.SlugRelatedField(slug_field="code",
                                            queryset=Outcome.objects.filter(is_active=True))
     reason = serializers.SlugRelatedField(slug_field="code", required=False, allow_null=True,
@@ -103,7 +104,7 @@ class TaskOutcomeSerializer(serializers.Serializer):
     problem = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class TaskFilter(filters.FilterSet):
+class TaskFilter(validation.FilterSet):
     planned_on = filters.DateFromToRangeFilter()
     programme = filters.CharFilter(field_name="programme_code")
 
@@ -139,7 +140,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(task).data)
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(validation.ModelSerializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     vehicle = serializers.PrimaryKeyRelatedField(queryset=Vehicle.objects.all(), required=False,
                                                  allow_null=True)
@@ -189,7 +190,7 @@ class AppointmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
 # The lounge -----------------------------------------------------------------------------------
 
-class LoungeVisitSerializer(serializers.ModelSerializer):
+class LoungeVisitSerializer(validation.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
 
     class Meta:
@@ -199,7 +200,7 @@ class LoungeVisitSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LoungeArriveSerializer(serializers.Serializer):
+class LoungeArriveSerializer(validation.Serializer):
     store = serializers.PrimaryKeyRelatedField(queryset=Store.objects.all())
     purpose = serializers.ChoiceField(choices=LoungeVisit.Purpose.choices)
     customer = serializers.PrimaryKeyRelatedField(
@@ -220,14 +221,14 @@ class LoungeArriveSerializer(serializers.Serializer):
             self.fields["customer"].queryset = for_user(Customer.objects.all(), request.user)
 
 
-class LoungePreferenceSerializer(serializers.ModelSerializer):
+class LoungePreferenceSerializer(validation.ModelSerializer):
     class Meta:
         model = LoungePreference
         fields = ["customer", "drink", "newspaper", "interests", "updated_at"]
         read_only_fields = ["customer", "updated_at"]
 
 
-class LoungeVisitFilter(filters.FilterSet):
+class LoungeVisitFilter(validation.FilterSet):
     arrived = filters.DateFromToRangeFilter(field_name="arrived_at__date")
     waiting = filters.BooleanFilter(field_name="departed_at", lookup_expr="isnull")
 
@@ -292,7 +293,7 @@ class LoungePreferenceViewSet(viewsets.ReadOnlyModelViewSet):
 
 # The owners' club -----------------------------------------------------------------------------
 
-class ClubMemberSerializer(serializers.ModelSerializer):
+class ClubMemberSerializer(validation.ModelSerializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     level = serializers.SlugRelatedField(slug_field="code", required=False,
@@ -312,7 +313,7 @@ class ClubMemberSerializer(serializers.ModelSerializer):
             self.fields["customer"].queryset = for_user(Customer.objects.all(), request.user)
 
 
-class ClubLeaveSerializer(serializers.Serializer):
+class ClubLeaveSerializer(validation.Serializer):
     reason = serializers.CharField()
     left_on = serializers.DateField(required=False, allow_null=True)
 
@@ -349,7 +350,7 @@ class ClubMemberViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(member).data)
 
 
-class ClubActivitySerializer(serializers.ModelSerializer):
+class ClubActivitySerializer(validation.ModelSerializer):
     kind = serializers.ChoiceField(choices=[c for c in CareClass.Kind.choices
                                             if c[0] != CareClass.Kind.CARE_CLASS])
     invited = serializers.IntegerField(source="n_invited", read_only=True)
@@ -376,7 +377,7 @@ class ClubActivitySerializer(serializers.ModelSerializer):
         return rules.attendance_rate(activity.n_attended, activity.n_signed_up)
 
 
-class ClubInvitationSerializer(serializers.ModelSerializer):
+class ClubInvitationSerializer(validation.ModelSerializer):
     class Meta:
         model = ClassInvitation
         fields = ["id", "customer", "reply", "replied_at", "attended", "feedback_rating",
@@ -384,7 +385,7 @@ class ClubInvitationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClubCustomerSerializer(serializers.Serializer):
+class ClubCustomerSerializer(validation.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
 
     def __init__(self, *args, **kwargs):
@@ -464,12 +465,12 @@ class ClubActivityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         return Response(ClubInvitationSerializer(invitation).data)
 
 
-class ClubMonthSerializer(serializers.Serializer):
+class ClubMonthSerializer(validation.Serializer):
     month = serializers.DateField()
     n = serializers.IntegerField()
 
 
-class ClubKpiSerializer(serializers.Serializer):
+class ClubKpiSerializer(validation.Serializer):
     members = serializers.IntegerField()
     new_per_month = ClubMonthSerializer(many=True)
     signed_up = serializers.IntegerField()

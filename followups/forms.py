@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
+
 from .models import (
     CareClass,
     ClubLevel,
@@ -13,13 +15,13 @@ from .models import (
 )
 
 
-class ProgrammeForm(forms.ModelForm):
+class ProgrammeForm(validation.ModelForm):
     class Meta:
         model = Programme
         fields = ["name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order"]
 
 
-class ProgrammeCreateForm(forms.ModelForm):
+class ProgrammeCreateForm(validation.ModelForm):
     """A new programme: the fields a manager sets once (code and date N) and the rest."""
 
     class Meta:
@@ -31,7 +33,7 @@ class ProgrammeCreateForm(forms.ModelForm):
         """Left to services.programme_create, which names the field."""
 
 
-class StepForm(forms.ModelForm):
+class StepForm(validation.ModelForm):
     class Meta:
         model = Step
         fields = ["order", "offset_days", "offset_minutes", "due_within_days", "channel",
@@ -46,14 +48,14 @@ QuestionFormSet = forms.inlineformset_factory(
     extra=1, can_delete=False)
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(validation.ModelForm):
     class Meta:
         model = FollowupSettings
         fields = ["catch_up_days", "call_lookahead_days", "retry_within_days", "max_attempts",
                   "lapsed_after_days", "appointment_credit_days", "sms_valid_days"]
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(validation.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None)
     name = forms.CharField(label=_("活动名称"), max_length=100)
     date = forms.DateField(label=_("活动日期"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -66,7 +68,7 @@ class CampaignForm(forms.Form):
         self.fields["store"].queryset = stores
 
 
-class CareClassForm(forms.ModelForm):
+class CareClassForm(validation.ModelForm):
     class Meta:
         model = CareClass
         fields = ["store", "title", "starts_at", "location", "capacity", "description"]
@@ -78,7 +80,7 @@ class CareClassForm(forms.ModelForm):
         self.fields["store"].queryset = stores
 
 
-class LoungeArriveForm(forms.Form):
+class LoungeArriveForm(validation.Form):
     """A visitor at the bar: a known customer (picked by quick find) or a new visitor's
     name and mobile, why they came and what they like."""
 
@@ -99,13 +101,13 @@ class LoungeArriveForm(forms.Form):
         self.fields["store"].queryset = stores
 
 
-class LoungePreferenceForm(forms.Form):
+class LoungePreferenceForm(validation.Form):
     drink = forms.CharField(label=_("饮品"), max_length=50, required=False)
     newspaper = forms.CharField(label=_("报刊"), max_length=50, required=False)
     interests = forms.CharField(label=_("兴趣"), max_length=200, required=False)
 
 
-class ClubJoinForm(forms.Form):
+class ClubJoinForm(validation.Form):
     source = forms.ChoiceField(label=_("入会来源"), choices=ClubMember.Source.choices)
     level = forms.ModelChoiceField(label=_("等级"), queryset=ClubLevel.objects.filter(is_active=True),
                                    empty_label=None)

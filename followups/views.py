@@ -1,7 +1,7 @@
 """Pages of the follow-ups floor: the caller's worklist (home of callers), the manager's
 plan, workload, reassignment and funnel, programme editing, campaigns and classes."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.forms import apply_errors
 from crm_site.redirects import next_url
 from crm_site.scoping import for_user, stores_of
@@ -49,10 +50,7 @@ from .models import (
 
 
 def _day(request, name="day"):
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return timezone.localdate()
+    return validation.query_date(request.GET, name, timezone.localdate())
 
 
 def _outcome_context():
@@ -110,11 +108,10 @@ def task_outcome(request, pk):
     outcome = Outcome.objects.filter(code=request.POST.get("outcome"), is_active=True).first()
     errors = None
     appointment_on = None
-    if request.POST.get("appointment_on"):
-        try:
-            appointment_on = date.fromisoformat(request.POST["appointment_on"])
-        except ValueError:
-            errors = {"appointment_on": [_("日期格式不正确。")]}
+    try:
+        appointment_on = validation.query_date(request.POST, "appointment_on", None)
+    except ValidationError as error:
+        errors = error.message_dict
     if errors is None:
         try:
             task = services.task_record_outcome(
@@ -149,6 +146,8 @@ def plan(request):
     """The day's plan per programme, workload per caller and bulk reassignment."""
     day = _day(request)
     assignee = request.GET.get("assignee", "")
+    if assignee != "none":
+        validation.query_int(request.GET, "assignee")
     last_run = selectors.last_planner_run()
     return render(request, "followups/plan.html", {
         "day": day, "plan_rows": selectors.day_plan(request.user, day),
@@ -167,9 +166,9 @@ def plan(request):
 @require_POST
 def reassign(request):
     ids = [int(pk) for pk in request.POST.getlist("task") if pk.isdigit()]
-    target = request.POST.get("assignee")
+    target = validation.query_int(request.POST, "assignee")
     assignee = None
-    if target:
+    if target is not None:
         assignee = get_object_or_404(selectors.callers(request.user), pk=target)
     try:
         count = services.tasks_reassign(actor=request.user, task_ids=ids, assignee=assignee)
@@ -185,11 +184,8 @@ def reassign(request):
 @login_required
 @permission_required("followups.view_task", raise_exception=True)
 def funnel(request):
-    end = _day(request, "end")
-    try:
-        start = date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = end - timedelta(days=30)
+    today = timezone.localdate()
+    start, end = validation.query_date_range(request.GET, today - timedelta(days=30), today)
     programme = request.GET.get("programme") or None
     rows = selectors.funnel(request.user, start, end, programme=programme)
     return render(request, "followups/funnel.html", {

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.models import User
 from crm_site.permissions import ActionPermissions
 
@@ -26,7 +27,7 @@ from .models import (
 )
 
 
-class PhotoSerializer(serializers.ModelSerializer):
+class PhotoSerializer(validation.ModelSerializer):
     url = serializers.ImageField(source="image", read_only=True)
     uploaded_by = serializers.StringRelatedField()
 
@@ -38,13 +39,13 @@ class PhotoSerializer(serializers.ModelSerializer):
 
 # Checklists -------------------------------------------------------------------------------
 
-class ChecklistItemSerializer(serializers.ModelSerializer):
+class ChecklistItemSerializer(validation.ModelSerializer):
     class Meta:
         model = ChecklistItem
         fields = ["id", "position", "text", "weight", "photo_required", "severity"]
 
 
-class ChecklistSerializer(serializers.ModelSerializer):
+class ChecklistSerializer(validation.ModelSerializer):
     items = ChecklistItemSerializer(source="active_items", many=True, read_only=True)
     times = serializers.SerializerMethodField()
 
@@ -57,7 +58,7 @@ class ChecklistSerializer(serializers.ModelSerializer):
         return [f"{rule.time_of_day:%H:%M}" for rule in template.rules.all() if rule.is_active]
 
 
-class ChecklistItemWriteSerializer(serializers.Serializer):
+class ChecklistItemWriteSerializer(validation.Serializer):
     text = serializers.CharField(max_length=300, required=False)
     weight = serializers.IntegerField(min_value=1, max_value=100, required=False)
     photo_required = serializers.BooleanField(required=False)
@@ -114,7 +115,7 @@ class ChecklistViewSet(viewsets.ReadOnlyModelViewSet):
 
 # Inspections ------------------------------------------------------------------------------
 
-class ResultSerializer(serializers.ModelSerializer):
+class ResultSerializer(validation.ModelSerializer):
     photos = PhotoSerializer(many=True, read_only=True)
     rectification = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -125,7 +126,7 @@ class ResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InspectionSerializer(serializers.ModelSerializer):
+class InspectionSerializer(validation.ModelSerializer):
     """A round with its results (empty until started); the copy of each item it was
     scored against."""
 
@@ -140,7 +141,7 @@ class InspectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(validation.Serializer):
     result = serializers.IntegerField(help_text="id of the result (item of this round)")
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -148,7 +149,7 @@ class AnswerSerializer(serializers.Serializer):
                                                      required=False, allow_null=True)
 
 
-class ResultPhotoSerializer(serializers.Serializer):
+class ResultPhotoSerializer(validation.Serializer):
     result = serializers.IntegerField(help_text="id of the result (item of this round)")
     photo = serializers.FileField(help_text="JPEG, PNG or WebP; checked by content, resized")
 
@@ -225,7 +226,7 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
 
 # Rectifications -----------------------------------------------------------------------------
 
-class RectificationSerializer(serializers.ModelSerializer):
+class RectificationSerializer(validation.ModelSerializer):
     text = serializers.CharField(source="result.text", read_only=True)
     note = serializers.CharField(source="result.note", read_only=True)
     responsible_name = serializers.StringRelatedField(source="responsible")
@@ -247,16 +248,16 @@ class RectificationSerializer(serializers.ModelSerializer):
         return PhotoSerializer(photos, many=True, context=self.context).data
 
 
-class FixSerializer(serializers.Serializer):
+class FixSerializer(validation.Serializer):
     photo = serializers.FileField(required=False, help_text="the after photo (or upload it before)")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class AfterPhotoSerializer(serializers.Serializer):
+class AfterPhotoSerializer(validation.Serializer):
     photo = serializers.FileField(help_text="JPEG, PNG or WebP; checked by content, resized")
 
 
-class VerifySerializer(serializers.Serializer):
+class VerifySerializer(validation.Serializer):
     passed = serializers.BooleanField()
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 

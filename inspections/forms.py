@@ -4,6 +4,8 @@ service's (inspections.photos), not the browser's or the file name's."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
+
 from .models import ChecklistItem, Outcome, Severity
 
 PHOTO_WIDGET = forms.ClearableFileInput(attrs={
@@ -11,7 +13,7 @@ PHOTO_WIDGET = forms.ClearableFileInput(attrs={
 })
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(validation.Form):
     outcome = forms.ChoiceField(label=_("结果"), choices=Outcome.choices)
     note = forms.CharField(label=_("备注"), max_length=500, required=False)
     responsible = forms.ModelChoiceField(label=_("整改责任人"), queryset=None, required=False)
@@ -21,24 +23,24 @@ class AnswerForm(forms.Form):
         self.fields["responsible"].queryset = staff
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(validation.Form):
     photo = forms.FileField(label=_("照片"), widget=PHOTO_WIDGET,
                             error_messages={"required": _("照片：请选择一张照片。")})
 
 
-class FixForm(forms.Form):
+class FixForm(validation.Form):
     photo = forms.FileField(label=_("整改后照片"), widget=PHOTO_WIDGET, required=False)
     note = forms.CharField(label=_("整改说明"), max_length=500, required=False,
                            widget=forms.TextInput(attrs={"class": "form-control"}))
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(validation.Form):
     passed = forms.TypedChoiceField(label=_("复查结果"), coerce=lambda v: v == "1",
                                     choices=[("1", _("通过")), ("0", _("不通过"))])
     note = forms.CharField(label=_("复查意见"), max_length=500, required=False)
 
 
-class ChecklistItemForm(forms.ModelForm):
+class ChecklistItemForm(validation.ModelForm):
     class Meta:
         model = ChecklistItem
         fields = ["position", "text", "weight", "severity", "photo_required"]
@@ -51,7 +53,7 @@ class ChecklistItemForm(forms.ModelForm):
         }
 
 
-class ChecklistForm(forms.Form):
+class ChecklistForm(validation.Form):
     name = forms.CharField(label=_("名称"), max_length=100,
                            widget=forms.TextInput(attrs={"class": "form-control"}))
     responsible = forms.ModelChoiceField(label=_("默认整改责任人"), queryset=None, required=False,
@@ -64,7 +66,7 @@ class ChecklistForm(forms.Form):
         self.fields["responsible"].queryset = staff
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(validation.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None, required=False,
                                    empty_label=_("全部门店"),
                                    widget=forms.Select(attrs={"class": "form-select"}))
@@ -76,3 +78,12 @@ class ReportFilterForm(forms.Form):
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            problem = validation.date_range_problem(start, end)
+            if problem:
+                self.add_error("end", problem)
+        return cleaned

@@ -2,7 +2,7 @@
 (each answer saved as it is given), my rectifications, the re-check, the manager's
 figures and the checklists."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.scoping import stores_of
 
 from . import selectors, services
@@ -35,20 +36,13 @@ def _messages_of(error):
     return list(error.messages)
 
 
-def _parse_day(value, default):
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
-
-
 # Rounds ----------------------------------------------------------------------------------
 
 @login_required
 @permission_required("inspections.view_inspection", raise_exception=True)
 def today(request):
     """The rounds of a day (today unless ?day=) in the user's stores."""
-    day = _parse_day(request.GET.get("day"), timezone.localdate())
+    day = validation.query_date(request.GET, "day", timezone.localdate())
     rounds = list(selectors.rounds_on(request.user, day))
     done = sum(1 for r in rounds if r.status == Inspection.Status.COMPLETED)
     return render(request, "inspections/today.html", {
@@ -279,12 +273,13 @@ def dashboard(request):
     if store is not None:
         rectifications = rectifications.filter(store=store)
     unresolved = list(rectifications.unresolved().order_by("due_at", "id")[:20])
+    refused = form.is_bound and not form.is_valid()
     return render(request, "inspections/dashboard.html", {
         **data, "form": form, "start": start, "end": end, "now": timezone.now(),
         "unresolved": unresolved,
         "overdue_count": sum(1 for r in unresolved if r.status == Rectification.Status.OVERDUE),
         "photos": selectors.failure_photos(request.user, start=start, end=end, store=store),
-    })
+    }, status=400 if refused else 200)
 
 
 # Checklists ---------------------------------------------------------------------------------

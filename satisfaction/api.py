@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
@@ -30,7 +31,7 @@ class ModelPermissions(permissions.DjangoModelPermissions):
 
 # KPIs -----------------------------------------------------------------------------------------------
 
-class KpiSerializer(serializers.Serializer):
+class KpiSerializer(validation.Serializer):
     store = serializers.IntegerField(source="store_id")
     period = serializers.DateField()
     measure = serializers.ChoiceField(choices=Measure.choices)
@@ -84,7 +85,7 @@ class KpiViewSet(viewsets.ViewSet):
             raise ValidationError({"period": "YYYY-MM; months 1-24"}) from None
         figures = selectors.kpi_table(stores.values_list("pk", flat=True),
                                       rules.months_back(period, months))
-        measure = request.query_params.get("measure")
+        measure = validation.query_choice(request.query_params, "measure", Measure.values)
         if measure:
             figures = [f for f in figures if f.measure == measure]
         return Response(KpiSerializer(figures, many=True).data)
@@ -92,7 +93,7 @@ class KpiViewSet(viewsets.ViewSet):
 
 # Who our customers are -------------------------------------------------------------------------------
 
-class AnalysisRowSerializer(serializers.Serializer):
+class AnalysisRowSerializer(validation.Serializer):
     key = serializers.CharField(allow_blank=True,
                                 help_text="the value, band id or reason id; empty: not recorded")
     label = serializers.CharField()
@@ -101,7 +102,7 @@ class AnalysisRowSerializer(serializers.Serializer):
                                      help_text="percent of the breakdown's customers")
 
 
-class BreakdownSerializer(serializers.Serializer):
+class BreakdownSerializer(validation.Serializer):
     code = serializers.ChoiceField(choices=list(analysis.BREAKDOWNS))
     side = serializers.ChoiceField(choices=[analysis.SALES, analysis.SERVICE])
     title = serializers.CharField()
@@ -109,7 +110,7 @@ class BreakdownSerializer(serializers.Serializer):
     rows = AnalysisRowSerializer(many=True)
 
 
-class CustomerAnalysisSerializer(serializers.Serializer):
+class CustomerAnalysisSerializer(validation.Serializer):
     store = serializers.IntegerField(source="store.pk")
     period = serializers.CharField(source="span.text")
     start = serializers.DateField(source="span.start")
@@ -159,7 +160,7 @@ class CustomerAnalysisViewSet(viewsets.ViewSet):
         return Response(CustomerAnalysisSerializer(data).data)
 
 
-class CustomerBandSerializer(serializers.ModelSerializer):
+class CustomerBandSerializer(validation.ModelSerializer):
     class Meta:
         model = CustomerBand
         fields = ["id", "kind", "label", "lower", "upper", "order", "is_active"]
@@ -177,7 +178,7 @@ class CustomerBandViewSet(viewsets.ReadOnlyModelViewSet):
 
 # Score imports --------------------------------------------------------------------------------------
 
-class ScoreImportSerializer(serializers.ModelSerializer):
+class ScoreImportSerializer(validation.ModelSerializer):
     uploaded_by = serializers.StringRelatedField()
     errors = serializers.ListField(child=inline_serializer("ImportError", {
         "row": serializers.IntegerField(), "column": serializers.CharField(),
@@ -190,7 +191,7 @@ class ScoreImportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ScoreImportUploadSerializer(serializers.Serializer):
+class ScoreImportUploadSerializer(validation.Serializer):
     file = serializers.FileField(help_text=".xlsx or .csv with the manufacturer's item scores")
 
 
@@ -228,7 +229,7 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
 # Targets --------------------------------------------------------------------------------------------
 
-class TargetSerializer(serializers.ModelSerializer):
+class TargetSerializer(validation.ModelSerializer):
     class Meta:
         model = Target
         fields = ["id", "measure", "store", "period", "value", "threshold", "secure_grade",
@@ -274,13 +275,13 @@ class TargetViewSet(viewsets.ModelViewSet):
 
 # Improvement plans ----------------------------------------------------------------------------------
 
-class CountermeasureSerializer(serializers.ModelSerializer):
+class CountermeasureSerializer(validation.ModelSerializer):
     class Meta:
         model = Countermeasure
         fields = ["id", "action", "owner", "due_on", "done_on", "result"]
 
 
-class ImprovementPlanSerializer(serializers.ModelSerializer):
+class ImprovementPlanSerializer(validation.ModelSerializer):
     countermeasures = CountermeasureSerializer(many=True, read_only=True)
     whys = serializers.ListField(child=serializers.CharField(max_length=300), max_length=5,
                                  required=False)
@@ -298,7 +299,7 @@ class ImprovementPlanSerializer(serializers.ModelSerializer):
                             "close_reason", "created_at"]
 
 
-class PlanCloseSerializer(serializers.Serializer):
+class PlanCloseSerializer(validation.Serializer):
     reason = serializers.CharField()
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Complaint
+from crm_site import validation
 from crm_site.forms import StyledFormMixin
 from inspections.models import Area
 
@@ -29,7 +30,7 @@ class PeriodField(forms.DateField):
         return value.replace(day=1) if value else value
 
 
-class ScoreImportForm(StyledFormMixin, forms.Form):
+class ScoreImportForm(StyledFormMixin, validation.Form):
     file = forms.FileField(label=_("厂家报告文件（.xlsx 或 .csv）"))
 
 
@@ -38,7 +39,7 @@ def staff_choices(store_ids):
             .order_by("last_name", "first_name", "username"))
 
 
-class TargetForm(StyledFormMixin, forms.ModelForm):
+class TargetForm(StyledFormMixin, validation.ModelForm):
     period = PeriodField(label=_("月份"), required=False, help_text=_("留空表示每个月"))
 
     class Meta:
@@ -56,14 +57,14 @@ class TargetForm(StyledFormMixin, forms.ModelForm):
         """The service sets the target of a scope whether or not it exists yet."""
 
 
-class MeetingDueForm(StyledFormMixin, forms.ModelForm):
+class MeetingDueForm(StyledFormMixin, validation.ModelForm):
     class Meta:
         model = AnalysisMeeting
         fields = ["due_on"]
         widgets = {"due_on": forms.DateInput(attrs={"type": "date"})}
 
 
-class MeetingRecordForm(StyledFormMixin, forms.Form):
+class MeetingRecordForm(StyledFormMixin, validation.Form):
     held_at = forms.DateTimeField(label=_("召开时间"),
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                   input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -72,7 +73,7 @@ class MeetingRecordForm(StyledFormMixin, forms.Form):
     decisions = forms.CharField(label=_("决议"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class PlanForm(StyledFormMixin, forms.ModelForm):
+class PlanForm(StyledFormMixin, validation.ModelForm):
     why_1 = forms.CharField(label=_("为什么 1"), required=False, max_length=300)
     why_2 = forms.CharField(label=_("为什么 2"), required=False, max_length=300)
     why_3 = forms.CharField(label=_("为什么 3"), required=False, max_length=300)
@@ -114,7 +115,7 @@ class PlanForm(StyledFormMixin, forms.ModelForm):
         return data
 
 
-class CountermeasureForm(StyledFormMixin, forms.Form):
+class CountermeasureForm(StyledFormMixin, validation.Form):
     action = forms.CharField(label=_("对策"), max_length=300)
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=get_user_model().objects.none())
     due_on = forms.DateField(label=_("完成期限"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -124,16 +125,16 @@ class CountermeasureForm(StyledFormMixin, forms.Form):
         self.fields["owner"].queryset = staff_choices(store_ids)
 
 
-class CountermeasureDoneForm(StyledFormMixin, forms.Form):
+class CountermeasureDoneForm(StyledFormMixin, validation.Form):
     done_on = forms.DateField(label=_("完成日期"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.CharField(label=_("实施结果"), max_length=300, required=False)
 
 
-class PlanCloseForm(StyledFormMixin, forms.Form):
+class PlanCloseForm(StyledFormMixin, validation.Form):
     reason = forms.CharField(label=_("关闭原因"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MysteryCheckForm(StyledFormMixin, forms.Form):
+class MysteryCheckForm(StyledFormMixin, validation.Form):
     store = forms.ModelChoiceField(label=_("门店"), queryset=None)
     kind = forms.ChoiceField(label=_("类型"), choices=MysteryShopCheck.Kind.choices)
     department = forms.ChoiceField(label=_("部门"),

@@ -20,6 +20,9 @@ BELOW_PLAN = "below"   # short of the plan but not below the threshold
 MISSED = "missed"      # below the threshold (or below the plan when there is none)
 
 LOCAL_TZ = "Asia/Shanghai"
+# Months before the system or past any plan are typing mistakes (and 9999-12 has no next
+# month to end on).
+LAST_YEAR = 2099
 _PERIOD_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?\s*$")
 
 
@@ -48,15 +51,16 @@ def parse_period(value) -> date:
         return value.replace(day=1)
     text = str(value if value is not None else "").strip()
     match = _PERIOD_RE.match(text)
-    if not match:
-        try:
-            return date.fromisoformat(text[:10]).replace(day=1)
-        except ValueError:
-            raise ValueError(text) from None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 2000:
+    try:
+        if match:
+            period = date(int(match.group(1)), int(match.group(2)), 1)
+        else:
+            period = date.fromisoformat(text[:10]).replace(day=1)
+    except ValueError:
+        raise ValueError(text) from None
+    if not 2000 <= period.year <= LAST_YEAR:
         raise ValueError(text)
-    return date(year, month, 1)
+    return period
 
 
 def period_bounds(period: date, tz_name: str = "Asia/Shanghai") -> tuple[datetime, datetime]:
@@ -273,7 +277,7 @@ def parse_span(value) -> Span:
     match = _SPAN_RE.match(text)
     if match and (len(text) == 4 or match.group(2)):
         year = int(match.group(1))
-        if year < 2000:
+        if not 2000 <= year <= LAST_YEAR:
             raise ValueError(text)
         if match.group(2):
             quarter = int(match.group(2))

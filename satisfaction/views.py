@@ -2,7 +2,7 @@
 reports, weak items, improvement plans, analysis meetings, mystery-shopper checks,
 targets and the monthly report export."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.exports import csv_response, xlsx_response
 from crm_site.forms import apply_errors
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
@@ -48,11 +49,15 @@ from .models import (
 
 
 def _period(request):
-    """The month asked for (?period=YYYY-MM), else the current month in Beijing time."""
-    try:
-        return rules.parse_period(request.GET.get("period") or "")
-    except ValueError:
+    """The month asked for (?period=YYYY-MM), else the current month in Beijing time. A
+    month that cannot be read, or lies outside 2000-2099, is refused."""
+    text = request.GET.get("period") or ""
+    if not text:
         return timezone.localdate().replace(day=1)
+    try:
+        return rules.parse_period(text)
+    except ValueError:
+        raise validation.refuse("period", _("期间格式应为 2026-05。")) from None
 
 
 def _store(request, stores):
@@ -185,7 +190,7 @@ def dashboard(request):
 def figures_refresh(request):
     """Recompute the summary figures of one of the user's stores for one month now."""
     stores = selectors.stores_for(request.user)
-    store = get_object_or_404(stores, pk=request.POST.get("store") or 0)
+    store = get_object_or_404(stores, pk=validation.query_int(request.POST, "store", 0))
     try:
         period = rules.parse_period(request.POST.get("period") or "")
     except ValueError:
@@ -232,10 +237,7 @@ def _xlsx(content, filename):
 
 
 def _day(request, name, default):
-    try:
-        return date.fromisoformat(request.GET.get(name) or "")
-    except ValueError:
-        return default
+    return validation.query_date(request.GET, name, default)
 
 
 @login_required
@@ -473,7 +475,7 @@ def plan_create(request):
     weak_item = None
     if request.GET.get("weak_item"):
         weak_item = get_object_or_404(selectors.weak_items_for(request.user),
-                                      pk=request.GET["weak_item"])
+                                      pk=validation.query_int(request.GET, "weak_item"))
     stores = selectors.stores_for(request.user)
     store = weak_item.store if weak_item else _store(request, stores)
     initial = {}
@@ -647,7 +649,7 @@ def check_list(request):
         period = _period(request)
         checks = checks.filter(checked_on__gte=period, checked_on__lt=rules.add_months(period, 1))
     if request.GET.get("staff"):
-        checks = checks.filter(staff_id=request.GET["staff"])
+        checks = checks.filter(staff_id=validation.query_int(request.GET, "staff"))
     if request.GET.get("kind") in ("open", "covert"):
         checks = checks.filter(kind=request.GET["kind"])
     page = Paginator(checks.order_by("-checked_on", "-id"), 50).get_page(request.GET.get("page"))
@@ -713,11 +715,14 @@ def target_list(request):
 
 def _span(request):
     """The month, quarter or year asked for (?period=2026-05, 2026-Q2 or 2026), else the
-    current month in Beijing time."""
-    try:
-        return rules.parse_span(request.GET.get("period") or "")
-    except ValueError:
+    current month in Beijing time; anything else is refused."""
+    text = request.GET.get("period") or ""
+    if not text:
         return rules.parse_span(f"{timezone.localdate():%Y-%m}")
+    try:
+        return rules.parse_span(text)
+    except ValueError:
+        raise validation.refuse("period", _("期间格式应为 2026-05、2026-Q2 或 2026。")) from None
 
 
 def _analysis_link(name, store, span, **query):

@@ -108,6 +108,25 @@ def make_user(db, django_user_model):
 
 
 @pytest.fixture
+def row_count(db):
+    """row_count() -> the rows of every table the business writes (not sessions or
+    sign-in records), to check that a refused write left none behind."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables = [model._meta.db_table for model in apps.get_models()
+              if model._meta.managed and not model._meta.db_table.startswith(("django_session", "axes_"))]
+    sql = " UNION ALL ".join(f'SELECT count(*) AS n FROM "{table}"' for table in tables)
+
+    def count():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT sum(n) FROM ({sql}) AS counts")
+            return cursor.fetchone()[0]
+
+    return count
+
+
+@pytest.fixture
 def cr_manager(make_user, store):
     return make_user(Role.CR_MANAGER, store, username="crm")
 

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm_site.middleware.AbsoluteSessionLimitMiddleware",
     "crm_site.middleware.NoStoreForSignedInMiddleware",
+    "crm_site.validation.RefuseBadInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -166,7 +167,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm_site.validation.FilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
@@ -204,6 +205,9 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm_site.schema.local_times",
+        "crm_site.schema.plausible_dates",
+        "crm_site.schema.documented_errors",
+        "crm_site.schema.empty_query_means_absent",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ComplaintSeverityEnum": "complaints.models.Severity",

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm_site import validation
 from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user
 
@@ -40,7 +41,7 @@ class StoreField(serializers.PrimaryKeyRelatedField):
 
 # Training ------------------------------------------------------------------------------------
 
-class TrainingPlanSerializer(serializers.ModelSerializer):
+class TrainingPlanSerializer(validation.ModelSerializer):
     class Meta:
         model = TrainingPlan
         fields = ["id", "store", "code", "name", "frequency", "with_assessment", "is_active"]
@@ -70,14 +71,14 @@ class TrainingPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
             name=data.get("name"), is_active=data.get("is_active"))
 
 
-class AttendanceSerializer(serializers.ModelSerializer):
+class AttendanceSerializer(validation.ModelSerializer):
     class Meta:
         model = TrainingAttendance
         fields = ["staff", "attended", "score", "remark"]
         extra_kwargs = {"score": {"min_value": 0, "max_value": 100}}
 
 
-class TrainingSessionSerializer(serializers.ModelSerializer):
+class TrainingSessionSerializer(validation.ModelSerializer):
     store = StoreField()
     attendance = AttendanceSerializer(many=True)
 
@@ -117,7 +118,7 @@ class TrainingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
 
 # Talks ----------------------------------------------------------------------------------------
 
-class TalkSerializer(serializers.ModelSerializer):
+class TalkSerializer(validation.ModelSerializer):
     store = StoreField()
 
     class Meta:
@@ -148,7 +149,7 @@ class OneToOneTalkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
 # The vote -------------------------------------------------------------------------------------
 
-class SmileVoteSerializer(serializers.ModelSerializer):
+class SmileVoteSerializer(validation.ModelSerializer):
     store = StoreField()
 
     class Meta:
@@ -157,7 +158,7 @@ class SmileVoteSerializer(serializers.ModelSerializer):
         read_only_fields = ["period", "voter", "created_at"]
 
 
-class VoteResultSerializer(serializers.Serializer):
+class VoteResultSerializer(validation.Serializer):
     period = serializers.DateField()
     winners = serializers.SerializerMethodField()
     tie = serializers.BooleanField()
@@ -218,7 +219,7 @@ def _store(request):
 
 # Incentive rules and greetings ----------------------------------------------------------------
 
-class IncentiveRuleSerializer(serializers.ModelSerializer):
+class IncentiveRuleSerializer(validation.ModelSerializer):
     # Null on the defaults of every store (as listed); a POST names one of the caller's stores.
     store = StoreField(allow_null=True)
 
@@ -254,7 +255,7 @@ class IncentiveRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
                                                           **serializer.validated_data)
 
 
-class StaffGreetingSerializer(serializers.ModelSerializer):
+class StaffGreetingSerializer(validation.ModelSerializer):
     class Meta:
         model = StaffGreeting
         fields = ["id", "store", "name", "occasion", "month", "day", "festival", "template_code",
@@ -275,7 +276,7 @@ class StaffGreetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
 # Scorecards -----------------------------------------------------------------------------------
 
-class ScorecardKpiSerializer(serializers.Serializer):
+class ScorecardKpiSerializer(validation.Serializer):
     measure = serializers.CharField()
     value = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     numerator = serializers.IntegerField(allow_null=True)
@@ -287,14 +288,14 @@ class ScorecardKpiSerializer(serializers.Serializer):
         return float(kpi.target.value) if kpi.target else None
 
 
-class ScorecardIncentiveSerializer(serializers.Serializer):
+class ScorecardIncentiveSerializer(validation.Serializer):
     kind = serializers.CharField()
     count = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=10, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class ScorecardSerializer(serializers.Serializer):
+class ScorecardSerializer(validation.Serializer):
     store = serializers.IntegerField(source="store.pk")
     staff = serializers.IntegerField(source="staff.pk")
     staff_name = serializers.CharField(source="staff")

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import validation
 from crm_site.forms import StyledFormMixin
 
 from ..models import Frequency, IncentiveRule, OneToOneTalk, SmileVote, TrainingSession
@@ -10,7 +11,7 @@ from ..models import Frequency, IncentiveRule, OneToOneTalk, SmileVote, Training
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class TalkForm(StyledFormMixin, forms.ModelForm):
+class TalkForm(StyledFormMixin, validation.ModelForm):
     class Meta:
         model = OneToOneTalk
         fields = ["staff", "held_on", "minutes", "notes"]
@@ -21,7 +22,7 @@ class TalkForm(StyledFormMixin, forms.ModelForm):
         self.fields["staff"].queryset = members
 
 
-class VoteForm(StyledFormMixin, forms.ModelForm):
+class VoteForm(StyledFormMixin, validation.ModelForm):
     class Meta:
         model = SmileVote
         fields = ["nominee", "reason"]
@@ -31,7 +32,7 @@ class VoteForm(StyledFormMixin, forms.ModelForm):
         self.fields["nominee"].queryset = candidates
 
 
-class SessionForm(StyledFormMixin, forms.ModelForm):
+class SessionForm(StyledFormMixin, validation.ModelForm):
     """The session, then one attended box and one score per member of staff."""
 
     class Meta:
@@ -61,11 +62,11 @@ class SessionForm(StyledFormMixin, forms.ModelForm):
                 if data[f"attended_{person.pk}"] or data[f"score_{person.pk}"] is not None]
 
 
-class FrequencyForm(StyledFormMixin, forms.Form):
+class FrequencyForm(StyledFormMixin, validation.Form):
     frequency = forms.ChoiceField(label=_("频次"), choices=Frequency.choices)
 
 
-class IncentiveRuleForm(StyledFormMixin, forms.ModelForm):
+class IncentiveRuleForm(StyledFormMixin, validation.ModelForm):
     class Meta:
         model = IncentiveRule
         fields = ["kind", "threshold", "amount", "is_active", "note"]

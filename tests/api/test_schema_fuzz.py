@@ -1,7 +1,10 @@
-"""Property-based run over every operation of the OpenAPI schema (schemathesis): whatever
-a client sends, the API answers without a server error, and every answer matches the
-schema. The schema is generated when the tests are collected, exactly as /api/schema/
-serves it, so endpoints added later are covered without touching this file."""
+"""Property-based run over every operation of the OpenAPI schema (schemathesis), with all
+its checks, as a general manager (every store, every permission) and as a lounge
+attendant (one store, few permissions): whatever a client sends, the API answers without
+a server error, refuses what the schema says is invalid, every answer (including 400,
+403 and 404) matches the schema, and a refused write leaves no row behind. The schema is
+generated when the tests are collected, exactly as /api/schema/ serves it, so endpoints
+added later are covered without touching this file."""
 
 import json
 
@@ -14,7 +17,6 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from crm_site.roles import Role
 from crm_site.wsgi import application
@@ -22,7 +24,7 @@ from tests.customers.factories import make_customer, make_vehicle
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 5
+EXAMPLES = 3
 
 
 def _served_schema():
@@ -31,26 +33,30 @@ def _served_schema():
 
 
 # Fuzzing only (valid and invalid input), a bounded number of examples per operation;
-# the exhaustive boundary ("coverage") phase would take far longer than CI allows.
+# the exhaustive boundary ("coverage") phase would take far longer than CI allows. A
+# request the schema calls valid may still name a row that does not exist (customer
+# 100): the API refuses it with a 400 naming the field, which the schema cannot foresee.
 CONFIG = SchemathesisConfig.from_dict({
     "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-    "generation": {"max-examples": EXAMPLES},
+    "generation": {"max-examples": EXAMPLES, "mode": "all"},
+    "checks": {"positive_data_acceptance": {
+        "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]}},
 })
 schema = schemathesis.openapi.from_dict(_served_schema(), config=CONFIG)
 schema.app = application
 
 
-@pytest.fixture
-def auth_headers(db, make_user, store, other_store):
-    """A general manager of two stores, with a customer and a car in each so that ids
+@pytest.fixture(params=[Role.GENERAL_MANAGER, Role.LOUNGE_ATTENDANT])
+def auth_headers(request, db, make_user, store, other_store):
+    """A member of staff of two stores, with a customer and a car in each so that ids
     the generator tries sometimes exist. The site's WSGI app keeps the test's database
     connection open between requests, as Django's own test client does."""
-    manager = make_user(Role.GENERAL_MANAGER, store, other_store, username="gm")
+    user = make_user(request.param, store, other_store, username="fuzz")
     for number, each in enumerate((store, other_store), start=1):
         make_vehicle(make_customer(each, n=number), n=number)
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield {"Authorization": f"Token {Token.objects.create(user=manager).key}"}
+    yield {"Authorization": f"Token {Token.objects.create(user=user).key}"}
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
@@ -58,6 +64,8 @@ def auth_headers(db, make_user, store, other_store):
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
-def test_every_operation(case, auth_headers):
-    case.call_and_validate(headers=auth_headers, checks=[schemathesis.checks.not_a_server_error,
-                                                         response_schema_conformance])
+def test_every_operation(case, auth_headers, row_count):
+    before = row_count() if case.method != "GET" else None
+    response = case.call_and_validate(headers=auth_headers)
+    if before is not None and response.status_code >= 400:
+        assert row_count() == before, "a refused write left a row behind"
