@@ -547,12 +547,12 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
     today = _today()
     if repair_type not in ServiceVisit.RepairType.values:
         errors["repair_type"] = [_("维修类型无效。")]
-    earliest = max(VISIT_EARLIEST, vehicle.delivered_on or VISIT_EARLIEST)
+    # A used car has visits from before its present owner's delivery: only the year
+    # bounds the past.
     if date_in and date_in > today:
         errors["date_in"] = [_("进厂日期不能晚于今天。")]
-    elif date_in and date_in < earliest:
-        errors["date_in"] = [_("进厂日期不能早于%(earliest)s（1990年或车辆交车日期）。")
-                             % {"earliest": earliest.isoformat()}]
+    elif date_in and date_in < VISIT_EARLIEST:
+        errors["date_in"] = [_("进厂日期不能早于%(earliest)s。") % {"earliest": VISIT_EARLIEST.isoformat()}]
     if date_out and date_in and date_out < date_in:
         errors["date_out"] = [_("出厂日期不能早于进厂日期。")]
     elif date_out and date_out > today:
