@@ -349,7 +349,8 @@ def followup_calls_for(user, store, period):
     return (for_user(Task.objects.filter(
         store=store, channel="call", programme_code__in=list(sources.FOLLOWUP_PROGRAMMES),
         planned_on__gte=period, planned_on__lt=rules.add_months(period, 1)).exclude(status="cancelled"),
-        user).select_related("customer", "assignee", "outcome").order_by("planned_on", "id"))
+        user).select_related("customer", "assignee", "outcome", "programme")
+        .order_by("planned_on", "id"))
 
 
 def followup_week(store_ids, week_start):
