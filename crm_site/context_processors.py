@@ -24,3 +24,21 @@ def navigation(request):
             items.extend(group)
     return {"nav_items": items, "nav_groups": groups,
             "unread_notifications": user.notifications.unread().count()}
+
+
+def may_open(user, url):
+    """Whether the user may open this page of the site, as far as the menus tell: a page
+    that is a menu item asks for that item's permission; other pages are not known here."""
+    from urllib.parse import urlsplit
+
+    from django.urls import Resolver404, resolve
+
+    try:
+        name = resolve(urlsplit(url).path).view_name
+    except Resolver404:
+        return False
+    for config in apps.get_app_configs():
+        for _label, url_name, perm in getattr(config, "nav_items", []):
+            if url_name == name and perm and not user.has_perm(perm):
+                return False
+    return True

@@ -138,6 +138,11 @@ class User(AbstractUser):
         """Role codes of this user; uses prefetched groups when present."""
         return {g.name for g in self.groups.all()} & set(Role.values)
 
+    @property
+    def role_labels(self):
+        """Names of this user's roles in the user's language, for pages."""
+        return [Role(code).label for code in sorted(self.role_codes)]
+
     def has_role(self, *roles):
         return self.is_superuser or bool(self.role_codes & set(roles))
 

@@ -16,3 +16,17 @@ def store_calendar(store, *, start=None, end=None):
     if end:
         overrides = overrides.filter(date__lte=end)
     return StoreCalendar(hours=hours, overrides=dict(overrides.values_list("date", "is_working")))
+
+
+# What the purpose of an outbox message means, in words. Each floor that queues messages
+# adds a function here in its AppConfig.ready(): it takes a set of purposes and returns
+# {purpose: label} for those that are its own.
+MESSAGE_PURPOSE_LABELLERS = []
+
+
+def message_purpose_labels(purposes):
+    """{purpose: label} for the purposes some floor knows; the others are left out."""
+    purposes, labels = set(purposes), {}
+    for labeller in MESSAGE_PURPOSE_LABELLERS:
+        labels.update(labeller(purposes))
+    return labels

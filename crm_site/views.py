@@ -15,6 +15,7 @@ from .forms import StaffForm
 from .models import Message, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
+from .selectors import message_purpose_labels
 
 # Where each role starts its day, first match wins; names of pages that may not exist
 # yet are skipped.
@@ -27,20 +28,25 @@ ROLE_HOME = [
     (Role.SALES_MANAGER, "complaints:board"),
     (Role.SERVICE_MANAGER, "complaints:board"),
 ]
+# A general manager over several stores starts on the comparison of those stores.
+GROUP_HOME = "satisfaction:group"
 
 
 @login_required
 def home(request):
     """Send each role to its daily work; the overview page when that work has no page."""
     roles = request.user.role_codes
+    several_stores = Role.GENERAL_MANAGER in roles and stores_of(request.user).count() > 1
     for role, url_name in ROLE_HOME:
         if role in roles:
+            if several_stores and role == Role.GENERAL_MANAGER:
+                url_name = GROUP_HOME
             try:
                 return redirect(reverse(url_name))
             except NoReverseMatch:
                 continue
     return render(request, "crm_site/home.html", {
-        "roles": [Role(code).label for code in sorted(roles)],
+        "roles": request.user.role_labels,
         "stores": stores_of(request.user),
     })
 
@@ -152,6 +158,9 @@ def message_list(request):
     if status in Message.Status.values:
         messages = messages.filter(status=status)
     page = Paginator(messages.order_by("-id"), 50).get_page(request.GET.get("page"))
+    labels = message_purpose_labels(message.purpose for message in page)
+    for message in page:
+        message.purpose_label = labels.get(message.purpose, message.purpose)
     return render(request, "crm_site/message_list.html", {
         "page": page, "statuses": Message.Status.choices, "status": status,
     })

@@ -26,6 +26,11 @@ class FollowupsConfig(AppConfig):
         customer_hooks.consent_changed.register(hooks.consent_changed)
         customer_hooks.ownership_ended.register(hooks.ownership_ended)
         customer_hooks.customer_merged.register(hooks.customer_merged)
+        from crm_site.selectors import MESSAGE_PURPOSE_LABELLERS
+
+        from .selectors import message_purpose_labels
+
+        MESSAGE_PURPOSE_LABELLERS.append(message_purpose_labels)
         try:
             from customers import timeline
         except ImportError:  # the customer page has no timeline yet

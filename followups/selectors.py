@@ -396,3 +396,18 @@ def appointments_booked_for(store_ids, start, end):
 def came_in_rate(appointments):
     """Came-in rate of `appointments` (e.g. appointments_booked_for, up to today)."""
     return Figure(appointments, Q(status=Appointment.Status.CAME_IN))
+
+
+def message_purpose_labels(purposes):
+    """{purpose: label} for the reminder messages among `purposes` ("<programme>:<step>"):
+    the programme's name and the step's day, as the plan page writes them."""
+    pairs = {tuple(p.split(":", 1)): p for p in purposes if p.count(":") == 1}
+    steps = Step.objects.filter(
+        programme__code__in={programme for programme, _step in pairs},
+        code__in={step for _programme, step in pairs}).select_related("programme")
+    labels = {}
+    for step in steps:
+        purpose = pairs.get((step.programme.code, step.code))
+        if purpose:
+            labels[purpose] = f"{step.programme.name} N{step.offset_days:+d}"
+    return labels

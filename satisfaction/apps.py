@@ -21,3 +21,8 @@ class SatisfactionConfig(AppConfig):
         from . import hooks
 
         followup_hooks.answers_recorded.register(hooks.answers_recorded)
+        from crm_site.selectors import MESSAGE_PURPOSE_LABELLERS
+
+        from .team.selectors import message_purpose_labels
+
+        MESSAGE_PURPOSE_LABELLERS.append(message_purpose_labels)

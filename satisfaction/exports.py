@@ -73,7 +73,7 @@ def monthly_report(data, by_department):
                       _n(item.region_average)])
     items.column_dimensions["C"].width = 40
 
-    weak = workbook.create_sheet(_("薄弱项与改善计划"))
+    weak = workbook.create_sheet(_("薄弱项与计划"))  # a sheet name: 31 characters at most
     _header(weak, [_("调查"), _("项目"), _("得分"), _("目标"), _("原因"), _("改善计划"), _("计划状态"),
                    _("当前步骤"), _("负责人")])
     for item in data.weak_items:

@@ -344,7 +344,7 @@ def answers_for(user, store, period):
 def followup_calls_for(user, store, period):
     """The follow-up calls behind the follow-up rate of one store and month, scoped."""
     figure = followup_selectors.followup_rate([store.pk], period, rules.add_months(period, 1))
-    return (for_user(figure.rows, user).select_related("customer", "assignee", "outcome")
+    return (for_user(figure.rows, user).select_related("customer", "assignee", "outcome", "programme")
             .order_by("planned_on", "id"))
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site import validation
+from crm_site.context_processors import may_open
 from crm_site.exports import csv_response, xlsx_response
 from crm_site.forms import apply_errors
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
@@ -163,7 +164,13 @@ def dashboard(request):
     data = selectors.dashboard(store, period)
     by_department = selectors.followup_departments([store.pk], period)
     data.plan_counts = {ImprovementPlan.Status(status).label: n for status, n in data.plan_counts.items()}
-    links = _drilldowns(store, period)
+    links = {measure: link for measure, link in _drilldowns(store, period).items()
+             if link and may_open(request.user, link)}
+    for summary in (data.complaint_summary, data.inspection_summary):
+        if summary and summary.get("lines"):
+            summary["lines"] = [
+                {**line, "link": line["link"] if line.get("link") and may_open(
+                    request.user, line["link"]) else None} for line in summary["lines"]]
     cards = [{"figure": data.figures[m], "label": Measure(m).label, "link": links.get(m),
               "definition": sources.definition(m),
               "percent": m not in (Measure.CSS_SCORE, Measure.CSI_SCORE, Measure.MS_SCORE,

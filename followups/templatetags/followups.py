@@ -22,3 +22,19 @@ def render_script(text, task):
     for key, value in values.items():
         text = text.replace("{" + key + "}", str(value))
     return text
+
+
+@register.filter
+def channel_label(code):
+    """The name of a channel read as a code (rows from .values())."""
+    from followups.models import Channel
+
+    return Channel(code).label if code in Channel.values else code
+
+
+@register.filter
+def task_status_label(code):
+    """The name of a task status read as a code (rows from .values())."""
+    from followups.models import Task
+
+    return Task.Status(code).label if code in Task.Status.values else code

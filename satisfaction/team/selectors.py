@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from complaints import selectors as complaint_selectors
 from crm_site.figures import percent
@@ -319,3 +320,8 @@ def my_vote(store, period, user):
 def average_training_score(rows):
     return srules.average([r.score for r in rows if r.score is not None])
 
+
+
+def message_purpose_labels(purposes):
+    """{purpose: label} for the greetings the team sends its own staff."""
+    return {"staff_greeting": _("员工祝福")} if "staff_greeting" in purposes else {}

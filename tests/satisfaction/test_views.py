@@ -5,6 +5,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -170,6 +171,15 @@ def test_monthly_report_export(manager_client, cr_manager, sales_manager, store)
     assert "项目S02" in values
     ranking = [cell.value for row in workbook["员工排名"].iter_rows() for cell in row]
     assert str(sales_manager) in ranking
+
+
+def test_monthly_report_in_english_has_sheet_names_excel_accepts(manager_client, store):
+    manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = manager_client.get(
+        f"{reverse('satisfaction:export-monthly')}?store={store.pk}&period={_month_text(_period())}")
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert "Weak items and plans" in workbook.sheetnames
+    assert all(len(name) <= 31 for name in workbook.sheetnames)
 
 
 def test_upload_page_reports_bad_rows(manager_client, store):
