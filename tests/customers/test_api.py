@@ -395,15 +395,20 @@ def test_visit_with_an_absurd_date_is_refused_and_leaves_no_row(client, make_use
     assert not ServiceVisit.objects.exists()
 
 
-def test_visit_before_the_car_was_delivered_is_refused(make_user, store, vehicle):
+def test_visit_before_1990_is_refused_one_before_delivery_is_kept(make_user, store, vehicle):
+    """A used car has workshop visits from before its present owner's delivery; only a
+    date before any record of ours (1990) is a typing error."""
     vehicle.delivered_on = date(2026, 8, 10)
     vehicle.save()
     service = APIClient()
     service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
     response = service.post("/api/v1/service-visits/", {
-        "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-08-01"}, format="json")
-    assert response.status_code == 400 and "2026-08-10" in str(response.json()["date_in"])
+        "vin": vehicle.vin, "repair_type": "repair", "date_in": "1989-12-31"}, format="json")
+    assert response.status_code == 400 and "1990-01-01" in str(response.json()["date_in"])
     assert not ServiceVisit.objects.exists()
+    response = service.post("/api/v1/service-visits/", {
+        "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-08-01"}, format="json")
+    assert response.status_code == 201 and ServiceVisit.objects.count() == 1
 
 
 def test_a_failing_reaction_to_a_visit_leaves_no_visit(make_user, store, vehicle):

@@ -62,9 +62,12 @@ def _answer(task, rating, caller, answered_on=None, question=None):
             "store_id": task.store_id, "programme_code": task.programme_code,
             "department": question.department, "rating": rating, "reason": "等太久",
             "answered_on": answered_on or task.planned_on, "caller": caller})
+    from django.db import transaction
+
     from followups import hooks
 
-    hooks.answers_recorded(task=task, answers=[answer])  # as the outcome service does
+    with transaction.atomic():  # as the outcome service does, inside its transaction
+        hooks.answers_recorded(task=task, answers=[answer])
     return answer
 
 
