@@ -1,4 +1,4 @@
-"""Shared fixtures. The suite runs on PostgreSQL only: it refuses SQLite."""
+"""Shared fixtures. The suite runs on PostgreSQL only."""
 
 import os
 
