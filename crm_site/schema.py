@@ -5,25 +5,29 @@ from drf_spectacular.openapi import AutoSchema
 TIME_PATTERN = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
 
 
+def _string_schemas(node):
+    """Every schema of type string anywhere in `node` (the generated document)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            yield node
+        for value in list(node.values()):
+            yield from _string_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _string_schemas(value)
+
+
 def local_times(result, generator, request, public):
     """Times of day (opening hours, SMS windows) are local wall-clock times written
     "09:00:00", without an offset. JSON Schema's "time" format is RFC 3339's full-time,
     which requires one, so clients validating the schema would reject every answer: say
     what is sent instead."""
 
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "string" and node.get("format") == "time":
-                del node["format"]
-                node["pattern"] = TIME_PATTERN
-                node.setdefault("example", "09:00:00")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(result)
+    for node in _string_schemas(result):
+        if node.get("format") == "time":
+            del node["format"]
+            node["pattern"] = TIME_PATTERN
+            node.setdefault("example", "09:00:00")
     return result
 
 
@@ -40,17 +44,9 @@ def plausible_dates(result, generator, request, public):
     so that clients do not send year 1 or 9999 and learn it from a 400."""
     from .validation import DATE_PATTERN
 
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "string" and node.get("format") in ("date", "date-time"):
-                node.setdefault("pattern", DATE_PATTERN)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(result)
+    for node in _string_schemas(result):
+        if node.get("format") in ("date", "date-time"):
+            node.setdefault("pattern", DATE_PATTERN)
     return result
 
 
