@@ -338,3 +338,27 @@ def test_a_renewal_told_on_a_call_counts_here_or_elsewhere(store):
     shown = {p.pk: (p.renewed_here, p.renewed_elsewhere) for p in figure.rows}
     assert shown == {policies[0].pk: (True, False), policies[1].pk: (False, True),
                      policies[2].pk: (False, False)}
+
+
+def test_renewal_and_recall_lists_run_the_same_queries_however_many_rows(world, client, store,
+                                                                         other_store):
+    """Each drill-down list answers with a fixed number of queries, whichever store and
+    month (and so however many rows) it shows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(world.manager)
+    with time_machine.travel(NOW, tick=False):
+        for name in ("satisfaction:renewals", "satisfaction:recalls"):
+            counts = {}
+            for each in (store, other_store):
+                for period in PERIODS:
+                    with CaptureQueriesContext(connection) as queries:
+                        page = client.get(reverse(name), {"store": each.pk,
+                                                          "period": f"{period:%Y-%m}"})
+                    assert page.status_code == 200
+                    rows = len(page.context["page"].object_list)
+                    if rows:
+                        counts[rows] = len(queries)
+            assert len(counts) >= 2, (name, counts)  # lists of different lengths compared
+            assert len(set(counts.values())) == 1, (name, counts)
