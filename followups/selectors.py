@@ -144,20 +144,26 @@ def callers(user):
             .order_by("username"))
 
 
+def came_in_after_reminder():
+    """A visit of the task's car from the task's day up to its due day (N) plus the
+    appointment credit window: the one definition of "came in" after a reminder, for an
+    `Exists(...)` over tasks (the funnel page and the dashboard's reminder funnel)."""
+    credit = FollowupSettings.current().appointment_credit_days
+    return ServiceVisit.objects.filter(
+        vehicle_id=OuterRef("vehicle_id"), date_in__gte=OuterRef("planned_on"),
+        date_in__lte=OuterRef("due_on") + credit)
+
+
 def funnel(user, start, end, *, programme=None):
     """Per programme and step, tasks planned in [start, end]: due, SMS sent, reached,
-    booked, came in (a visit between the task's day and N plus the credit window)."""
-    credit = FollowupSettings.current().appointment_credit_days
+    booked, came in (came_in_after_reminder)."""
     task_type = ContentType.objects.get_for_model(Task)
     sms_sent = Message.objects.filter(content_type=task_type, object_id=OuterRef("pk"),
                                       status=Message.Status.SENT)
-    came_in = ServiceVisit.objects.filter(
-        vehicle_id=OuterRef("vehicle_id"), date_in__gte=OuterRef("planned_on"),
-        date_in__lte=OuterRef("due_on") + credit)
     qs = tasks_for(user).filter(planned_on__gte=start, planned_on__lte=end)
     if programme:
         qs = qs.filter(programme_id=programme)
-    rows = (qs.annotate(sent=Exists(sms_sent), came=Exists(came_in))
+    rows = (qs.annotate(sent=Exists(sms_sent), came=Exists(came_in_after_reminder()))
             .values("programme__name", "programme__order", "step__code", "step__offset_days",
                     "channel")
             .annotate(
@@ -170,6 +176,53 @@ def funnel(user, start, end, *, programme=None):
                 cancelled=Count("id", filter=Q(status=Task.Status.CANCELLED)))
             .order_by("programme__order", "step__offset_days", "channel"))
     return list(rows)
+
+
+REMINDER_PROGRAMMES = ("first_service", "periodic_service", "insurance_renewal", "lapsed_recall")
+# planned_on = N + offset (offsets -65 ... +7, moved to an earlier working day): these
+# bounds let the (store, planned_on) index find a month's cycles.
+PLANNED_BEFORE_DAYS, PLANNED_AFTER_DAYS = 90, 30
+
+
+def reminder_cycles(store_ids, start, end, programme_code=None):
+    """Tasks of the reminder programmes whose cycle is due (N) in [start, end)."""
+    tasks = Task.objects.filter(
+        store_id__in=list(store_ids),
+        programme_code__in=[programme_code] if programme_code else REMINDER_PROGRAMMES,
+        planned_on__gte=start - timedelta(days=PLANNED_BEFORE_DAYS),
+        planned_on__lt=end + timedelta(days=PLANNED_AFTER_DAYS), due_on__gte=start, due_on__lt=end)
+    return tasks
+
+
+@defined_as(gettext_noop("进厂转化率：当月到期（N）的提醒客户为分母；提醒后至到期日加预约宽限天数内车辆进厂的客户为分子。"))
+def reminder_conversion(store_ids, start, end, programme_code):
+    """Came-in conversion of one reminder programme for cycles due in [start, end). The
+    rows are customers (a customer reminded for two cars counts once)."""
+    cycles = reminder_cycles(store_ids, start, end, programme_code)
+    came = cycles.filter(Exists(came_in_after_reminder()))
+    return Figure(Customer.objects.filter(pk__in=cycles.values("customer_id")),
+                  Q(pk__in=came.values("customer_id")))
+
+
+def reminder_funnel(store_ids, start, end):
+    """Per reminder programme, customers whose cycle is due (N) in [start, end): due, SMS
+    sent, reached, booked and came in (came_in_after_reminder), in one query;
+    [{"programme": code, "due": n, "sms": n, "reached": n, "booked": n, "came_in": n}]
+    in REMINDER_PROGRAMMES order. The came-in count is reminder_conversion's numerator."""
+    rows = (reminder_cycles(store_ids, start, end)
+            .annotate(came=Exists(came_in_after_reminder()))
+            .values("programme_code")
+            .annotate(due=Count("customer_id", distinct=True),
+                      sms=Count("id", filter=Q(channel=Channel.SMS, status=Task.Status.DONE)),
+                      reached=Count("customer_id", distinct=True,
+                                    filter=Q(outcome_kind__in=REACHED)),
+                      booked=Count("customer_id", distinct=True,
+                                   filter=Q(outcome_kind=Outcome.Kind.BOOKED)),
+                      came_in=Count("customer_id", distinct=True, filter=Q(came=True))))
+    by_code = {row["programme_code"]: row for row in rows}
+    empty = {"due": 0, "sms": 0, "reached": 0, "booked": 0, "came_in": 0}
+    return [{"programme": code, **{k: by_code.get(code, empty)[k] for k in empty}}
+            for code in REMINDER_PROGRAMMES]
 
 
 def refusal_breakdown(user, start, end):

@@ -84,7 +84,7 @@ class KpiViewSet(viewsets.ViewSet):
         except ValueError:
             raise ValidationError({"period": "YYYY-MM; months 1-24"}) from None
         figures = selectors.kpi_table(stores.values_list("pk", flat=True),
-                                      rules.months_back(period, months))
+                                      rules.months_back(period, months), live_periods=[period])
         measure = validation.query_choice(request.query_params, "measure", Measure.values)
         if measure:
             figures = [f for f in figures if f.measure == measure]

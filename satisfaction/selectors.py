@@ -134,15 +134,16 @@ def live_source_figures(store_ids, periods):
             + sources.inspection_figures(store_ids, periods))
 
 
-def source_figures(store_ids, periods, *, live=False):
+def source_figures(store_ids, periods, *, live=False, live_periods=()):
     """The floors' figures: from the monthly summary for each month it covers for every
     store asked for (one query; each figure carries its computed_at), computed live for
-    the other months (a few GROUP BY queries)."""
+    the other months and for `live_periods` (a few GROUP BY queries)."""
     if live:
         return live_source_figures(store_ids, periods)
-    rows = list(MonthlyFigure.objects.filter(store_id__in=store_ids, period__in=periods))
+    summary_periods = [p for p in periods if p not in set(live_periods)]
+    rows = list(MonthlyFigure.objects.filter(store_id__in=store_ids, period__in=summary_periods))
     covered = {(row.store_id, row.period) for row in rows}
-    summarised = {p for p in periods if all((s, p) in covered for s in store_ids)}
+    summarised = {p for p in summary_periods if all((s, p) in covered for s in store_ids)}
     figures = [Figure(row.store_id, row.period, row.measure, row.value, numerator=row.numerator,
                       denominator=row.denominator, computed_at=row.computed_at)
                for row in rows if row.period in summarised]
@@ -152,17 +153,18 @@ def source_figures(store_ids, periods, *, live=False):
     return figures
 
 
-def kpi_table(store_ids, periods, *, live=False):
+def kpi_table(store_ids, periods, *, live=False, live_periods=()):
     """Every figure for these stores and months, each with its target and status.
     A fixed number of queries whatever the number of stores, months or rows; a measure
     with nothing due is present with value None ("not applicable"). The floors' figures
     come from the monthly summary when it is complete (see services.figures_refresh),
-    else live; `live=True` always computes them now."""
+    else live; `live=True` always computes them now, `live_periods` those months (the
+    month a page shows with links to its rows, so a card equals its drill-down)."""
     store_ids, periods = list(store_ids), sorted(set(periods))
     if not store_ids or not periods:
         return []
     figures = manufacturer_figures(store_ids, periods) + mystery_figures(store_ids, periods)
-    figures += source_figures(store_ids, periods, live=live)
+    figures += source_figures(store_ids, periods, live=live, live_periods=live_periods)
     book = TargetBook(store_ids, periods)
     for figure in figures:
         figure.target = book.get(figure.measure, figure.store_id, figure.period)
@@ -231,9 +233,11 @@ class Dashboard:
 
 
 def dashboard(store, period, months=TREND_MONTHS):
-    """The manager's screen for one store and month, in a fixed number of queries."""
+    """The manager's screen for one store and month, in a fixed number of queries. The
+    month shown is computed now, so each card equals the rows its drill-down lists; the
+    trend's earlier months come from the monthly summary where it is complete."""
     trend_months = rules.months_back(period, months)
-    figures = kpi_table([store.pk], trend_months)
+    figures = kpi_table([store.pk], trend_months, live_periods=[period])
     by_key = {(f.period, f.measure): f for f in figures}
     current = {f.measure: f for f in figures if f.period == period}
     stamps = [f.computed_at for f in current.values() if f.computed_at]
@@ -296,7 +300,7 @@ def _plain(figure):
 def group_view(stores, period):
     """The same figures across stores for one month, each store ranked per measure."""
     stores = list(stores)
-    figures = kpi_table([s.pk for s in stores], [period])
+    figures = kpi_table([s.pk for s in stores], [period], live=True)
     table = {s.pk: {} for s in stores}
     for figure in figures:
         table[figure.store_id][figure.measure] = figure

@@ -20,7 +20,7 @@ from complaints import selectors as complaint_selectors
 from complaints.models import Complaint
 from customers import selectors as customer_selectors
 from followups import selectors as followup_selectors
-from followups.models import Appointment, CallAttempt, SatisfactionAnswer, Task
+from followups.models import CallAttempt, SatisfactionAnswer
 from inspections import selectors as inspection_selectors
 from inspections.models import Rectification
 
@@ -29,13 +29,11 @@ from .models import Measure
 
 FOLLOWUP_PROGRAMMES = followup_selectors.FOLLOWUP_PROGRAMMES
 REACHED_KINDS = followup_selectors.REACHED
-FUNNEL_PROGRAMMES = ("first_service", "periodic_service", "insurance_renewal", "lapsed_recall")
 PROGRAMME_LABELS = {
     "first_service": _lazy("首保提醒"), "periodic_service": _lazy("定保提醒"),
     "insurance_renewal": _lazy("续保提醒"), "lapsed_recall": _lazy("流失客户召回"),
 }
 DEPARTMENT_LABELS = {"sales": _lazy("销售"), "service": _lazy("售后"), "": _lazy("未分部门")}
-PLANNED_BEFORE_DAYS, PLANNED_AFTER_DAYS = 90, 30
 RATE_NAMES = {"insurance_renewal": "renewal", "lapsed_recall": "recall"}
 
 # The owner of each figure the floors below define (its `definition` is the card's tooltip).
@@ -144,43 +142,25 @@ def followup_by_department(store_ids, period):
 
 def reminder_funnel(store_ids, period):
     """Per reminder programme for cycles due (N) in the month: due, SMS sent, reached,
-    booked, came in. The insurance line's rate is the renewal rate
-    (customers.selectors.renewal_rate: policies expiring in the month), the recall line's
-    the recall rate (followups.selectors.recall_rate: campaigns dated in the month), the
-    others' the share of customers due who came in on an appointment."""
+    booked, came in (followups.selectors.reminder_funnel). The insurance line's rate is
+    the renewal rate (customers.selectors.renewal_rate: policies expiring in the month),
+    the recall line's the recall rate (followups.selectors.recall_rate: campaigns dated in
+    the month), the others' the came-in conversion (followups.selectors.reminder_conversion)."""
     start, end = period, rules.add_months(period, 1)
-    # planned_on = N + offset (offsets -65 ... +7, moved to an earlier working day): the
-    # bounds let the (store, planned_on) index find the month's cycles.
-    rows = (Task.objects.filter(store_id__in=store_ids, programme_code__in=FUNNEL_PROGRAMMES,
-                                planned_on__gte=start - timedelta(days=PLANNED_BEFORE_DAYS),
-                                planned_on__lt=end + timedelta(days=PLANNED_AFTER_DAYS),
-                                due_on__gte=start, due_on__lt=end)
-            .values("programme_code")
-            .annotate(due=Count("customer_id", distinct=True),
-                      sms=Count("id", filter=Q(channel="sms", status="done")),
-                      reached=Count("customer_id", distinct=True,
-                                    filter=Q(outcome_kind__in=REACHED_KINDS)),
-                      booked=Count("customer_id", distinct=True, filter=Q(outcome_kind="booked"))))
-    came = dict(Appointment.objects.filter(store_id__in=store_ids, due_on__gte=start,
-                                           due_on__lt=end, status="came_in")
-                .values_list("programme__code").annotate(n=Count("customer_id", distinct=True))
-                .values_list("programme__code", "n"))
-    owned = {code: owner(store_ids, start, end) for code, owner in FUNNEL_OWNERS.items()}
-    by_code = {row["programme_code"]: row for row in rows}
     funnel = []
-    for code in FUNNEL_PROGRAMMES:
-        row = by_code.get(code, {"due": 0, "sms": 0, "reached": 0, "booked": 0})
-        came_in = came.get(code, 0)
-        figure = owned.get(code)
-        line = {"programme": code, "due": row["due"], "sms": row["sms"],
-                "reached": row["reached"], "booked": row["booked"], "came_in": came_in,
-                "conversion": rules.rate(came_in, row["due"]),
-                "booking_rate": rules.rate(row["booked"], row["reached"]),
+    for row in followup_selectors.reminder_funnel(store_ids, start, end):
+        code = row["programme"]
+        owner = FUNNEL_OWNERS.get(code)
+        line = {**row, "booking_rate": rules.rate(row["booked"], row["reached"]),
                 "rate_name": RATE_NAMES.get(code, "conversion")}
-        if figure is not None:
+        if owner is None:  # the funnel's own numbers are the conversion figure's
+            line.update(conversion=rules.rate(row["came_in"], row["due"]),
+                        rate_numerator=row["came_in"], rate_denominator=row["due"],
+                        definition=_(followup_selectors.reminder_conversion.definition))
+        else:
+            figure = owner(store_ids, start, end)
             line.update(conversion=figure.percent, rate_numerator=figure.numerator,
-                        rate_denominator=figure.denominator,
-                        definition=_(FUNNEL_OWNERS[code].definition))
+                        rate_denominator=figure.denominator, definition=_(owner.definition))
         funnel.append(line)
     return funnel
 

@@ -7,7 +7,6 @@ app_name = "satisfaction"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("group/", views.group, name="group"),
-    path("refresh/", views.figures_refresh, name="figures-refresh"),
     path("export/monthly/", views.export_monthly, name="export-monthly"),
     path("reports/daily/", views.report_daily, name="report-daily"),
     path("reports/weekly/", views.report_weekly, name="report-weekly"),

@@ -192,22 +192,6 @@ def dashboard(request):
 
 
 @login_required
-@permission_required("satisfaction.view_dashboard", raise_exception=True)
-@require_POST
-def figures_refresh(request):
-    """Recompute the summary figures of one of the user's stores for one month now."""
-    stores = selectors.stores_for(request.user)
-    store = get_object_or_404(stores, pk=validation.query_int(request.POST, "store", 0))
-    try:
-        period = rules.parse_period(request.POST.get("period") or "")
-    except ValueError:
-        period = timezone.localdate().replace(day=1)
-    services.figures_refresh(periods=[period], store_ids=[store.pk])
-    messages.success(request, _("指标已重新计算。"))
-    return redirect(f"{reverse('satisfaction:dashboard')}?store={store.pk}&period={period:%Y-%m}")
-
-
-@login_required
 @permission_required("satisfaction.view_group", raise_exception=True)
 def group(request):
     """The dealer-group view: the same figures across the user's stores, ranked."""

@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from complaints import models as complaints
+from followups import models as followups
 from satisfaction import selectors, services
 from satisfaction.models import Measure, SurveyComplaint
 
@@ -17,8 +19,6 @@ from .factories import import_scores, ms_check
 pytestmark = pytest.mark.django_db
 MAY, JUNE = date(2026, 5, 1), date(2026, 6, 1)
 
-followups = pytest.importorskip("followups.models")
-complaints = pytest.importorskip("complaints.models")
 
 
 def _figures(store, periods):
@@ -115,6 +115,40 @@ class TestFollowupFigures:
         first = funnel["first_service"]
         assert first["reached"] == 1 and first["booked"] == 1
         assert funnel["insurance_renewal"]["conversion"] is None
+
+    def test_came_in_after_a_reminder_counts_to_the_end_of_the_credit_window(self, store,
+                                                                             cr_manager):
+        """One definition of "came in": a visit of the car from the reminder's day to N plus
+        the credit window; the funnel page, the dashboard's funnel and its conversion figure
+        count the same customers."""
+        from customers.models import ServiceVisit
+        from followups import selectors as followup_selectors
+        from satisfaction import sources
+        from tests.customers.factories import make_vehicle
+
+        credit = followups.FollowupSettings.current().appointment_credit_days
+        due = date(2026, 5, 20)
+        visits = {"on_last_day": due + timedelta(days=credit),
+                  "a_day_late": due + timedelta(days=credit + 1),
+                  "before_reminder": due - timedelta(days=30), "none": None}
+        for n, (_name, visit_on) in enumerate(visits.items()):
+            owner = _another_customer(store)
+            car = make_vehicle(owner, n=900 + n)
+            task = _task(store, owner, due - timedelta(days=14), code="first_service",
+                         kind="booked")
+            followups.Task.objects.filter(pk=task.pk).update(vehicle=car, due_on=due)
+            if visit_on:
+                ServiceVisit.objects.create(vehicle=car, customer=owner, store=store,
+                                            repair_type="first_service", date_in=visit_on)
+        line = {row["programme"]: row for row in
+                sources.reminder_funnel([store.pk], MAY)}["first_service"]
+        assert (line["came_in"], line["due"]) == (1, 4)
+        figure = followup_selectors.reminder_conversion([store.pk], MAY, JUNE, "first_service")
+        assert (figure.numerator, figure.denominator) == (line["rate_numerator"],
+                                                          line["rate_denominator"]) == (1, 4)
+        assert line["conversion"] == Decimal("25.0")
+        page = followup_selectors.funnel(cr_manager, date(2026, 4, 1), date(2026, 5, 31))
+        assert sum(row["came_in"] for row in page) == 1
 
 
 class TestComplaintFigures:

@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from crm_site.models import Message
 from crm_site.roles import Role
+from followups import models as followups
+from inspections import models as inspections
 from satisfaction.models import (
     IncentiveRule,
     Measure,
@@ -32,9 +34,6 @@ pytestmark = pytest.mark.django_db
 
 NOV = date(2026, 11, 1)
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 Beijing, 20 November
-followups = pytest.importorskip("followups.models")
-complaints = pytest.importorskip("complaints.models")
-inspections = pytest.importorskip("inspections.models")
 
 _SEQ = iter(range(10**6))
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from crm_site.roles import Role
 from satisfaction import services
-from satisfaction.models import AnalysisMeeting, ImprovementPlan, WeakItem
+from satisfaction.models import AnalysisMeeting, ImprovementPlan, MonthlyFigure, WeakItem
 
 from .factories import import_scores, ms_check
 
@@ -249,30 +249,38 @@ def test_dashboard_opens_on_the_beijing_month(manager_client, utc, expected):
     assert f"{response.context['period']:%Y-%m}" == expected
 
 
-def test_dashboard_from_the_summary_shows_when_it_was_computed(client, cr_manager, sales_manager,
-                                                                store):
+def test_dashboard_month_is_live_and_its_trend_reads_the_summary(client, cr_manager, sales_manager,
+                                                                   store):
+    """The month shown is computed now, so its cards and panels equal the rows behind them
+    even right after a change; the trend's earlier months come from the stored summary."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     client.force_login(cr_manager)
     period = _period()
+    previous = rules_previous(period)
     url = f"{reverse('satisfaction:dashboard')}?store={store.pk}&period={_month_text(period)}"
     _load(store, cr_manager, sales_manager, 1, period)
+    _load(store, cr_manager, sales_manager, 1, previous)
     stamp = datetime(2026, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Shanghai"))
-    services.figures_refresh(periods=[rules_previous(period), period], now=stamp)
+    services.figures_refresh(periods=[previous, period], now=stamp)
     few = _queries(client, url)
     _load(store, cr_manager, sales_manager, 10, period)
     assert _queries(client, url) == few
     html = client.get(url).content.decode()
-    assert "2026-01-02 03:04" in html
+    assert "2026-01-02 03:04" not in html  # the month shown was computed now
     panel = client.get(url).context["data"].complaint_summary["totals"]["received"]
-    _load(store, cr_manager, sales_manager, 2, period)  # after the refresh: not shown yet
-    assert client.get(url).context["data"].complaint_summary["totals"]["received"] == panel
-    response = client.post(reverse("satisfaction:figures-refresh"),
-                           {"store": store.pk, "period": _month_text(period)})
-    assert response.status_code == 302
-    assert "2026-01-02 03:04" not in client.get(url).content.decode()
-    assert client.get(url).context["data"].complaint_summary["totals"]["received"] == panel + 12
+    _load(store, cr_manager, sales_manager, 2, period)
+    assert client.get(url).context["data"].complaint_summary["totals"]["received"] == panel + 2
+    trend = client.get(url).context["data"].trend
+    stored = {row.measure: row.value for row in
+              MonthlyFigure.objects.filter(store=store, period=previous)}
+    assert stored  # the floors' figures (follow-ups, complaints, inspections) are summarised
+    _load(store, cr_manager, sales_manager, 3, previous)  # not in the trend until the next refresh
+    data = client.get(url).context["data"]
+    for measure, value in stored.items():
+        assert data.trend[measure] == trend[measure]
+        assert data.trend[measure][data.months.index(previous)] == value
 
 
 class TestReports:
