@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -497,9 +497,22 @@ class InsurancePolicySerializer(VehicleRefMixin, serializers.ModelSerializer):
                                                 **validated_data)
 
 
+class RenewalSerializer(validation.Serializer):
+    insurer = serializers.CharField(max_length=100)
+    bought_here = serializers.BooleanField(help_text="renewed with this store (else elsewhere)")
+    starts_on = serializers.DateField(required=False,
+                                      help_text="default: the day after the policy's expiry")
+    expires_on = serializers.DateField(required=False, help_text="default: a year after the start")
+    policy_no = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    premium = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
+                                       allow_null=True)
+
+
 class InsurancePolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                              mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """Insurance policies. Creating one moves the vehicle's insurance expiry."""
+    """Insurance policies. Creating one moves the vehicle's insurance expiry; `renew`
+    records how a policy due was renewed, with this store or elsewhere (the renewal rate
+    counts a renewal here)."""
 
     serializer_class = InsurancePolicySerializer
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
@@ -511,6 +524,16 @@ class InsurancePolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def get_queryset(self):
         return for_user(InsurancePolicy.objects.all(), self.request.user).order_by("-id")
+
+    @extend_schema(request=RenewalSerializer, responses={201: InsurancePolicySerializer})
+    @action(detail=True, methods=["post"])
+    def renew(self, request, *args, **kwargs):
+        policy = self.get_object()
+        payload = RenewalSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        renewal = services.insurance_renewal_record(policy=policy, actor=request.user,
+                                                    **payload.validated_data)
+        return Response(self.get_serializer(renewal).data, status=status.HTTP_201_CREATED)
 
 
 class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -147,6 +147,30 @@ def test_insurance_policy_push(api, vehicle):
     assert vehicle.insurance_expires_on == date(2026, 12, 31)
 
 
+def test_renewal_recorded_through_the_api_counts_in_the_renewal_rate(api, vehicle, caller):
+    from customers.models import InsurancePolicy
+    from customers.selectors import renewal_rate
+
+    policy = InsurancePolicy.objects.create(
+        vehicle=vehicle, customer=vehicle.customer, store=vehicle.store, insurer="平安产险",
+        starts_on=date(2025, 12, 1), expires_on=date(2026, 11, 30))
+    url = f"/api/v1/insurance-policies/{policy.pk}/renew/"
+    refused = api.post(url, {"bought_here": True}, format="json")
+    assert refused.status_code == 400 and "insurer" in str(refused.json())
+    assert InsurancePolicy.objects.count() == 1
+    other = APIClient()
+    other.force_authenticate(caller)
+    assert other.post(url, {"insurer": "人保", "bought_here": True}, format="json").status_code == 403
+    response = api.post(url, {"insurer": "人保财险", "bought_here": True}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["starts_on"], body["expires_on"], body["bought_here"]) == (
+        "2026-12-01", "2027-11-30", True)
+    figure = renewal_rate([vehicle.store_id], date(2026, 11, 1), date(2026, 12, 1))
+    assert (figure.numerator, figure.denominator) == (1, 1)
+    assert InsurancePolicy.history.filter(id=body["id"]).exists()
+
+
 def test_vehicle_register_and_due_filters(api, customer):
     response = api.post("/api/v1/vehicles/", {"customer": customer.pk, "vin": make_vin(5).lower(),
                                               "plate": "沪a12345"}, format="json")

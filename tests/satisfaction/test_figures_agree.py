@@ -280,6 +280,12 @@ def test_every_figure_equals_its_rows_everywhere(world, client, store, other_sto
                     assert row["conversion"] == percent(*_rows(figure))
                     listed = client.get(reverse(name), month).context["page"].paginator
                     assert listed.count == row["rate_denominator"]
+                for row in data.funnel:
+                    if row["rate_name"] == "conversion":
+                        conversion = followup_selectors.reminder_conversion(
+                            [each.pk], period, next_month, row["programme"])
+                        assert (row["rate_numerator"], row["rate_denominator"]) == _rows(conversion)
+                        assert row["came_in"] == row["rate_numerator"]
                 policies = list(selectors.renewals_for(world.manager, each, period))
                 assert sum(p.renewed_here for p in policies) == rates["insurance_renewal"]["rate_numerator"]
                 recalled = list(selectors.recalls_for(world.manager, each, period))
