@@ -14,6 +14,7 @@ from crm_site.models import User
 from crm_site.scoping import for_user
 
 from . import selectors, services
+from .filters import ComplaintFilter
 from .models import Complaint, ComplaintEvent, Reason, Severity
 
 
@@ -160,8 +161,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     """Complaints of the caller's stores. Writes go through the explicit actions."""
 
     permission_classes = [permissions.IsAuthenticated, ComplaintPermission]
-    filterset_fields = ["store", "status", "severity", "department", "owner", "customer",
-                        "category", "is_repeat"]
+    filterset_class = ComplaintFilter
     ordering_fields = ["received_at", "response_due_at", "resolution_due_at", "id"]
     COMMANDS = {"respond", "hand_off", "department_feedback", "resolve", "callback", "reissue",
                 "pause", "resume", "classify"}

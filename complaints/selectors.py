@@ -58,32 +58,20 @@ def warning_q(now):
 BOARD_STATES = ("in_time", "warning", "breached")
 
 
-def board(user, *, store=None, department=None, severity=None, owner=None, state=None,
-          now=None):
-    """Ids of the open complaints of the user's stores, the most urgent deadline first.
+def board_complaints(user):
+    """The open complaints of the user's stores: the board's rows before its filters
+    (complaints.filters.ComplaintFilter). The explicit list of store ids (on top of the
+    scoping subquery) lets the planner walk the board index in order."""
+    store_ids = list(stores_of(user).values_list("pk", flat=True))
+    return complaints_for(user).open().filter(store_id__in=store_ids)
+
+
+def board(complaints):
+    """Ids of `complaints` (board_complaints, filtered), the most urgent deadline first.
 
     Ids only: the page is cut from the board index (store, current deadline, id) without
-    joins, then board_rows() fetches those rows with what they show. The explicit list
-    of store ids (on top of the scoping subquery) lets the planner walk that index in
-    order instead of sorting every open complaint."""
-    now = now or timezone.now()
-    store_ids = list(stores_of(user).values_list("pk", flat=True))
-    if store:
-        store_ids = [pk for pk in store_ids if pk == store]
-    qs = complaints_for(user).open().filter(store_id__in=store_ids)
-    if department:
-        qs = qs.filter(department=department)
-    if severity:
-        qs = qs.filter(severity=severity)
-    if owner:
-        qs = qs.filter(owner_id=owner)
-    if state == "breached":
-        qs = qs.filter(breached_q(now))
-    elif state == "warning":
-        qs = qs.filter(warning_q(now))
-    elif state == "in_time":
-        qs = qs.exclude(breached_q(now)).exclude(warning_q(now))
-    return (qs.order_by(F("current_due_at").asc(nulls_last=True), "id")
+    joins, then board_rows() fetches those rows with what they show."""
+    return (complaints.order_by(F("current_due_at").asc(nulls_last=True), "id")
             .values_list("id", flat=True))
 
 

@@ -22,6 +22,7 @@ from crm_site.models import User
 from crm_site.scoping import for_user, stores_of
 
 from . import rules, selectors, services
+from .filters import ComplaintFilter
 from .forms import ACTION_FORMS, AttachmentForm, ComplaintLogForm, action_form
 from .models import Complaint, Severity
 
@@ -101,18 +102,26 @@ def _board_row(complaint, now, *, labels):
     }
 
 
+def _chosen(filters, *, mine, user):
+    """The board's filter values as its selects compare them (ids, codes)."""
+    values = validation.filter_values(filters)
+    chosen = {name: getattr(value, "pk", value) for name, value in values.items()}
+    if mine:
+        chosen["owner"] = user.pk
+    return chosen
+
+
 @login_required
 @permission_required("complaints.view_complaint", raise_exception=True)
 def board(request, mine=False):
     """Open complaints with live countdowns coloured by SLA state."""
     now = timezone.now()
     params = request.GET
-    owner = request.user.pk if mine else _int(params.get("owner"))
-    state = params.get("state") if params.get("state") in selectors.BOARD_STATES else None
-    complaints = selectors.board(
-        request.user, store=_int(params.get("store")),
-        department=params.get("department") or None,
-        severity=params.get("severity") or None, owner=owner, state=state, now=now)
+    queryset = selectors.board_complaints(request.user)
+    if mine:
+        queryset = queryset.filter(owner=request.user)
+    filters = validation.filter_page(ComplaintFilter, request, queryset)
+    complaints = selectors.board(filters.qs)
     page = CappedPaginator(complaints, 100).get_page(params.get("page"))
     rows = [_board_row(complaint, now, labels=BoardLabels())
             for complaint in selectors.board_rows(page.object_list)]
@@ -124,8 +133,7 @@ def board(request, mine=False):
         "detail_base": reverse("complaints:board"),
         "stores": stores, "owners": owners, "states": selectors.BOARD_STATES,
         "departments": Complaint.Department.choices, "severities": Severity.choices,
-        "filters": {"store": _int(params.get("store")), "department": params.get("department", ""),
-                    "severity": params.get("severity", ""), "owner": owner, "state": state or ""},
+        "filters": filters, "chosen": _chosen(filters, mine=mine, user=request.user),
     })
 
 

@@ -297,6 +297,22 @@ class FilterBackend(DjangoFilterBackend):
     filterset_base = FilterSet
 
 
+def filter_page(filterset_class, request, queryset, **kwargs):
+    """A list page's filters through the same FilterSet as its API: the valid ones
+    applied to `queryset` (`.qs`), the invalid ones named in `.errors` for the page to
+    show (templates/crm_site/partials/filter_errors.html), `.data` the values asked."""
+    filterset = filterset_class(request.GET, queryset=queryset, request=request, **kwargs)
+    filterset.is_valid()
+    return filterset
+
+
+def filter_values(filterset):
+    """{name: the cleaned value, or "" when not given or invalid} of a bound FilterSet."""
+    cleaned = getattr(filterset.form, "cleaned_data", {})
+    return {name: "" if cleaned.get(name) in (None, "") else cleaned[name]
+            for name in filterset.filters}
+
+
 # Every request ---------------------------------------------------------------------------------
 
 

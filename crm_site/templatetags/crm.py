@@ -19,3 +19,10 @@ def page_url(context, number, param="page"):
     query = context["request"].GET.copy()
     query[param] = number
     return f"?{query.urlencode()}"
+
+
+@register.filter
+def field_label(form, name):
+    """The label of a form's field by name (the name itself when the form has none)."""
+    field = form.fields.get(name)
+    return field.label if field is not None and field.label else name

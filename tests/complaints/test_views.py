@@ -47,6 +47,32 @@ def test_board_state_filter_and_colours(crm_client, open_complaint, staff, clock
     assert [row["id"] for row in response.context["rows"]] == [fresh.pk]
 
 
+def test_board_and_api_filter_through_one_filterset(crm_client, open_complaint, staff, clock,
+                                                    other_store):
+    """The board page and /api/v1/complaints/ read the same filters: the same rows for the
+    same query; a bad value is a 400 in the API and a named warning on the page, which
+    lists the rows of the other filters; page 2 keeps the filters."""
+    from rest_framework.test import APIClient
+
+    breached = open_complaint()
+    clock.move_to(T0 + timedelta(minutes=40))
+    open_complaint()
+    crm_client.force_login(staff["crm"])
+    api = APIClient()
+    api.force_authenticate(staff["crm"])
+    query = {"state": "breached", "severity": breached.severity}
+    page_ids = [row["id"] for row in crm_client.get(reverse("complaints:board"), query)
+                .context["rows"]]
+    api_ids = [row["id"] for row in api.get("/api/v1/complaints/", query).json()["results"]]
+    assert page_ids == api_ids == [breached.pk]
+    assert api.get("/api/v1/complaints/", {"state": "late"}).status_code == 400
+    assert api.get("/api/v1/complaints/", {"store": other_store.pk}).status_code == 400
+    response = crm_client.get(reverse("complaints:board"), {"state": "late", "store": other_store.pk})
+    html = response.content.decode()
+    assert 'data-testid="filter-errors"' in html and "时限状态" in html
+    assert len(response.context["rows"]) == 2  # the bad filters left out, not an empty list
+
+
 def test_my_complaints_and_filters(client, open_complaint, staff, make_user, store):
     mine = open_complaint()
     other_owner = make_user(Role.CALLER, store)
