@@ -19,6 +19,7 @@ from crm_site.scoping import for_user, stores_of
 from crm_site.templatetags.crm import mask_mobile
 
 from . import selectors, services
+from .filters import CorrectionFilter
 from .models import (
     CorrectionRequest,
     Customer,
@@ -608,10 +609,7 @@ class DecisionPermissions(permissions.BasePermission):
 
 
 @extend_schema_view(retrieve=extend_schema(parameters=[REVEAL_PARAMETER]), list=extend_schema(parameters=[
-    REVEAL_PARAMETER,
-    OpenApiParameter("status", OpenApiTypes.STR, enum=CorrectionRequest.Status.values),
-    OpenApiParameter("customer", OpenApiTypes.INT),
-]))
+    REVEAL_PARAMETER]))
 class CorrectionRequestViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Correction requests of the caller's stores: a caller files one; the store's sales or
@@ -620,7 +618,8 @@ class CorrectionRequestViewSet(RevealMixin, mixins.ListModelMixin, mixins.Retrie
     serializer_class = CorrectionRequestSerializer
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     queryset = CorrectionRequest.objects.none()
-    filter_backends = []
+    filterset_class = CorrectionFilter
+    search_fields = []
 
     def get_permissions(self):
         if self.action in ("apply", "reject", "confirm"):
@@ -628,16 +627,7 @@ class CorrectionRequestViewSet(RevealMixin, mixins.ListModelMixin, mixins.Retrie
         return super().get_permissions()
 
     def get_queryset(self):
-        rows = selectors.corrections_for(self.request.user).order_by("-filed_at", "-id")
-        status = validation.query_choice(self.request.query_params, "status",
-                                         CorrectionRequest.Status.values)
-        validation.query_int(self.request.query_params, "customer")
-        if status:
-            rows = rows.filter(status=status)
-        customer = _int(self.request.query_params.get("customer"))
-        if customer:
-            rows = rows.filter(customer_id=customer)
-        return rows
+        return selectors.corrections_for(self.request.user).order_by("-filed_at", "-id")
 
     REVEALED = {CorrectionRequest.Field.MOBILE: PersonalDataReveal.Field.MOBILE,
                 CorrectionRequest.Field.ID_NUMBER: PersonalDataReveal.Field.ID_NUMBER}

@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site import validation
 from crm_site.exports import csv_response
 from crm_site.forms import apply_errors
 from crm_site.models import User
@@ -25,6 +26,7 @@ from crm_site.templatetags.crm import mask_mobile
 from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
 
 from . import importing, selectors, services, timeline
+from .filters import CorrectionFilter
 from .forms import (
     ConsentForm,
     CorrectionForm,
@@ -490,15 +492,16 @@ def correction_create(request, pk):
 @login_required
 @permission_required("customers.view_correctionrequest", raise_exception=True)
 def correction_list(request):
-    corrections = selectors.corrections_for(request.user)
-    status = request.GET.get("status", CorrectionRequest.Status.OPEN)
-    if status in CorrectionRequest.Status.values:
-        corrections = corrections.filter(status=status)
-    if request.GET.get("mine") == "1":
-        corrections = corrections.filter(filed_by=request.user)
-    page = Paginator(corrections.order_by("-filed_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.setdefault("status", CorrectionRequest.Status.OPEN)  # the open ones first
+    filters = CorrectionFilter(query, queryset=selectors.corrections_for(request.user),
+                               request=request)
+    filters.is_valid()
+    page = Paginator(filters.qs.order_by("-filed_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     return render(request, "customers/correction_list.html", {
-        "page": page, "status": status, "statuses": CorrectionRequest.Status.choices})
+        "page": page, "filters": filters, "status": validation.filter_values(filters)["status"],
+        "statuses": CorrectionRequest.Status.choices})
 
 
 @login_required

@@ -20,6 +20,7 @@ from crm_site.scoping import for_user, stores_of, works_for
 from customers.models import Customer, Vehicle
 
 from . import rules, selectors, services
+from .filters import AppointmentFilter
 from .models import (
     Appointment,
     CareClass,
@@ -165,7 +166,7 @@ class AppointmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     """Appointments made on calls or by hand; credited when the car comes in."""
 
     serializer_class = AppointmentSerializer
-    filterset_fields = ["status", "booked_for", "customer", "vehicle", "store"]
+    filterset_class = AppointmentFilter
     permission_classes = [permissions.IsAuthenticated, ActionPermissions]
     action_permissions = {"*": "followups.view_appointment", "create": "followups.add_appointment",
                           "cancel": "followups.change_appointment"}

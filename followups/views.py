@@ -20,6 +20,7 @@ from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
 
 from . import selectors, services
+from .filters import AppointmentFilter
 from .forms import (
     CampaignForm,
     CareClassForm,
@@ -35,6 +36,7 @@ from .forms import (
     StepForm,
 )
 from .models import (
+    Appointment,
     Campaign,
     CareClass,
     ClassInvitation,
@@ -442,12 +444,12 @@ def invitation_update(request, pk):
 @login_required
 @permission_required("followups.view_appointment", raise_exception=True)
 def appointment_list(request):
-    qs = selectors.appointments(request.user).order_by("-booked_for", "-id")
-    status = request.GET.get("status")
-    if status:
-        qs = qs.filter(status=status)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "followups/appointment_list.html", {"page": page, "status": status})
+    filters = validation.filter_page(AppointmentFilter, request, selectors.appointments(
+        request.user).order_by("-booked_for", "-id"))
+    page = Paginator(filters.qs, 50).get_page(request.GET.get("page"))
+    return render(request, "followups/appointment_list.html", {
+        "page": page, "filters": filters, "status": validation.filter_values(filters)["status"],
+        "statuses": Appointment.Status.choices})
 
 
 # The lounge (吧台): the attendant's tablet screen --------------------------------------------

@@ -15,6 +15,7 @@ from crm_site.models import User
 from crm_site.permissions import ActionPermissions
 
 from . import selectors, services
+from .filters import RectificationFilter
 from .models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -268,7 +269,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
     records the re-check."""
 
     serializer_class = RectificationSerializer
-    filterset_fields = ["store", "status", "area", "responsible"]
+    filterset_class = RectificationFilter
     # Reading: own rectifications for anyone, all of the stores with view_rectification
     # (see selectors.rectifications_for); fixing is checked per row by the service.
     permission_classes = [permissions.IsAuthenticated, ActionPermissions]

@@ -18,6 +18,7 @@ from crm_site import validation
 from crm_site.scoping import stores_of
 
 from . import selectors, services
+from .filters import RectificationFilter
 from .forms import (
     AnswerForm,
     ChecklistForm,
@@ -176,16 +177,14 @@ def my_rectifications(request):
 def rectification_list(request):
     """Rectifications of the user's stores still to be fixed or re-checked (or any
     status by filter)."""
-    qs = selectors.rectifications_for(request.user)
-    status = request.GET.get("status")
-    if status in Rectification.Status.values:
-        qs = qs.filter(status=status)
-    else:
-        status = ""
-        qs = qs.exclude(status=Rectification.Status.VERIFIED)
+    filters = validation.filter_page(RectificationFilter, request,
+                                     selectors.rectifications_for(request.user))
+    status = validation.filter_values(filters)["status"]
+    qs = filters.qs if status else filters.qs.exclude(status=Rectification.Status.VERIFIED)
     page = Paginator(qs.order_by("due_at", "id"), 50).get_page(request.GET.get("page"))
     return render(request, "inspections/rectification_list.html", {
-        "page": page, "status": status, "statuses": Rectification.Status.choices, "now": timezone.now(),
+        "page": page, "status": status, "filters": filters,
+        "statuses": Rectification.Status.choices, "now": timezone.now(),
     })
 
 

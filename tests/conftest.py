@@ -2,6 +2,7 @@
 
 import os
 
+import hypothesis
 import pytest
 from django.contrib.auth.models import Group
 
@@ -10,6 +11,13 @@ from crm_site.roles import Role
 from crm_site.services import store_create
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Property tests judge behaviour, not speed: a loaded machine must not fail them on
+# generation time (speed targets live in bench/).
+hypothesis.settings.register_profile(
+    "suite", deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.data_too_large])
+hypothesis.settings.load_profile("suite")
 
 
 def pytest_configure(config):

@@ -1,0 +1,29 @@
+"""List pages filter through the same FilterSet as their API: a bad value is named on the
+page (the other filters still apply) and refused with a 400 by the API."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    ("complaints:board", "/api/v1/complaints/", {"severity": "huge"}),
+    ("followups:appointments", "/api/v1/appointments/", {"status": "gone"}),
+    ("inspections:rectifications", "/api/v1/rectifications/", {"status": "gone"}),
+    ("customers:correction-list", "/api/v1/correction-requests/", {"status": "gone"}),
+]
+
+
+@pytest.mark.parametrize(("page", "api_path", "bad"), LISTS)
+def test_a_bad_filter_is_named_on_the_page_and_refused_by_the_api(client, cr_manager, page,
+                                                                   api_path, bad):
+    client.force_login(cr_manager)
+    response = client.get(reverse(page), bad)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="filter-errors"' in html
+    api = APIClient()
+    api.force_authenticate(cr_manager)
+    assert api.get(api_path).status_code == 200
+    assert api.get(api_path, bad).status_code == 400
