@@ -19,7 +19,7 @@ from crm_site.scoping import for_user, stores_of
 from crm_site.templatetags.crm import mask_mobile
 
 from . import selectors, services
-from .filters import CorrectionFilter
+from .filters import CorrectionFilter, CustomerFilter
 from .models import (
     CorrectionRequest,
     Customer,
@@ -30,7 +30,6 @@ from .models import (
     ServiceVisit,
     Vehicle,
 )
-from .selectors import CustomerFilters
 from .templatetags.customers_tags import mask_id, masked_correction
 
 
@@ -246,25 +245,19 @@ class CustomerViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     action_permissions = {"merge": "customers.merge_customer",
                           "reveal": "crm_site.reveal_personal_data"}
     queryset = Customer.objects.none()
-    filter_backends = []
+    filterset_class = CustomerFilter
+    filter_backends = [validation.FilterBackend]
     pagination_class = CappedPagination
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_queryset(self):
         user = self.request.user
         if self.action == "list":
-            get = self.request.query_params
-            for name in ("store", "owner", "within"):
-                validation.query_int(get, name)
-            validation.query_choice(get, "due", selectors.DUE_PROGRAMMES)
-            validation.query_choice(get, "sort", selectors.SORTS)
-            for name in ("lapsed", "inactive"):
-                validation.query_bool(get, name)
-            return selectors.customer_list(user, CustomerFilters(
-                q=get.get("q", "")[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
-                due=get.get("due", ""), due_within=max(1, min(_int(get.get("within")) or 30, 120)),
-                lapsed=get.get("lapsed") in ("1", "true"),
-                include_inactive=get.get("inactive") in ("1", "true"),
-                sort=get.get("sort", "-id"))).prefetch_related("family")
+            return selectors.customers_for(user).prefetch_related("family")
         return selectors.customers_for(user).select_related("store", "owner").prefetch_related(
             "family",
             Prefetch("vehicles", queryset=Vehicle.objects.filter(is_active=True).order_by("id"),

@@ -26,7 +26,7 @@ from crm_site.templatetags.crm import mask_mobile
 from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
 
 from . import importing, selectors, services, timeline
-from .filters import CorrectionFilter
+from .filters import CorrectionFilter, CustomerFilter
 from .forms import (
     ConsentForm,
     CorrectionForm,
@@ -49,7 +49,7 @@ from .models import (
     FamilyMember,
     PersonalDataReveal,
 )
-from .selectors import DUE_PROGRAMMES, CustomerFilters
+from .selectors import DUE_PROGRAMMES
 from .templatetags.customers_tags import mask_id, masked_correction
 from .validators import (
     normalize_credit_code,
@@ -71,21 +71,11 @@ def _int(value):
         return None
 
 
-def _filters(request):
-    get = request.GET
-    return CustomerFilters(
-        q=get.get("q", "").strip()[:50], store=_int(get.get("store")), owner=_int(get.get("owner")),
-        due=get.get("due", ""), due_within=min(_int(get.get("within")) or 30, 120),
-        lapsed=get.get("lapsed") == "1", include_inactive=get.get("inactive") == "1",
-        sort=get.get("sort", "-id"),
-    )
-
-
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list(request):
-    filters = _filters(request)
-    customers = selectors.customer_list(request.user, filters)
+    filterset = validation.filter_page(CustomerFilter, request, selectors.customers_for(request.user))
+    filters, customers = filterset.values(), filterset.qs
     if request.GET.get("export") == "csv":
         if not request.user.has_perm("customers.export_customers"):
             raise PermissionDenied
@@ -95,7 +85,7 @@ def customer_list(request):
     page = selectors.CappedPaginator(customers, per_page).get_page(request.GET.get("page"))
     stores = stores_of(request.user)
     context = {
-        "page": page, "filters": filters, "stores": stores, "per_page": per_page,
+        "page": page, "filters": filters, "filterset": filterset, "stores": stores, "per_page": per_page,
         "page_sizes": PAGE_SIZES,
         "owners": User.objects.filter(is_active=True, stores__in=stores).distinct()
         .order_by("username"),

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 LISTS = [
+    ("customers:list", "/api/v1/customers/", {"due": "never", "q": "王"}),
     ("complaints:board", "/api/v1/complaints/", {"severity": "huge"}),
     ("followups:appointments", "/api/v1/appointments/", {"status": "gone"}),
     ("inspections:rectifications", "/api/v1/rectifications/", {"status": "gone"}),
