@@ -282,7 +282,18 @@ class ModelSerializer(BoundedFieldsMixin, serializers.ModelSerializer):
 
 class FilterSet(django_filters.FilterSet):
     """Filters of the API and pages: each value within the site's bounds; an invalid one
-    (an unknown choice, a date out of range) is a 400, never silently ignored."""
+    (an unknown choice, a date out of range) is a 400, never silently ignored.
+    `page_fields` names those a list page offers in its filter bar (default: none; the
+    page's own controls)."""
+
+    page_fields = ()
+
+    def page_form_fields(self):
+        """The bound fields of the page's filter bar, styled as the site's forms."""
+        from .forms import style_widgets
+
+        style_widgets(self.form, compact=True)
+        return [self.form[name] for name in self.page_fields]
 
     @property
     def form(self):

@@ -19,6 +19,7 @@ from crm_site.scoping import for_user
 from crm_site.throttling import ImportThrottle
 
 from . import analysis, rules, selectors, services
+from .filters import ImprovementPlanFilter
 from .models import Countermeasure, CustomerBand, ImprovementPlan, Measure, ScoreImport, Target
 
 
@@ -316,7 +317,7 @@ class ImprovementPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           "approve": "satisfaction.approve_improvementplan",
                           "close": "satisfaction.close_improvementplan",
                           "countermeasures": "satisfaction.change_improvementplan"}
-    filterset_fields = ["store", "status", "step", "department", "owner", "weak_item"]
+    filterset_class = ImprovementPlanFilter
 
     def get_queryset(self):
         return selectors.plans_for(self.request.user).prefetch_related("countermeasures").order_by("-id")

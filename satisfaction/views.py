@@ -27,6 +27,7 @@ from customers import services as customer_services
 from followups import selectors as followup_selectors
 
 from . import analysis, exports, rules, selectors, services, sources
+from .filters import ImprovementPlanFilter, ReportFilter, WeakItemFilter
 from .forms import (
     CountermeasureDoneForm,
     CountermeasureForm,
@@ -401,17 +402,10 @@ def import_template(request):
 @login_required
 @permission_required("satisfaction.view_manufacturerreport", raise_exception=True)
 def report_list(request):
-    reports = selectors.reports_for(request.user)
-    stores = selectors.stores_for(request.user)
-    if request.GET.get("store"):
-        reports = reports.filter(store=_store(request, stores))
-    if request.GET.get("survey") in (Survey.CSS, Survey.CSI):
-        reports = reports.filter(survey=request.GET["survey"])
-    if request.GET.get("period"):
-        reports = reports.filter(period=_period(request))
-    page = Paginator(reports.order_by("-period", "store__code", "survey"), 50).get_page(
+    filters = validation.filter_page(ReportFilter, request, selectors.reports_for(request.user))
+    page = Paginator(filters.qs.order_by("-period", "store__code", "survey"), 50).get_page(
         request.GET.get("page"))
-    return render(request, "satisfaction/report_list.html", {"page": page, "stores": stores})
+    return render(request, "satisfaction/report_list.html", {"page": page, "filters": filters})
 
 
 @login_required
@@ -429,35 +423,22 @@ def report_detail(request, pk):
 @login_required
 @permission_required("satisfaction.view_weakitem", raise_exception=True)
 def weak_item_list(request):
-    items = selectors.weak_items_for(request.user)
-    stores = selectors.stores_for(request.user)
-    if request.GET.get("store"):
-        items = items.filter(store=_store(request, stores))
-    if request.GET.get("period"):
-        items = items.filter(period=_period(request))
-    if request.GET.get("survey") in Survey.values:
-        items = items.filter(survey=request.GET["survey"])
-    if request.GET.get("without_plan"):
-        items = items.filter(plans__isnull=True)
-    page = Paginator(items.order_by("-period", "survey", "score"), 50).get_page(request.GET.get("page"))
-    return render(request, "satisfaction/weak_item_list.html", {"page": page, "stores": stores})
+    filters = validation.filter_page(WeakItemFilter, request, selectors.weak_items_for(request.user))
+    page = Paginator(filters.qs.order_by("-period", "survey", "score"), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "satisfaction/weak_item_list.html", {"page": page, "filters": filters})
 
 
 @login_required
 @permission_required("satisfaction.view_improvementplan", raise_exception=True)
 def plan_list(request):
-    plans = selectors.plans_for(request.user)
-    stores = selectors.stores_for(request.user)
-    if request.GET.get("store"):
-        plans = plans.filter(store=_store(request, stores))
-    status = request.GET.get("status")
-    if status == "open":
-        plans = plans.exclude(status=ImprovementPlan.Status.CLOSED)
-    elif status in ImprovementPlan.Status.values:
-        plans = plans.filter(status=status)
-    page = Paginator(plans.order_by("status", "-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    filters = validation.filter_page(ImprovementPlanFilter, request,
+                                     selectors.plans_for(request.user))
+    page = Paginator(filters.qs.order_by("status", "-created_at", "-id"), 50).get_page(
+        request.GET.get("page"))
     return render(request, "satisfaction/plan_list.html", {
-        "page": page, "stores": stores, "statuses": ImprovementPlan.Status.choices, "status": status})
+        "page": page, "filters": filters, "statuses": ImprovementPlan.Status.choices,
+        "status": validation.filter_values(filters)["status"]})
 
 
 @login_required

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 LISTS = [
+    ("satisfaction:plan-list", "/api/v1/improvement-plans/", {"status": "gone"}),
     ("customers:list", "/api/v1/customers/", {"due": "never", "q": "王"}),
     ("complaints:board", "/api/v1/complaints/", {"severity": "huge"}),
     ("followups:appointments", "/api/v1/appointments/", {"status": "gone"}),
@@ -28,3 +29,16 @@ def test_a_bad_filter_is_named_on_the_page_and_refused_by_the_api(client, cr_man
     api.force_authenticate(cr_manager)
     assert api.get(api_path).status_code == 200
     assert api.get(api_path, bad).status_code == 400
+
+
+PAGES_ONLY = [("satisfaction:report-list", {"period": "2026-13"}),
+              ("satisfaction:weak-item-list", {"survey": "XYZ"})]
+
+
+@pytest.mark.parametrize(("page", "bad"), PAGES_ONLY)
+def test_lists_without_an_api_name_a_bad_filter_too(client, cr_manager, page, bad):
+    client.force_login(cr_manager)
+    response = client.get(reverse(page), bad)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="filter-errors"' in html and 'data-testid="filter-form"' in html

@@ -1,0 +1,81 @@
+"""The filters of the satisfaction list pages and of the API: one FilterSet each."""
+
+import django_filters as filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from crm_site import validation
+from crm_site.models import Store
+
+from . import rules
+from .models import ImprovementPlan, ManufacturerReport, Survey, WeakItem
+
+
+class MonthField(forms.CharField):
+    """A month as people type it (2026-05, 2026/5, 202605, 2026年5月): its first day."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return rules.parse_period(value)
+        except ValueError:
+            raise ValidationError(_("期间格式应为 2026-05。"), code="invalid") from None
+
+
+class MonthFilter(filters.Filter):
+    field_class = MonthField
+
+
+def _stores(request):
+    from .selectors import stores_for
+
+    return stores_for(request.user) if request else Store.objects.none()
+
+
+class ReportFilter(validation.FilterSet):
+    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    survey = filters.ChoiceFilter(choices=Survey.choices, label=_("调查"))
+    period = MonthFilter(label=_("月份"))
+    page_fields = ("store", "survey", "period")
+
+    class Meta:
+        model = ManufacturerReport
+        fields = ["store", "survey", "period"]
+
+
+class WeakItemFilter(validation.FilterSet):
+    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    survey = filters.ChoiceFilter(choices=Survey.choices, label=_("调查"))
+    period = MonthFilter(label=_("月份"))
+    without_plan = filters.BooleanFilter(field_name="plans", lookup_expr="isnull",
+                                         widget=forms.CheckboxInput, label=_("尚无改善计划"),
+                                         method="filter_without_plan")
+    page_fields = ("store", "survey", "period", "without_plan")
+
+    class Meta:
+        model = WeakItem
+        fields = ["store", "survey", "period", "without_plan"]
+
+    def filter_without_plan(self, queryset, name, value):
+        return queryset.filter(plans__isnull=True) if value else queryset
+
+
+class ImprovementPlanFilter(validation.FilterSet):
+    """`status=open`: every plan not closed."""
+
+    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    status = filters.ChoiceFilter(choices=[("open", _("未关闭")), *ImprovementPlan.Status.choices],
+                                  method="filter_status", label=_("状态"))
+    page_fields = ("store", "status", "department")
+
+    class Meta:
+        model = ImprovementPlan
+        fields = ["store", "status", "step", "department", "owner", "weak_item"]
+
+    def filter_status(self, queryset, name, value):
+        if value == "open":
+            return queryset.exclude(status=ImprovementPlan.Status.CLOSED)
+        return queryset.filter(status=value)
