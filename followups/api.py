@@ -20,7 +20,7 @@ from crm_site.scoping import for_user, stores_of, works_for
 from customers.models import Customer, Vehicle
 
 from . import rules, selectors, services
-from .filters import AppointmentFilter
+from .filters import AppointmentFilter, TaskFilter
 from .models import (
     Appointment,
     CareClass,
@@ -103,16 +103,6 @@ class TaskOutcomeSerializer(validation.Serializer):
     appointment_purpose = serializers.CharField(required=False, allow_blank=True, default="")
     answers = SatisfactionAnswerInputSerializer(many=True, required=False, default=list)
     problem = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class TaskFilter(validation.FilterSet):
-    planned_on = filters.DateFromToRangeFilter()
-    programme = filters.CharFilter(field_name="programme_code")
-
-    class Meta:
-        model = Task
-        fields = ["planned_on", "status", "assignee", "programme", "channel", "customer",
-                  "vehicle"]
 
 
 class TaskViewSet(viewsets.ReadOnlyModelViewSet):

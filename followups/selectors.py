@@ -123,17 +123,15 @@ def workload(user, day):
     return list(rows)
 
 
-def open_calls(user, day, *, assignee=None, programme=None, limit=200):
-    qs = (tasks_for(user).worklist(day)
-          .select_related("customer", "vehicle", "programme", "step", "assignee")
-          .order_by("planned_on", "due_on", "id"))
-    if assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=assignee)
-    if programme:
-        qs = qs.filter(programme_id=programme)
-    return qs[:limit]
+def open_calls(user, day):
+    """The open calls of the user's stores on `day`'s worklist (the plan page filters them
+    through followups.filters.TaskFilter)."""
+    return tasks_for(user).worklist(day)
+
+
+def open_calls_page(calls, limit=200):
+    return (calls.select_related("customer", "vehicle", "programme", "step", "assignee")
+            .order_by("planned_on", "due_on", "id"))[:limit]
 
 
 def callers(user):
@@ -155,14 +153,14 @@ def came_in_after_reminder():
 
 
 def funnel(user, start, end, *, programme=None):
-    """Per programme and step, tasks planned in [start, end]: due, SMS sent, reached,
-    booked, came in (came_in_after_reminder)."""
+    """Per programme and step, tasks planned in [start, end] (of one programme, by code,
+    when given): due, SMS sent, reached, booked, came in (came_in_after_reminder)."""
     task_type = ContentType.objects.get_for_model(Task)
     sms_sent = Message.objects.filter(content_type=task_type, object_id=OuterRef("pk"),
                                       status=Message.Status.SENT)
     qs = tasks_for(user).filter(planned_on__gte=start, planned_on__lte=end)
     if programme:
-        qs = qs.filter(programme_id=programme)
+        qs = qs.filter(programme_code=programme)
     rows = (qs.annotate(sent=Exists(sms_sent), came=Exists(came_in_after_reminder()))
             .values("programme__name", "programme__order", "step__code", "step__offset_days",
                     "channel")

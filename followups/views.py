@@ -20,7 +20,7 @@ from crm_site.scoping import for_user, stores_of
 from customers.models import Customer
 
 from . import selectors, services
-from .filters import AppointmentFilter
+from .filters import AppointmentFilter, TaskFilter
 from .forms import (
     CampaignForm,
     CareClassForm,
@@ -147,18 +147,16 @@ def task_outcome(request, pk):
 def plan(request):
     """The day's plan per programme, workload per caller and bulk reassignment."""
     day = _day(request)
-    assignee = request.GET.get("assignee", "")
-    if assignee != "none":
-        validation.query_int(request.GET, "assignee")
+    filters = validation.filter_page(TaskFilter, request, selectors.open_calls(request.user, day))
     last_run = selectors.last_planner_run()
     return render(request, "followups/plan.html", {
         "day": day, "plan_rows": selectors.day_plan(request.user, day),
         "last_run": last_run,
         "planner_late": last_run is None or last_run.day < timezone.localdate(),
         "workload": selectors.workload(request.user, day),
-        "calls": selectors.open_calls(request.user, day, assignee=assignee,
-                                      programme=request.GET.get("programme") or None),
-        "callers": selectors.callers(request.user), "assignee": assignee,
+        "calls": selectors.open_calls_page(filters.qs), "filters": filters,
+        "callers": selectors.callers(request.user),
+        "assignee": validation.filter_values(filters)["assignee"],
         "programmes": Programme.objects.filter(is_active=True),
     })
 
@@ -188,7 +186,8 @@ def reassign(request):
 def funnel(request):
     today = timezone.localdate()
     start, end = validation.query_date_range(request.GET, today - timedelta(days=30), today)
-    programme = request.GET.get("programme") or None
+    programme = validation.filter_values(validation.filter_page(
+        TaskFilter, request, Task.objects.none()))["programme"] or None
     rows = selectors.funnel(request.user, start, end, programme=programme)
     return render(request, "followups/funnel.html", {
         "rows": rows, "start": start, "end": end, "programme": programme,
@@ -353,7 +352,7 @@ def campaign_detail(request, pk):
     return render(request, "followups/campaign_detail.html", {
         "campaign": campaign, "page": members,
         "funnel": selectors.funnel(request.user, campaign.date - timedelta(days=60), campaign.date,
-                                   programme=campaign.programme_id)})
+                                   programme=campaign.programme.code)})
 
 
 @login_required
