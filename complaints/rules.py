@@ -173,14 +173,6 @@ def resume_shift(window: Window, *, paused_at, resumed_at, keeper: Timekeeper) -
     return Window(warn, due)
 
 
-def paused_time(pauses, *, now, keeper: Timekeeper | None = None) -> timedelta:
-    """Total counted time of `pauses` [(start, end or None)], an open pause up to `now`."""
-    keeper = keeper or Timekeeper()
-    total = timedelta(0)
-    for start, end in pauses:
-        total += keeper.between(start, end or now)
-    return total
-
 
 # State -------------------------------------------------------------------------------
 

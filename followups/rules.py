@@ -193,9 +193,3 @@ def month_starts(today: date, months: int) -> list:
         starts.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return starts[::-1]
-
-
-def visit_length_minutes(arrived_at: datetime, departed_at: datetime | None, now: datetime) -> int:
-    """How long a lounge visitor stayed (or has been waiting so far), in whole minutes."""
-    end = departed_at or now
-    return max(int((end - arrived_at).total_seconds() // 60), 0)

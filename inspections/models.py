@@ -305,7 +305,11 @@ class Rectification(models.Model):
 
     @property
     def counts_against(self):
-        return self.overdue_at is not None
+        """Late: marked overdue, or fixed after the deadline (rules.rectification_late)."""
+        from .rules import rectification_late
+
+        return rectification_late(due_at=self.due_at, fixed_at=self.fixed_at,
+                                  overdue_at=self.overdue_at)
 
 
 def photo_path(instance, filename):

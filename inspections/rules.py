@@ -82,8 +82,12 @@ def due_at(notified_at: datetime, minutes: int) -> datetime:
     return notified_at + timedelta(minutes=minutes)
 
 
-def is_overdue(due: datetime, now: datetime) -> bool:
-    return now > due
+
+def rectification_late(*, due_at, fixed_at=None, overdue_at=None) -> bool:
+    """A rectification counts against its person when the sweep marked it overdue, or
+    when its fix came after the deadline (fixed exactly at the deadline is on time).
+    The SQL twin is selectors.LATE; tests hold the two together."""
+    return overdue_at is not None or (fixed_at is not None and fixed_at > due_at)
 
 
 def round_time(day: date, time_of_day: time, tz_name: str) -> datetime:

@@ -313,10 +313,6 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def age_on(birth: date, day: date) -> int:
-    """Completed years of age on `day`."""
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
 
 def birth_range(lower: int, upper: int | None, day: date) -> tuple[date | None, date]:
     """Birth dates of the people aged `lower` to `upper` (both included; None: no upper)
@@ -326,16 +322,6 @@ def birth_range(lower: int, upper: int | None, day: date) -> tuple[date | None, 
     earliest = years_before(day, upper + 1) if upper is not None else None
     return earliest, latest
 
-
-def band_for(value, bands):
-    """The first band (objects or dicts with lower, upper) `value` falls in, else None."""
-    if value is None:
-        return None
-    for band in bands:
-        lower, upper = (band["lower"], band["upper"]) if isinstance(band, dict) else (band.lower, band.upper)
-        if value >= lower and (upper is None or value <= upper):
-            return band
-    return None
 
 
 

@@ -69,12 +69,6 @@ def ms_incentive(score, *, reward_at=None, penalty_below=None):
     return None
 
 
-def rectification_late(*, due_at, fixed_at=None, overdue_at=None) -> bool:
-    """A rectification counts against its person when the inspections sweep marked it
-    overdue, or when its fix came after the deadline (fixed exactly at the deadline is on
-    time)."""
-    return overdue_at is not None or (fixed_at is not None and fixed_at > due_at)
-
 
 # The smile service star ---------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from crm_site.scoping import for_user
 from followups import selectors as followup_selectors
 from inspections import selectors as inspection_selectors
 from inspections.models import Area, Rectification
+from inspections.selectors import LATE
 
 from .. import rules as srules
 from ..models import (
@@ -136,8 +137,7 @@ def scorecards(store, period, *, now, staff_ids=None):
     month_checks = MysteryShopCheck.objects.filter(store=store, checked_on__gte=period,
                                                    checked_on__lt=next_month)
     display_late = Rectification.objects.filter(store=store, area=Area.DISPLAY_CARS,
-                                                due_at__gte=start, due_at__lt=end).filter(
-        Q(overdue_at__isnull=False) | Q(fixed_at__gt=F("due_at")))
+                                                due_at__gte=start, due_at__lt=end).filter(LATE)
     people = staff_of(store)
     if staff_ids is not None:
         people = people.filter(pk__in=list(staff_ids))

@@ -158,11 +158,6 @@ def test_pause_refused_past_the_deadline_or_twice():
         resume_shift(window, paused_at=T0 + timedelta(hours=2), resumed_at=T0, keeper=WALL)
 
 
-def test_paused_time_sums_closed_and_open_pauses():
-    pauses = [(T0, T0 + timedelta(minutes=10)), (T0 + timedelta(hours=1), None)]
-    assert rules.paused_time(pauses, now=T0 + timedelta(hours=1, minutes=5)) == \
-        timedelta(minutes=15)
-
 
 # Working hours ------------------------------------------------------------------------
 

@@ -106,9 +106,6 @@ def test_due_and_overdue_edge():
     notified = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     due = rules.due_at(notified, 10)
     assert due == notified + timedelta(minutes=10)
-    assert not rules.is_overdue(due, notified + timedelta(minutes=9, seconds=59))
-    assert not rules.is_overdue(due, due)
-    assert rules.is_overdue(due, notified + timedelta(minutes=10, seconds=1))
 
 
 def test_round_time_is_store_wall_clock():
@@ -119,3 +116,16 @@ def test_round_time_is_store_wall_clock():
 def test_week_start_is_monday():
     assert rules.week_start(date(2026, 11, 29)) == date(2026, 11, 23)
     assert rules.week_start(date(2026, 11, 23)) == date(2026, 11, 23)
+
+
+DUE = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 Beijing
+
+
+@pytest.mark.parametrize(("fixed", "overdue", "late"), [
+    (DUE, None, False),                                # fixed at 10:00: on time
+    (DUE + timedelta(minutes=1), None, True),          # fixed at 10:01: late
+    (None, DUE + timedelta(minutes=1), True),          # marked overdue by the sweep
+    (DUE - timedelta(minutes=5), None, False),
+])
+def test_rectification_late(fixed, overdue, late):
+    assert rules.rectification_late(due_at=DUE, fixed_at=fixed, overdue_at=overdue) is late

@@ -363,3 +363,25 @@ def test_template_update_keeps_what_is_left_out(checklists, cr_manager, attendan
     with refused("responsible", "责任人须是本店员工。"):
         services.checklist_template_update(actor=cr_manager, template=template,
                                            responsible=make_user(Role.CALLER, other_store))
+
+
+def test_late_is_one_rule_in_python_and_in_sql(started, walk, consultant):
+    """The rectification page's "late" badge (rules.rectification_late) and the figures'
+    SQL (selectors.LATE: on-time rate, scorecards) pick the same rows at the edges."""
+    from inspections.selectors import LATE
+
+    inspection = walk(started(), [Outcome.FAIL], responsible=consultant)
+    rows = list(Rectification.objects.filter(inspection=inspection).order_by("id"))
+    assert len(rows) >= 4
+    edges = [(timedelta(0), None), (timedelta(minutes=1), None), (None, timedelta(minutes=1)),
+             (timedelta(minutes=-5), None)]
+    for row, (fixed, overdue) in zip(rows, edges, strict=False):
+        Rectification.objects.filter(pk=row.pk).update(
+            fixed_at=row.due_at + fixed if fixed is not None else None,
+            overdue_at=row.due_at + overdue if overdue is not None else None)
+    rows = list(Rectification.objects.filter(inspection=inspection).order_by("id"))
+    in_python = {row.pk for row in rows if row.counts_against}
+    in_sql = set(Rectification.objects.filter(inspection=inspection).filter(LATE)
+                 .values_list("pk", flat=True))
+    assert in_python == in_sql and {rows[1].pk, rows[2].pk} <= in_sql
+    assert rows[0].pk not in in_sql and rows[3].pk not in in_sql

@@ -92,17 +92,8 @@ def test_age_bands_at_the_edges():
     earliest, latest = rules.birth_range(25, 34, day)
     assert latest == date(2001, 5, 31)  # 25 today: in
     assert earliest == date(1991, 5, 31)  # 35 today: out (born after this day only)
-    assert rules.age_on(date(2001, 5, 31), day) == 25
-    assert rules.age_on(date(2001, 6, 1), day) == 24
     assert rules.years_before(date(2028, 2, 29), 25) == date(2003, 2, 28)
 
-
-def test_bands_first_fit_and_open_upper():
-    tiers = [{"lower": 1, "upper": 1}, {"lower": 2, "upper": 3}, {"lower": 4, "upper": None}]
-    assert rules.band_for(4, tiers) is tiers[2]
-    assert rules.band_for(3, tiers) is tiers[1]
-    assert rules.band_for(0, tiers) is None
-    assert rules.band_for(None, tiers) is None
 
 
 def test_lapse_cutoff_and_interests():

@@ -1,6 +1,6 @@
 """The pure arithmetic of the team records, at its edges."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -20,18 +20,6 @@ def test_ms_incentive_without_rules_or_score():
     assert rules.ms_incentive(Decimal("50")) is None
     assert rules.ms_incentive(None, reward_at=90, penalty_below=85) is None
 
-
-DUE = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 Beijing
-
-
-@pytest.mark.parametrize(("fixed", "overdue", "late"), [
-    (DUE, None, False),                                # fixed at 10:00: on time
-    (DUE + timedelta(minutes=1), None, True),          # fixed at 10:01: late
-    (None, DUE + timedelta(minutes=1), True),          # marked overdue by the sweep
-    (DUE - timedelta(minutes=5), None, False),
-])
-def test_rectification_late(fixed, overdue, late):
-    assert rules.rectification_late(due_at=DUE, fixed_at=fixed, overdue_at=overdue) is late
 
 
 @pytest.mark.parametrize(("minutes", "short"), [(29, True), (30, False), (31, False), (1, True)])
