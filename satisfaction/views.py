@@ -21,6 +21,7 @@ from crm_site import validation
 from crm_site.context_processors import may_open
 from crm_site.exports import csv_response, xlsx_response
 from crm_site.forms import apply_errors
+from crm_site.proxies import client_ip
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -291,7 +292,7 @@ def report_weekly(request):
         customer_services.personal_data_export_log(
             user=request.user, customer_ids=sorted({a.task.customer_id for a in remarks}),
             filters=f"{request.path}?store={store.code}&week={week.isoformat()}",
-            ip_address=request.META.get("REMOTE_ADDR"), kind="report")
+            ip_address=client_ip(request), kind="report")
         title = _("回访周报 %(store)s %(start)s 至 %(end)s") % {
             "store": store.name, "start": week.isoformat(),
             "end": (week + timedelta(days=6)).isoformat()}

@@ -135,6 +135,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "crm_site.proxies.client_ip"
+
+# The reverse proxies in front of the site (addresses or networks, comma separated, e.g.
+# "172.16.0.0/12" for compose's network): X-Forwarded-For is believed only from them
+# (crm_site.proxies.client_ip). Empty: the address the connection came from.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Language and time: Simplified Chinese by default, English when chosen.
 LANGUAGE_CODE = "zh-hans"
@@ -185,9 +191,6 @@ REST_FRAMEWORK = {
         "import": env("THROTTLE_IMPORT", default="30/hour"),
         "login": env("THROTTLE_LOGIN", default="30/minute"),
     },
-    # Proxies in front of the site that append to X-Forwarded-For (0: use the address
-    # the connection came from, so a client cannot pick its own address).
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 # API tokens (issued in the admin) expire this many days after they were issued.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
