@@ -21,6 +21,7 @@ from crm_site.exports import csv_response
 from crm_site.forms import apply_errors
 from crm_site.models import User
 from crm_site.proxies import client_ip
+from crm_site.replica import reads_from_replica
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
 from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
@@ -286,6 +287,7 @@ def customer_consent(request, pk):
 @permission_required("crm_site.reveal_personal_data", raise_exception=True)
 @require_POST
 @throttle(EXPORT)
+@reads_from_replica
 def customer_data_export(request, pk):
     """Everything held about the customer as a JSON file, at the customer's request; logged."""
     customer = selectors.customer_get(request.user, pk)

@@ -12,6 +12,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -104,6 +105,20 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming replica of that database (optional): dashboards, reports, customer analysis
+# and exports read from it (crm_site.replica); writes and reads after a write stay on the
+# primary. Unset: everything on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # Tests read the replica through the primary's test database.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["crm_site.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm_site.User"
@@ -239,6 +254,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # instead of exiting after 100 tries; the jobs' state is in PostgreSQL meanwhile.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Queues per job kind, so that workers scale out across machines and a long job never
+# delays another kind: `celery -A crm_site worker -Q sweep` runs only the per-minute sweeps
+# (README, "Scaling out"). Tasks not listed go to the default queue "celery". A worker
+# started without -Q takes every queue below, as one worker did before.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in ("celery", "planner", "sms", "sweep", "imports")]
+CELERY_TASK_ROUTES = {
+    "followups.tasks.plan_reminders": {"queue": "planner"},
+    "crm_site.tasks.messages_*": {"queue": "sms"},
+    "complaints.tasks.complaints_sweep": {"queue": "sweep"},
+    "inspections.tasks.rectifications_mark_overdue": {"queue": "sweep"},
+    "*.tasks.import*": {"queue": "imports"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "send-due-messages": {
