@@ -69,8 +69,8 @@ class AutoSchema(openapi.AutoSchema):
     followups, complaints, inspections, satisfaction, site) and documenting the errors it
     may answer, each with the one error body (crm_site.errors): 401 and 403 everywhere
     (every operation needs a signed-in user with a role), 400 where input is taken (a
-    body or query parameters), 404 where the path names a row or a list has pages (a page
-    past the last), 429 where a rate applies."""
+    body or query parameters), 404 where the path or a query parameter names a row (or a
+    page past the last), 429 where a rate applies."""
 
     def get_tags(self):
         app = type(self.view).__module__.split(".")[0]
@@ -81,9 +81,8 @@ class AutoSchema(openapi.AutoSchema):
         takes_query = any(each.get("in") == "query" for each in operation.get("parameters", []))
         if self.method in ("POST", "PUT", "PATCH") or takes_query:
             statuses.append("400")
-        pages = any(each.get("name") == "page" for each in operation.get("parameters", []))
-        if "{" in self.path or pages:
-            statuses.append("404")
+        if "{" in self.path or takes_query:  # a row named by the path or a query
+            statuses.append("404")  # (?store=), or a page past the last
         if self.view.get_throttles():
             statuses.append("429")
         return sorted(statuses)
