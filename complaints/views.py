@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from crm_site import validation
 from crm_site.forms import apply_errors
 from crm_site.models import User
+from crm_site.replica import reads_from_replica
 from crm_site.scoping import for_user, stores_of
 
 from . import rules, selectors, services
@@ -310,6 +311,7 @@ def _month_start(day, back=0):
 
 @login_required
 @permission_required("complaints.view_complaint_report", raise_exception=True)
+@reads_from_replica
 def report(request):
     today = timezone.localdate()
     start, end = validation.query_date_range(request.GET, _month_start(today, back=5), today)

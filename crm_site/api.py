@@ -2,8 +2,9 @@
 how every app's service errors become API answers."""
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
@@ -15,7 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import services, validation
+from . import errors, services, validation
 from .models import Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
@@ -23,9 +24,11 @@ from .templatetags.crm import mask_mobile
 
 
 def exception_handler(exc, context):
-    """A service's ValidationError is a 400 naming its fields ({"mobile": [...]}); one that
-    names no field answers under non_field_errors, like a serializer's. Everything else
-    (PermissionDenied with its message, Http404, DRF's own errors) as DRF answers it."""
+    """Every API error answers in crm_site.errors' shape: {"code", "message", "fields"}.
+    A service's ValidationError is a 400 naming its fields (non_field_errors when it
+    names none), like a serializer's; Django's PermissionDenied keeps its reason, Http404
+    says "not found" in the request's language. Everything else as DRF answers it,
+    reshaped."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field:
@@ -33,7 +36,20 @@ def exception_handler(exc, context):
         else:
             detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
         exc = exceptions.ValidationError(detail)
-    return drf_exception_handler(exc, context)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(errors.not_found_message())
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = errors.invalid_body(errors.field_errors(exc.get_full_details()))
+    else:
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        response.data = errors.body(code, exc.detail if isinstance(exc.detail, str)
+                                    else exc.default_detail)
+    return response
 
 
 class StoreSerializer(validation.ModelSerializer):
@@ -138,7 +154,8 @@ def bad_request(request, exception=None):
     """A 400 Django raises before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE)
     answers in the API's own format under /api/."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": str(exceptions.ParseError.default_detail)}, status=400)
+        return JsonResponse(errors.body("parse_error", exceptions.ParseError.default_detail),
+                            status=400)
     return django_bad_request(request, exception)
 
 
@@ -146,5 +163,5 @@ def not_found(request, exception=None):
     """A 404 under /api/ (a path no route matches, e.g. an id with a dot) answers in the
     API's own format; pages keep Django's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+        return JsonResponse(errors.body("not_found", errors.not_found_message()), status=404)
     return page_not_found(request, exception)

@@ -33,9 +33,11 @@ class RequestIdMiddleware:
 
 class DefaultLanguageMiddleware:
     """Simplified Chinese unless the user chose another language (the cookie set by the
-    language switch). The browser's Accept-Language is deliberately ignored: the
-    dealership works in Chinese. The language holds for this request only: the thread
-    goes back to the one it had before, so what it runs next is not in this user's."""
+    language switch). On pages the browser's Accept-Language is deliberately ignored: the
+    dealership works in Chinese. An API client (an integration, no cookie) says which
+    language it wants its error messages in with Accept-Language. The language holds for
+    this request only: the thread goes back to the one it had before, so what it runs
+    next is not in this user's."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,7 +45,12 @@ class DefaultLanguageMiddleware:
 
     def __call__(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
+        if chosen in self.supported:
+            language = chosen
+        elif request.path.startswith("/api/"):
+            language = translation.get_language_from_request(request)
+        else:
+            language = settings.LANGUAGE_CODE
         request.LANGUAGE_CODE = language
         with translation.override(language):
             response = self.get_response(request)

@@ -1,6 +1,7 @@
 """Adjustments of the generated OpenAPI schema."""
 
-from drf_spectacular.openapi import AutoSchema
+from drf_spectacular import openapi
+from drf_spectacular.plumbing import ResolvedComponent
 
 TIME_PATTERN = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
 
@@ -31,6 +32,76 @@ def local_times(result, generator, request, public):
     return result
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error of the API (crm_site.errors).",
+    "properties": {
+        "code": {"type": "string", "description": "Stable: invalid, parse_error, "
+                 "not_authenticated, authentication_failed, permission_denied, not_found, "
+                 "method_not_allowed, not_acceptable, unsupported_media_type, throttled, "
+                 "conflict."},
+        "message": {"type": "string", "description": "For a person, in the request's "
+                    "language (the language cookie, else Accept-Language; Chinese by default)."},
+        "fields": {
+            "type": "object",
+            "description": "Each refused field (nested ones by a dotted path), "
+                           "non_field_errors for the request as a whole; empty otherwise.",
+            "additionalProperties": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["code", "message"]}},
+        },
+    },
+    "required": ["code", "message", "fields"],
+}
+ERROR_DESCRIPTIONS = {
+    "400": "Refused input: the fields named with their messages (non_field_errors for "
+           "the whole request).",
+    "401": "Not signed in (no, an expired or an invalid token).",
+    "403": "Signed in, but the role may not do this, or the row is not in its stores.",
+    "404": "No such row among the caller's stores (or no such page of the list).",
+    "429": "Too many requests of this kind: wait the seconds in Retry-After.",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """The site's schema of an operation: tagged with the app that owns it (customers,
+    followups, complaints, inspections, satisfaction, site) and documenting the errors it
+    may answer, each with the one error body (crm_site.errors): 401 and 403 everywhere
+    (every operation needs a signed-in user with a role), 400 where input is taken (a
+    body or query parameters), 404 where the path or a query parameter names a row (or a
+    page past the last), 429 where a rate applies."""
+
+    def get_tags(self):
+        app = type(self.view).__module__.split(".")[0]
+        return ["site" if app == "crm_site" else app]
+
+    def error_statuses(self, operation):
+        statuses = ["401", "403"]
+        takes_query = any(each.get("in") == "query" for each in operation.get("parameters", []))
+        if self.method in ("POST", "PUT", "PATCH") or takes_query:
+            statuses.append("400")
+        if "{" in self.path or takes_query:  # a row named by the path or a query
+            statuses.append("404")  # (?store=), or a page past the last
+        if self.view.get_throttles():
+            statuses.append("429")
+        return sorted(statuses)
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        error = ResolvedComponent(name="Error", type=ResolvedComponent.SCHEMA,
+                                  object="Error", schema=ERROR_SCHEMA)
+        registry.register_on_missing(error)
+        for status in self.error_statuses(operation):
+            operation["responses"].setdefault(status, {
+                "description": ERROR_DESCRIPTIONS[status],
+                "content": {"application/json": {"schema": error.ref}},
+            })
+        return operation
+
+
 class OneObjectSchema(AutoSchema):
     """For a viewset whose GET of the collection answers one object (figures, a
     summary), not a list: drf-spectacular would otherwise call it an array."""
@@ -47,33 +118,6 @@ def plausible_dates(result, generator, request, public):
     for node in _string_schemas(result):
         if node.get("format") in ("date", "date-time"):
             node.setdefault("pattern", DATE_PATTERN)
-    return result
-
-
-_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-_ERRORS = {
-    "400": ("Refused input: the fields named with their messages (non_field_errors for "
-            "the whole request).",
-            {"oneOf": [{"type": "object", "additionalProperties": {}},
-                       {"type": "array", "items": {"type": "string"}}]}),
-    "401": ("Not signed in (no or an invalid token).", _DETAIL),
-    "403": ("Signed in, but the role may not do this.", _DETAIL),
-    "404": ("No such row among the caller's stores.", _DETAIL),
-}
-
-
-def documented_errors(result, generator, request, public):
-    """Every operation may answer 400, 401, 403 and 404 with DRF's error bodies: the
-    schema says so, so that clients (and schema checks) expect them."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            for status, (description, body) in _ERRORS.items():
-                operation["responses"].setdefault(status, {
-                    "description": description,
-                    "content": {"application/json": {"schema": body}},
-                })
     return result
 
 

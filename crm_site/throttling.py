@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
+from .proxies import client_ip
+
 REVEAL, EXPORT, IMPORT, LOGIN = "reveal", "export", "import", "login"
 
 
@@ -23,6 +25,9 @@ class ScopedThrottle(ScopedRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_ip(request)
 
 
 class ImportThrottle(ScopedThrottle):

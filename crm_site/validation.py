@@ -12,12 +12,13 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
+
+from .errors import invalid_response
 
 # Dates a dealership records (births, sales, visits, report ranges) lie in this range.
 EARLIEST = date(1900, 1, 1)
@@ -370,8 +371,7 @@ def _refused_input(request):
 def refused_response(request, errors):
     """The 400 for refused input: JSON naming the fields in the API, a page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({name: [str(m) for m in messages] for name, messages in errors.items()},
-                            status=400)
+        return invalid_response(errors)
     lines = [_("%(field)s：%(message)s") % {"field": _label(name), "message": message}
              for name, messages in errors.items() for message in messages]
     return render(request, "crm_site/refused.html", {"lines": lines}, status=400)

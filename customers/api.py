@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from crm_site import validation
 from crm_site.models import Store, User
 from crm_site.permissions import ActionPermissions
+from crm_site.proxies import client_ip
 from crm_site.scoping import for_user, stores_of
 from crm_site.templatetags.crm import mask_mobile
 
@@ -107,7 +108,7 @@ class RevealMixin:
         data = self.get_serializer(rows, many=True).data
         services.personal_data_export_log(
             user=request.user, customer_ids=self.revealed_customer_ids(rows), unmasked=True,
-            filters=request.get_full_path(), ip_address=request.META.get("REMOTE_ADDR"))
+            filters=request.get_full_path(), ip_address=client_ip(request))
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -117,7 +118,7 @@ class RevealMixin:
         data = self.get_serializer(row).data
         for customer, field in self.revealed_fields(row):
             services.personal_data_reveal(user=request.user, customer=customer, field=field,
-                                          ip_address=request.META.get("REMOTE_ADDR"))
+                                          ip_address=client_ip(request))
         return Response(data)
 
     def revealed_customer_ids(self, rows):
@@ -286,7 +287,7 @@ class CustomerViewSet(RevealMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         field = payload.validated_data["field"]
         value = services.personal_data_reveal(user=request.user, customer=customer,
                                               field=field,
-                                              ip_address=request.META.get("REMOTE_ADDR"))
+                                              ip_address=client_ip(request))
         return Response({"field": field, "value": value or ""})
 
     @extend_schema(request=MergeSerializer, responses=MergeResultSerializer)

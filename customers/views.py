@@ -21,6 +21,8 @@ from crm_site import validation
 from crm_site.exports import csv_response
 from crm_site.forms import apply_errors
 from crm_site.models import User
+from crm_site.proxies import client_ip
+from crm_site.replica import reads_from_replica
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
 from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
@@ -119,7 +121,7 @@ def _export_csv(request, customers):
     services.personal_data_export_log(
         user=request.user, customer_ids=[c.pk for c in rows], unmasked=full,
         filters=_querystring(request, drop=("export", "page")),
-        ip_address=request.META.get("REMOTE_ADDR"))
+        ip_address=client_ip(request))
     response, writer = csv_response(f"customers-{timezone.localdate()}.csv")
     writer.writerow([_("编号"), _("姓名/名称"), _("类型"), _("手机"), _("身份证号/信用代码"), _("门店"),
                      _("负责专员"), _("车牌号"), _("车型"), _("接受短信"), _("接受电话")])
@@ -236,7 +238,7 @@ def customer_reveal(request, pk, field):
     customer = selectors.customer_get(request.user, pk)
     try:
         value = services.personal_data_reveal(user=request.user, customer=customer, field=field,
-                                              ip_address=request.META.get("REMOTE_ADDR"))
+                                              ip_address=client_ip(request))
     except ValidationError as error:
         raise Http404 from error
     return HttpResponse(f'<span class="font-monospace" data-revealed="{field}">{_escape(value)}</span>')
@@ -277,6 +279,7 @@ def customer_consent(request, pk):
 @permission_required("crm_site.reveal_personal_data", raise_exception=True)
 @require_POST
 @throttle(EXPORT)
+@reads_from_replica
 def customer_data_export(request, pk):
     """Everything held about the customer as a JSON file, at the customer's request; logged."""
     customer = selectors.customer_get(request.user, pk)
@@ -286,7 +289,7 @@ def customer_data_export(request, pk):
         return redirect("customers:detail", customer.pk)
     data = services.customer_data_export(customer=customer, actor=request.user,
                                          reason=form.cleaned_data["reason"],
-                                         ip_address=request.META.get("REMOTE_ADDR"))
+                                         ip_address=client_ip(request))
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'

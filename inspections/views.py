@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site import validation
+from crm_site.replica import reads_from_replica
 from crm_site.scoping import stores_of
 
 from . import selectors, services
@@ -253,6 +254,7 @@ def rectification_verify(request, pk):
 
 @login_required
 @permission_required("inspections.view_inspection_reports", raise_exception=True)
+@reads_from_replica
 def dashboard(request):
     """Pass rate per area, person and week; open and overdue rectifications; the
     gallery of failures; the daily trend per area."""

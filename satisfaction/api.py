@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from crm_site import validation
+from crm_site import errors, validation
 from crm_site.permissions import ActionPermissions
 from crm_site.schema import OneObjectSchema
 from crm_site.scoping import for_user
@@ -215,17 +215,20 @@ class ScoreImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request={"multipart/form-data": ScoreImportUploadSerializer},
                    responses={201: ScoreImportSerializer, 400: OpenApiResponse(
-                       OpenApiTypes.OBJECT, description="The rejected import (status, errors by "
-                       "row) or, without a usable file, the field errors.")})
+                       OpenApiTypes.OBJECT, description="The error body (crm_site.errors); for a "
+                       "rejected file also `import`: the rejected import with its errors by row.")})
     def create(self, request, *args, **kwargs):
         upload = ScoreImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
         score_import = services.score_import_file(actor=request.user, name=file.name,
                                                   content=file.read())
-        ok = score_import.status == ScoreImport.Status.IMPORTED
-        return Response(ScoreImportSerializer(score_import).data,
-                        status=status.HTTP_201_CREATED if ok else status.HTTP_400_BAD_REQUEST)
+        data = ScoreImportSerializer(score_import).data
+        if score_import.status == ScoreImport.Status.IMPORTED:
+            return Response(data, status=status.HTTP_201_CREATED)
+        message = _("文件有 %(count)s 处错误，未导入。") % {"count": len(score_import.errors)}
+        body = errors.invalid_body({"file": [{"code": "rejected", "message": message}]})
+        return Response({**body, "import": data}, status=status.HTTP_400_BAD_REQUEST)
 
 
 # Targets --------------------------------------------------------------------------------------------

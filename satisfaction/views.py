@@ -21,6 +21,8 @@ from crm_site import validation
 from crm_site.context_processors import may_open
 from crm_site.exports import csv_response, xlsx_response
 from crm_site.forms import apply_errors
+from crm_site.proxies import client_ip
+from crm_site.replica import reads_from_replica
 from crm_site.throttling import EXPORT, IMPORT, limited, throttle
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -157,6 +159,7 @@ def _chart_data(data):
 
 @login_required
 @permission_required("satisfaction.view_dashboard", raise_exception=True)
+@reads_from_replica
 def dashboard(request):
     """The manager's screen for one store and month."""
     stores = selectors.stores_for(request.user)
@@ -212,6 +215,7 @@ def group(request):
 
 @login_required
 @permission_required("satisfaction.view_dashboard", raise_exception=True)
+@reads_from_replica
 def export_monthly(request):
     """The monthly satisfaction report of one store as an Excel workbook."""
     stores = selectors.stores_for(request.user)
@@ -234,6 +238,7 @@ def _day(request, name, default):
 
 @login_required
 @permission_required("satisfaction.view_dashboard", raise_exception=True)
+@reads_from_replica
 def report_daily(request):
     """The day report per caller (回访员日报)."""
     stores = selectors.stores_for(request.user)
@@ -256,6 +261,7 @@ def report_daily(request):
 
 @login_required
 @permission_required("satisfaction.view_dashboard", raise_exception=True)
+@reads_from_replica
 def report_weekly(request):
     """The weekly follow-up summary per department with verbatim remarks (回访周报)."""
     stores = selectors.stores_for(request.user)
@@ -276,7 +282,7 @@ def report_weekly(request):
         customer_services.personal_data_export_log(
             user=request.user, customer_ids=sorted({a.task.customer_id for a in remarks}),
             filters=f"{request.path}?store={store.code}&week={week.isoformat()}",
-            ip_address=request.META.get("REMOTE_ADDR"), kind="report")
+            ip_address=client_ip(request), kind="report")
         title = _("回访周报 %(store)s %(start)s 至 %(end)s") % {
             "store": store.name, "start": week.isoformat(),
             "end": (week + timedelta(days=6)).isoformat()}
@@ -715,6 +721,7 @@ def _analysis_chart_data(data):
 
 @login_required
 @permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+@reads_from_replica
 def customer_analysis(request):
     """Who our customers are: the store's customer base in a month, quarter or year, each
     bar linking to the customers behind it."""
@@ -760,6 +767,7 @@ def _breakdown(request, data):
 
 @login_required
 @permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+@reads_from_replica
 def customer_analysis_list(request):
     """The customers behind one bar, identifiers masked as on the customer list."""
     stores = selectors.stores_for(request.user)
@@ -784,6 +792,7 @@ SHEET_NAME = str.maketrans(dict.fromkeys("/\\?*[]:", "-"))  # characters a sheet
 
 @login_required
 @permission_required("satisfaction.view_customer_analysis", raise_exception=True)
+@reads_from_replica
 def customer_analysis_export(request):
     """One breakdown (or all of them, without ?breakdown) as CSV or an Excel workbook."""
     stores = selectors.stores_for(request.user)

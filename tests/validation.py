@@ -23,3 +23,11 @@ def refused(field, message=""):
     assert field in errors, f"expected an error on {field!r}, got {errors}"
     assert any(message in text for text in errors[field]), \
         f"expected {message!r} in the {field!r} errors, got {errors[field]}"
+
+
+def api_errors(response):
+    """{field: [messages]} of an API error body (crm_site.errors), after checking it has
+    the one shape every API error has."""
+    body = response.json()
+    assert set(body) >= {"code", "message", "fields"}, body
+    return {name: [each["message"] for each in errors] for name, errors in body["fields"].items()}

@@ -12,6 +12,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -104,6 +105,20 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming replica of that database (optional): dashboards, reports, customer analysis
+# and exports read from it (crm_site.replica); writes and reads after a write stay on the
+# primary. Unset: everything on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # Tests read the replica through the primary's test database.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["crm_site.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "crm_site.User"
@@ -135,6 +150,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "crm_site.proxies.client_ip"
+
+# The reverse proxies in front of the site (addresses or networks, comma separated, e.g.
+# "172.16.0.0/12" for compose's network): X-Forwarded-For is believed only from them
+# (crm_site.proxies.client_ip). Empty: the address the connection came from.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Language and time: Simplified Chinese by default, English when chosen.
 LANGUAGE_CODE = "zh-hans"
@@ -173,7 +194,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
@@ -185,9 +206,6 @@ REST_FRAMEWORK = {
         "import": env("THROTTLE_IMPORT", default="30/hour"),
         "login": env("THROTTLE_LOGIN", default="30/minute"),
     },
-    # Proxies in front of the site that append to X-Forwarded-For (0: use the address
-    # the connection came from, so a client cannot pick its own address).
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 # API tokens (issued in the admin) expire this many days after they were issued.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
@@ -206,7 +224,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm_site.schema.local_times",
         "crm_site.schema.plausible_dates",
-        "crm_site.schema.documented_errors",
         "crm_site.schema.empty_query_means_absent",
     ],
     "ENUM_NAME_OVERRIDES": {
@@ -237,6 +254,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # instead of exiting after 100 tries; the jobs' state is in PostgreSQL meanwhile.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Queues per job kind, so that workers scale out across machines and a long job never
+# delays another kind: `celery -A crm_site worker -Q sweep` runs only the per-minute sweeps
+# (README, "Scaling out"). Tasks not listed go to the default queue "celery". A worker
+# started without -Q takes every queue below, as one worker did before.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in ("celery", "planner", "sms", "sweep", "imports")]
+CELERY_TASK_ROUTES = {
+    "followups.tasks.plan_reminders": {"queue": "planner"},
+    "crm_site.tasks.messages_*": {"queue": "sms"},
+    "complaints.tasks.complaints_sweep": {"queue": "sweep"},
+    "inspections.tasks.rectifications_mark_overdue": {"queue": "sweep"},
+    "*.tasks.import*": {"queue": "imports"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "send-due-messages": {

@@ -34,3 +34,10 @@ CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 WHITENOISE_USE_FINDERS = False
+# Static files under hashed names (collectstatic writes the manifest), so whitenoise sends
+# them with a cache of a year; a changed file gets a new name. (Base settings, for the
+# demo and the tests, keep the plain names and need no collectstatic.)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "crm_site.staticfiles.HashedStaticFilesStorage"},
+}

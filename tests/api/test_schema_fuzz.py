@@ -2,7 +2,9 @@
 its checks, as a general manager (every store, every permission) and as a lounge
 attendant (one store, few permissions): whatever a client sends, the API answers without
 a server error, refuses what the schema says is invalid, every answer (including 400,
-403 and 404) matches the schema, and a refused write leaves no row behind. The schema is
+403 and 404) matches the schema, a refused write leaves no row behind, and every error
+carries the API's error body: a stable code, a message and the refused fields
+(crm_site.errors). The schema is
 generated when the tests are collected, exactly as /api/schema/ serves it, so endpoints
 added later are covered without touching this file."""
 
@@ -18,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 
+from crm_site.errors import CODES
 from crm_site.roles import Role
 from crm_site.wsgi import application
 from tests.customers.factories import make_customer, make_vehicle
@@ -46,6 +49,18 @@ schema = schemathesis.openapi.from_dict(_served_schema(), config=CONFIG)
 schema.app = application
 
 
+@schemathesis.check
+def error_carries_a_code(ctx, response, case):
+    """Every 4xx answer is {"code", "message", "fields"} with a known code."""
+    if response.status_code < 400:
+        return None
+    body = response.json()
+    assert isinstance(body, dict) and body.get("code") in CODES, f"no error code: {body}"
+    assert isinstance(body.get("message"), str) and body["message"], f"no message: {body}"
+    assert isinstance(body.get("fields"), dict), f"no fields: {body}"
+    return None
+
+
 @pytest.fixture(params=[Role.GENERAL_MANAGER, Role.LOUNGE_ATTENDANT])
 def auth_headers(request, db, make_user, store, other_store):
     """A member of staff of two stores, with a customer and a car in each so that ids
@@ -66,6 +81,7 @@ def auth_headers(request, db, make_user, store, other_store):
           suppress_health_check=list(HealthCheck))
 def test_every_operation(case, auth_headers, row_count):
     before = row_count() if case.method != "GET" else None
-    response = case.call_and_validate(headers=auth_headers)
+    response = case.call_and_validate(headers=auth_headers,
+                                      additional_checks=[error_carries_a_code])
     if before is not None and response.status_code >= 400:
         assert row_count() == before, "a refused write left a row behind"

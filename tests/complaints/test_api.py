@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from complaints.models import Complaint
 from crm_site.roles import Role
+from tests.validation import api_errors
 
 from .conftest import T0
 
@@ -64,21 +65,21 @@ def test_bad_input_is_a_400_naming_the_field(api, customer, payload, field):
             "description": "贵", **payload}
     response = api.post(BASE, data, format="json")
     assert response.status_code == 400
-    assert field in response.data
+    assert field in api_errors(response)
     assert not Complaint.objects.exists()
 
 
 def test_foreign_customer_is_refused(api, foreign_customer):
     response = api.post(BASE, {"customer": foreign_customer.pk, "channel": "phone",
                                "category": "price", "description": "x"}, format="json")
-    assert response.status_code == 400 and "customer" in response.data
+    assert response.status_code == 400 and "customer" in api_errors(response)
     assert not Complaint.objects.exists()
 
 
 def test_resolve_before_respond_is_a_400(api, open_complaint):
     complaint = open_complaint()
     response = api.post(f"{BASE}{complaint.pk}/resolve/", {"resolution": "x"}, format="json")
-    assert response.status_code == 400 and "responded_at" in response.data
+    assert response.status_code == 400 and "responded_at" in api_errors(response)
 
 
 def test_another_stores_complaint_is_404(open_complaint, make_user, other_store, clock):
@@ -136,7 +137,7 @@ def test_a_caller_cannot_quietly_downgrade_an_important_complaint(api, staff, cu
     caller.force_authenticate(staff["caller"])
     response = caller.post(url + "classify/", DOWNGRADE, format="json")
     assert response.status_code == 403
-    assert "CR主管或总经理" in response.json()["detail"]
+    assert "CR主管或总经理" in response.json()["message"]
     complaint = Complaint.objects.get()
     assert complaint.severity == "important"
     assert not complaint.events.filter(kind="classified").exists()
@@ -148,7 +149,7 @@ def test_a_downgrade_by_the_cr_manager_needs_a_reason_tells_both_managers_and_is
 
     url = _important(api, customer)
     response = api.post(url + "classify/", {**DOWNGRADE, "note": ""}, format="json")
-    assert response.status_code == 400 and "note" in response.json()
+    assert response.status_code == 400 and "note" in api_errors(response)
     assert Complaint.objects.get().severity == "important"
     response = api.post(url + "classify/", DOWNGRADE, format="json")
     assert response.status_code == 200, response.data

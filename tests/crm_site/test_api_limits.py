@@ -29,7 +29,7 @@ def test_a_token_expires_after_the_configured_days(cr_manager, settings):
     with time_machine.travel(timezone.now() + timedelta(days=90, minutes=1)):
         response = api.get("/api/v1/me/")
     assert response.status_code == 401
-    assert "过期" in response.json()["detail"]
+    assert "过期" in response.json()["message"]
     settings.API_TOKEN_TTL_DAYS = 365
     with time_machine.travel(timezone.now() + timedelta(days=90, minutes=1)):
         assert api.get("/api/v1/me/").status_code == 200
@@ -46,7 +46,7 @@ def test_a_token_stops_working_while_its_account_is_locked_out(client, store, ma
                     REMOTE_ADDR="203.0.113.9")
     response = api.get("/api/v1/me/", REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 401
-    assert "锁定" in response.json()["detail"]
+    assert "锁定" in response.json()["message"]
     with time_machine.travel(timezone.now() + timedelta(hours=settings.AXES_COOLOFF_TIME,
                                                         minutes=1)):
         assert api.get("/api/v1/me/").status_code == 200

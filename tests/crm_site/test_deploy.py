@@ -99,16 +99,96 @@ def test_compose_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 @needs_compose
-def test_compose_publishes_ports_on_the_loopback_only(tmp_path):
+def test_compose_publishes_only_the_proxy(tmp_path):
     import yaml
 
     result = _compose_config(tmp_path, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"])
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    for name in ("web", "db", "redis"):
+    for name in ("db", "redis"):
         ports = services[name]["ports"]
         assert ports
         for port in ports:
             host_ip = port["host_ip"] if isinstance(port, dict) else port.split(":")[0]
             assert host_ip == "127.0.0.1", (name, port)
-    assert services["web"]["environment"]["DJANGO_TRUST_X_FORWARDED_PROTO"] == "false"
+    assert "ports" not in services["web"]
+    assert {port["target"] for port in services["proxy"]["ports"]} == {80, 443}
+    assert services["web"]["environment"]["DJANGO_TRUST_X_FORWARDED_PROTO"] == "true"
+
+
+# What is shipped, read as files (no docker needed) ------------------------------------------------
+
+def _compose_file():
+    import yaml
+
+    return yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+
+
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+
+
+def test_the_image_keeps_secrets_and_local_state_out():
+    ignored = {line.strip() for line in (settings.BASE_DIR / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", ".venv", ".git", ".demo", "media", "staticfiles", "test-artifacts",
+            "deploy/certs", "*.sqlite3", ".pytest_cache"} <= ignored
+    assert "!.env.example" in ignored
+
+
+def test_the_image_runs_as_an_unprivileged_user():
+    lines = [line.split() for line in (settings.BASE_DIR / "Dockerfile").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    users = [words[1] for words in lines if words[0] == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert lines[-1][0] == "CMD" and any(words[0] == "USER" for words in lines[-4:])
+
+
+def test_every_app_service_reads_the_env_file():
+    services = _compose_file()["services"]
+    for name in APP_SERVICES:
+        assert {"path": ".env", "required": False} in services[name]["env_file"], name
+
+
+def test_the_proxy_terminates_tls_with_mounted_certificates_and_is_the_only_way_in():
+    compose = _compose_file()
+    services = compose["services"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    mounts = {volume.rsplit(":", 2)[1]: volume for volume in proxy["volumes"]}
+    assert mounts["/etc/nginx/certs"].endswith(":ro")
+    assert mounts["/etc/nginx/conf.d/default.conf"].startswith("./deploy/nginx.conf:")
+    assert "ports" not in services["web"]
+    conf = (settings.BASE_DIR / "deploy" / "nginx.conf").read_text()
+    assert "ssl_certificate /etc/nginx/certs/fullchain.pem;" in conf
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf  # the client's own dropped
+    assert "proxy_set_header X-Forwarded-Proto https;" in conf
+    # The trusted proxies are this stack's own network, which only its containers join.
+    environment = compose["x-app"]["environment"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert environment["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-172.28.0.0/16}"
+    assert subnet == "${COMPOSE_SUBNET:-172.28.0.0/16}"
+    assert environment["DJANGO_TRUST_X_FORWARDED_PROTO"] == "${DJANGO_TRUST_X_FORWARDED_PROTO:-true}"
+    assert environment["MEDIA_ACCEL_REDIRECT"] == "${MEDIA_ACCEL_REDIRECT:-/protected-media/}"
+
+
+def _setting(expression, **overrides):
+    result = _manage("shell", "-c", f"from django.conf import settings; print({expression})",
+                     **overrides)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_production_serves_static_files_under_hashed_names():
+    assert _setting('settings.STORAGES["staticfiles"]["BACKEND"]') == \
+        "crm_site.staticfiles.HashedStaticFilesStorage"
+    # The demo: plain names, no collectstatic needed.
+    assert _setting('settings.STORAGES["staticfiles"]["BACKEND"]',
+                    DJANGO_SETTINGS_MODULE="crm_site.settings.base") == \
+        "whitenoise.storage.CompressedStaticFilesStorage"
+
+
+def test_the_trusted_proxies_come_from_the_environment():
+    assert _setting("settings.TRUSTED_PROXIES") == "[]"
+    assert _setting("settings.TRUSTED_PROXIES", TRUSTED_PROXIES="172.28.0.0/16,10.0.0.2") == \
+        "['172.28.0.0/16', '10.0.0.2']"
+    assert _setting("settings.AXES_CLIENT_IP_CALLABLE") == "crm_site.proxies.client_ip"

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from crm_site.roles import Role
 from customers.models import Customer, ServiceVisit, Vehicle
 from tests.customers.factories import make_customer, make_id_number, make_sale, make_vehicle, make_vin
+from tests.validation import api_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +34,14 @@ def test_create_with_bad_input_gives_field_errors_and_saves_nothing(api, store):
         "store": store.pk, "name": "王伟", "mobile": "12345", "id_number": "310101",
         "family": [{"relation": "spouse", "name": "李丽"}]}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) >= {"mobile", "id_number"}
+    assert set(api_errors(response)) >= {"mobile", "id_number"}
     assert not Customer.objects.exists()
 
 
 def test_create_into_another_store_is_refused(api, other_store):
     response = api.post("/api/v1/customers/", {"store": other_store.pk, "name": "王伟",
                                                "mobile": "13900000001"}, format="json")
-    assert response.status_code == 400 and "store" in response.json()
+    assert response.status_code == 400 and "store" in api_errors(response)
     assert not Customer.objects.exists()
 
 
@@ -65,7 +66,7 @@ def test_create_normalises_and_masks_for_roles_without_the_right(specialist_api,
 def test_duplicate_refused_unless_confirmed(api, store, customer):
     data = {"store": store.pk, "name": "另一人", "mobile": customer.mobile}
     response = api.post("/api/v1/customers/", data, format="json")
-    assert response.status_code == 400 and "mobile" in response.json()
+    assert response.status_code == 400 and "mobile" in api_errors(response)
     response = api.post("/api/v1/customers/", {**data, "allow_duplicate": True}, format="json")
     assert response.status_code == 201
 
@@ -128,14 +129,14 @@ def test_visit_with_bad_dates_saves_nothing(client, make_user, store, vehicle):
     response = service.post("/api/v1/service-visits/", {
         "vehicle": vehicle.pk, "repair_type": "repair", "date_in": "2026-11-01",
         "date_out": "2026-10-01"}, format="json")
-    assert response.status_code == 400 and "date_out" in response.json()
+    assert response.status_code == 400 and "date_out" in api_errors(response)
     assert not ServiceVisit.objects.exists()
 
 
 def test_unknown_vin_is_a_field_error(api):
     response = api.post("/api/v1/service-visits/", {"vin": make_vin(99), "repair_type": "repair",
                                                     "date_in": "2026-11-01"}, format="json")
-    assert response.status_code == 400 and "vin" in response.json()
+    assert response.status_code == 400 and "vin" in api_errors(response)
 
 
 def test_insurance_policy_push(api, vehicle):
@@ -249,13 +250,13 @@ def test_correction_request_filed_applied_and_confirmed_through_the_api(caller_a
 def test_correction_request_reject_needs_a_reason_and_bad_input_names_the_field(
         caller_api, customer, sales_manager):
     assert _file(caller_api, customer, correct_value="").status_code == 400
-    assert "field" in _file(caller_api, customer, field="nope").json()
+    assert "field" in api_errors(_file(caller_api, customer, field="nope"))
     correction = _file(caller_api, customer).json()
     manager = APIClient()
     manager.force_authenticate(sales_manager)
     url = f"/api/v1/correction-requests/{correction['id']}/reject/"
     response = manager.post(url, {"note": ""}, format="json")
-    assert response.status_code == 400 and "decision_note" in response.json()
+    assert response.status_code == 400 and "decision_note" in api_errors(response)
     assert manager.post(url, {"note": "客户确认无误"}, format="json").json()["status"] == "rejected"
 
 
@@ -412,7 +413,7 @@ def test_visit_with_an_absurd_date_is_refused_and_leaves_no_row(client, make_use
     visit = {"vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-11-01", field: value}
     response = service.post("/api/v1/service-visits/", visit, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in api_errors(response)
     assert not ServiceVisit.objects.exists()
     # A client retrying the same request gets the same answer, still without a row.
     assert service.post("/api/v1/service-visits/", visit, format="json").status_code == 400
@@ -428,7 +429,7 @@ def test_visit_before_1990_is_refused_one_before_delivery_is_kept(make_user, sto
     service.force_authenticate(make_user(Role.SERVICE_MANAGER, store))
     response = service.post("/api/v1/service-visits/", {
         "vin": vehicle.vin, "repair_type": "repair", "date_in": "1989-12-31"}, format="json")
-    assert response.status_code == 400 and "1990-01-01" in str(response.json()["date_in"])
+    assert response.status_code == 400 and "1990-01-01" in str(api_errors(response)["date_in"])
     assert not ServiceVisit.objects.exists()
     response = service.post("/api/v1/service-visits/", {
         "vin": vehicle.vin, "repair_type": "repair", "date_in": "2026-08-01"}, format="json")
@@ -468,7 +469,7 @@ def test_the_manager_who_applied_a_correction_cannot_also_confirm_it(api, cr_man
     assert response.status_code == 200, response.json()
     response = api.post(f"/api/v1/correction-requests/{correction_id}/confirm/", format="json")
     assert response.status_code == 403
-    assert "另一位同事" in response.json()["detail"]
+    assert "另一位同事" in response.json()["message"]
     correction = CorrectionRequest.objects.get()
     assert correction.confirmed_by is None and correction.confirmed_at is None
     response = caller_api.post(f"/api/v1/correction-requests/{correction_id}/confirm/",

@@ -7,6 +7,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from crm_site.roles import Role
+from tests.validation import api_errors
 
 from .helpers import MON, at, make_calls
 
@@ -45,7 +46,7 @@ def test_tasks_filters_and_outcome(api, store, caller):
     with time_machine.travel(at(MON, 10), tick=False):
         response = api.post(f"/api/v1/followup-tasks/{tasks[1].pk}/outcome/",
                             {"outcome": "refused"}, format="json")
-    assert response.status_code == 400 and "reason" in response.json()
+    assert response.status_code == 400 and "reason" in api_errors(response)
 
 
 def test_other_store_cannot_see_or_record(store, other_store, make_user):

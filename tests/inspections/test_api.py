@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from crm_site.roles import Role
 from inspections import services
 from inspections.models import Area, Inspection, Outcome, Photo, Rectification
+from tests.validation import api_errors
 
 from .factories import html_as_jpg, jpeg, text_file
 
@@ -48,7 +49,7 @@ def test_manager_changes_item_over_api(cr_manager, specialist, checklists):
                                         {"text": "垃圾桶已清空", "weight": 1}, format="json")
     assert response.status_code == 200 and response.json()["version"] == 3
     bad = api_for(cr_manager).post(f"/api/v1/checklists/{template.pk}/items/", {"weight": 1}, format="json")
-    assert bad.status_code == 400 and "text" in bad.json()
+    assert bad.status_code == 400 and "text" in api_errors(bad)
     denied = api_for(specialist).post(f"/api/v1/checklists/{template.pk}/items/",
                                       {"text": "x", "weight": 1}, format="json")
     assert denied.status_code == 403
@@ -64,9 +65,9 @@ def test_round_over_api(specialist, consultant, cr_manager, store, checklists, m
 
     photos = f"/api/v1/inspections/{round_.pk}/photos/"
     bad = api.post(photos, {"result": first["id"], "photo": html_as_jpg()}, format="multipart")
-    assert bad.status_code == 400 and bad.json()["photo"][0].startswith("照片：")
+    assert bad.status_code == 400 and api_errors(bad)["photo"][0].startswith("照片：")
     bad = api.post(photos, {"result": first["id"], "photo": text_file()}, format="multipart")
-    assert bad.status_code == 400 and "photo" in bad.json()
+    assert bad.status_code == 400 and "photo" in api_errors(bad)
     assert not Photo.objects.exists() and media_files() == []
 
     api.post(f"/api/v1/inspections/{round_.pk}/answer/",
@@ -87,7 +88,7 @@ def test_round_over_api(specialist, consultant, cr_manager, store, checklists, m
     assert [r["id"] for r in listed["results"]] == [rectification.pk]
     assert len(listed["results"][0]["before_photos"]) == 1
     no_photo = mine.post(f"/api/v1/rectifications/{rectification.pk}/fix/", {"note": "x"}, format="multipart")
-    assert no_photo.status_code == 400 and "photo" in no_photo.json()
+    assert no_photo.status_code == 400 and "photo" in api_errors(no_photo)
     fixed = mine.post(f"/api/v1/rectifications/{rectification.pk}/fix/", {"note": "已补充", "photo": jpeg()},
                       format="multipart").json()
     assert fixed["status"] == "fixed" and len(fixed["after_photos"]) == 1
@@ -103,7 +104,7 @@ def test_answer_validation(specialist, checklists):
     url = f"/api/v1/inspections/{round_.pk}/answer/"
     assert api.post(url, {"result": 0, "outcome": "pass"}, format="json").status_code == 400
     response = api.post(url, {"result": round_.results.first().pk, "outcome": "maybe"}, format="json")
-    assert response.status_code == 400 and "outcome" in response.json()
+    assert response.status_code == 400 and "outcome" in api_errors(response)
 
 
 def test_another_stores_records_are_404(specialist, make_user, other_store, other_checklists):

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from satisfaction.models import ImprovementPlan, ManufacturerReport, Target, WeakItem
+from tests.validation import api_errors
 
 from .factories import csv_bytes, import_scores, rows_for
 
@@ -53,7 +54,9 @@ def test_score_import_upload(api, store):
     response = api.post("/api/v1/score-imports/", {"file": SimpleUploadedFile("bad.csv", bad)},
                         format="multipart")
     assert response.status_code == 400
-    assert [e["row"] for e in response.json()["errors"]] == [2, 3]
+    body = response.json()
+    assert body["code"] == "invalid" and body["fields"]["file"][0]["code"] == "rejected"
+    assert [e["row"] for e in body["import"]["errors"]] == [2, 3]
     assert ManufacturerReport.objects.count() == 1
     listed = api.get("/api/v1/score-imports/").json()
     assert listed["count"] == 2
@@ -85,10 +88,10 @@ def test_targets_set_per_store(api, store, other_store):
 def test_a_refused_target_names_the_field_in_the_users_language(api):
     response = api.post("/api/v1/targets/", {"measure": "followup_rate", "value": "1"})
     assert response.status_code == 400
-    assert response.json() == {"store": ["只有系统管理员可以修改全部门店的默认目标。"]}
+    assert api_errors(response) == {"store": ["只有系统管理员可以修改全部门店的默认目标。"]}
     api.cookies["crm_language"] = "en"
     response = api.post("/api/v1/targets/", {"measure": "followup_rate", "value": "1"})
-    assert response.json() == {
+    assert api_errors(response) == {
         "store": ["Only a system administrator can change the default targets for all stores."]}
 
 

@@ -28,7 +28,7 @@ from satisfaction.models import (
     TrainingSession,
 )
 from satisfaction.team import selectors, services
-from tests.validation import refused
+from tests.validation import api_errors, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -386,7 +386,7 @@ def test_vote_api_refuses_a_self_vote(client, store, caller):
     client.force_login(caller)
     response = client.post("/api/v1/team/smile-votes/", {"store": store.pk, "nominee": caller.pk},
                            content_type="application/json")
-    assert response.status_code == 400 and "nominee" in response.json()
+    assert response.status_code == 400 and "nominee" in api_errors(response)
 
 
 # One-to-one talks ---------------------------------------------------------------------------------
