@@ -15,26 +15,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import rules
-from .models import Message, Notification, OpeningHours, Store, User
+from .models import Activity, Message, Notification, OpeningHours, Store, User
 from .roles import Role, staff_change_refusal
 from .scoping import stores_of
 from .sms import SmsError, get_backend
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HOURS = (time(8, 30), time(17, 30))
+DEFAULT_HOURS = (time(8, 30), time(18, 0))
+DEFAULT_CALL_HOURS = (time(8, 30), time(17, 30))
 
 
 # Stores -------------------------------------------------------------------------------
 
 @transaction.atomic
-def store_create(*, group, code, name, weekdays=range(5), hours=DEFAULT_HOURS, **fields):
-    """Open a store with its CR office hours (default Monday to Friday, 08:30 to 17:30)."""
+def store_create(*, group, code, name, weekdays=range(7), hours=DEFAULT_HOURS,
+                 call_weekdays=range(5), call_hours=DEFAULT_CALL_HOURS, **fields):
+    """Open a store with its calendar: the store every day 08:30 to 18:00, holidays
+    included (a 4S store; inspections follow it); the call centre and the CR office's
+    clock Monday to Friday 08:30 to 17:30, closed on statutory holidays."""
     store = Store.objects.create(group=group, code=code, name=name, **fields)
     OpeningHours.objects.bulk_create(
-        OpeningHours(store=store, weekday=day, opens=hours[0], closes=hours[1])
-        for day in weekdays
-    )
+        [OpeningHours(store=store, activity=Activity.STORE, weekday=day, opens=hours[0],
+                      closes=hours[1], on_holidays=True) for day in weekdays]
+        + [OpeningHours(store=store, activity=Activity.CALLS, weekday=day, opens=call_hours[0],
+                        closes=call_hours[1], on_holidays=False) for day in call_weekdays])
     return store
 
 
@@ -186,6 +191,24 @@ def messages_requeue_stuck(*, now=None, older_than=timedelta(minutes=10)):
     return Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - older_than
     ).update(status=Message.Status.READY, next_attempt_at=now)
+
+
+# Calendars ------------------------------------------------------------------------------
+
+def stores_unplanned_report(*, skipped, day):
+    """Tell the group admins of each store the planner left out for want of a usable
+    calendar (once a day and store). `skipped`: [(store, reason)]."""
+    from .selectors import group_admins
+
+    for store, reason in skipped:
+        logger.warning("store %s has no usable calendar (%s): not planned on %s",
+                       store.code, reason, day)
+        notification_send(
+            users=list(group_admins(store.group_id and store.group)),
+            title=_("%(store)s 没有可用的营业日历，今晚未生成提醒") % {"store": store.name},
+            body=_("请为该门店设置营业时间（%(day)s）。") % {"day": day.isoformat()},
+            url=f"/admin/crm_site/store/{store.pk}/change/",
+            dedupe_key=f"calendar-unusable:{store.pk}:{day.isoformat()}")
 
 
 # Notifications --------------------------------------------------------------------------
