@@ -53,12 +53,32 @@ def statutory_status(day: date, national=None, entered_years=()):
     return None
 
 
+# The library's festival names (chinese_calendar.Holiday values) and how staff write them.
+FESTIVAL_LABELS = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+}
+
+
+def festival_of(name: str):
+    """The library's festival name for a name written by hand ("春节", "春节假期",
+    "中秋", "Spring Festival"); None when it names no festival."""
+    name = (name or "").strip()
+    for value, label in FESTIVAL_LABELS.items():
+        short = label[:-1] if label.endswith("节") and len(label) > 2 else label
+        if name == value or name.startswith(short):
+            return value
+    return None
+
+
 def holiday_name(day: date, national_names=None, entered_years=()):
-    """The festival `day` belongs to: the name entered by hand for the day, else the
-    library's English festival name (a chinese_calendar.Holiday value); None when the
-    day is no holiday."""
+    """The festival (a chinese_calendar.Holiday value) whose holiday `day` is: from the
+    days entered by hand ({date: (is_working, name)}) when the day is one of them or its
+    year was entered in full, else from the library; None when the day is no holiday."""
     if national_names and day in national_names:
-        return national_names[day] or None
+        is_working, name = national_names[day]
+        return None if is_working else festival_of(name)
     if day.year in entered_years:
         return None
     try:

@@ -79,3 +79,52 @@ def group_admins(group=None):
     if group is not None:
         keepers &= Q(stores__group=group)
     return User.objects.filter(is_active=True).filter(keepers | Q(is_superuser=True)).distinct()
+
+
+def national_days(start, end):
+    """({date: (is_working, name)} of the national days entered by hand between `start`
+    and `end`, the years entered in full): for festivals (greetings) (two queries)."""
+    days = {day: (is_working, name) for day, is_working, name in
+            CalendarOverride.objects.filter(store__isnull=True, date__range=(start, end))
+            .values_list("date", "is_working", "name")}
+    return days, frozenset(CalendarYear.objects.values_list("year", flat=True))
+
+
+def calendar_year_missing(today):
+    """Next year, when from 1 October on it is neither entered (CalendarYear) nor known
+    to the holiday library; else None. Cached for an hour (one query at most); entering
+    a year clears it (services.calendar_year_enter)."""
+    from django.core.cache import cache
+
+    from .rules import library_year_known
+
+    year = today.year + 1
+    if today.month < 10 or library_year_known(year):
+        return None
+    key = f"calendar-year-missing:{year}"
+    missing = cache.get(key)
+    if missing is None:
+        missing = not CalendarYear.objects.filter(year=year).exists()
+        cache.set(key, missing, 3600)
+    return year if missing else None
+
+
+def calendar_year_days(year):
+    """[(date, is_working, name)] of `year`: as entered, else as the holiday library has
+    it (names in Chinese), else empty; and whether the year was entered."""
+    from .rules import FESTIVAL_LABELS, holiday_name, library_year
+
+    if CalendarYear.objects.filter(year=year).exists():
+        rows = CalendarOverride.objects.filter(store__isnull=True, date__year=year).order_by("date")
+        return [(row.date, row.is_working, row.name) for row in rows], True
+    days = []
+    for day, is_working in sorted(library_year(year).items()):
+        name = holiday_name(day) if not is_working else _festival_of_makeup(day)
+        days.append((day, is_working, FESTIVAL_LABELS.get(name, name or "")))
+    return days, False
+
+
+def _festival_of_makeup(day):
+    import chinese_calendar
+
+    return chinese_calendar.get_holiday_detail(day)[1]

@@ -28,8 +28,13 @@ def forwards(apps, schema_editor):
                              closes=datetime.time(18, 0), on_holidays=True) for day in range(7))
         else:
             OpeningHours.objects.filter(store=store, activity="store").update(on_holidays=False)
-    grant_permissions(apps, "crm_site", {str(Role.GENERAL_MANAGER): ["manage_calendar_year",
-                                                                      "view_calendaryear"]})
+    grant_permissions(apps, "crm_site", {
+        str(Role.GENERAL_MANAGER): ["manage_calendar_year", "view_calendaryear"],
+        # Every manager is warned while next year's calendar is missing.
+        str(Role.CR_MANAGER): ["view_calendaryear"],
+        str(Role.SALES_MANAGER): ["view_calendaryear"],
+        str(Role.SERVICE_MANAGER): ["view_calendaryear"],
+    })
 
 
 def backwards(apps, schema_editor):
