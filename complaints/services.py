@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm_site.models import User
+from crm_site.models import Activity, User
 from crm_site.roles import MANAGER_ROLES, Role
 from crm_site.scoping import works_for
 from crm_site.selectors import store_calendar
@@ -70,7 +70,7 @@ def policy_for(severity) -> SlaPolicy:
 def timekeeper_for(store, policy: SlaPolicy) -> rules.Timekeeper:
     if not policy.working_hours_only:
         return rules.Timekeeper()
-    return rules.Timekeeper(store_calendar(store), ZoneInfo(store.time_zone))
+    return rules.Timekeeper(store_calendar(store, Activity.CALLS), ZoneInfo(store.time_zone))
 
 
 def _lock(complaint):

@@ -1,8 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import CalendarOverride, DealerGroup, Message, Notification, OpeningHours, Store, User
+from .models import (
+    CalendarOverride,
+    CalendarYear,
+    DealerGroup,
+    Message,
+    Notification,
+    OpeningHours,
+    Store,
+    User,
+)
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -12,8 +24,25 @@ class OpeningHoursInline(admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "group", "brand", "is_active"]
+    list_display = ["code", "name", "group", "brand", "is_active", "calendar_usable"]
     inlines = [OpeningHoursInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            has_hours=Exists(OpeningHours.objects.filter(store=OuterRef("pk"))))
+
+    @admin.display(boolean=True, description=gettext_lazy("营业日历可用"))
+    def calendar_usable(self, store):
+        return store.has_hours
+
+    def changelist_view(self, request, extra_context=None):
+        """A store without opening hours is not planned at night: say so on the list."""
+        broken = list(self.get_queryset(request).filter(is_active=True, has_hours=False)
+                      .values_list("name", flat=True))
+        if broken:
+            messages.warning(request, _("以下门店没有营业时间，夜间提醒不会为其生成：%(stores)s")
+                             % {"stores": "、".join(broken)})
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(User)
@@ -32,4 +61,5 @@ class MessageAdmin(admin.ModelAdmin):
 
 admin.site.register(DealerGroup, SimpleHistoryAdmin)
 admin.site.register(CalendarOverride, SimpleHistoryAdmin)
+admin.site.register(CalendarYear, SimpleHistoryAdmin)
 admin.site.register(Notification)

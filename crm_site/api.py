@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import errors, services, validation
-from .models import Message, Notification, Store, User
+from .models import CalendarOverride, CalendarYear, Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
 from .templatetags.crm import mask_mobile
@@ -148,6 +148,66 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return for_user(Message.objects.all(), self.request.user).order_by("-id")
+
+
+class CalendarDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    is_working = serializers.BooleanField(help_text="true: a make-up workday; false: a holiday")
+    name = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+
+
+class CalendarYearSerializer(validation.ModelSerializer):
+    """A year of the national calendar with its holidays and make-up workdays; `note`
+    (the notice it follows) is the change note of the history rows."""
+
+    days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CalendarYear
+        fields = ["year", "note", "entered_at", "days"]
+        read_only_fields = fields
+
+    def get_days(self, entry) -> list[CalendarDaySerializer]:
+        days = self.context["days"].get(entry.year, [])
+        return CalendarDaySerializer(days, many=True).data
+
+
+class CalendarYearWriteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=200)
+    days = CalendarDaySerializer(many=True)
+
+
+class CalendarYearViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """The national calendar's entered years (group admin). PUT /calendar-years/{year}/
+    enters or replaces a year, as the page does."""
+
+    serializer_class = CalendarYearSerializer
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "crm_site.manage_calendar_year"}
+    lookup_field = "year"
+    lookup_value_regex = "[0-9]+"
+    queryset = CalendarYear.objects.order_by("-year")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        days = {}
+        if not getattr(self, "swagger_fake_view", False):
+            for row in CalendarOverride.objects.filter(store__isnull=True).order_by("date"):
+                days.setdefault(row.date.year, []).append(
+                    {"date": row.date, "is_working": row.is_working, "name": row.name})
+        context["days"] = days
+        return context
+
+    @extend_schema(request=CalendarYearWriteSerializer, responses=CalendarYearSerializer)
+    def update(self, request, *args, **kwargs):
+        year = int(kwargs["year"])
+        data = CalendarYearWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.calendar_year_enter(
+            actor=request.user, year=year, note=data.validated_data["note"],
+            days=[(d["date"], d["is_working"], d.get("name", "")) for d in data.validated_data["days"]])
+        return Response(self.get_serializer(entry).data)
 
 
 def bad_request(request, exception=None):

@@ -24,6 +24,7 @@ router = Router()
 router.register("stores", api.StoreViewSet, basename="store")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 router.register("messages", api.MessageViewSet, basename="message")
+router.register("calendar-years", api.CalendarYearViewSet, basename="calendar-year")
 for app_api in (customers.api, followups.api, complaints.api, inspections.api, satisfaction.api):
     app_api.register(router)
 

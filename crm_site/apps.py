@@ -10,4 +10,5 @@ class CrmSiteConfig(AppConfig):
     nav_items = [
         (_("员工"), "staff-list", "crm_site.manage_staff"),
         (_("短信发件箱"), "message-list", "crm_site.view_message"),
+        (_("法定节假日"), "calendar-year-list", "crm_site.manage_calendar_year"),
     ]

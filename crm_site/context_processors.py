@@ -22,8 +22,34 @@ def navigation(request):
         if group:
             groups.append({"label": config.verbose_name, "items": group})
             items.extend(group)
-    return {"nav_items": items, "nav_groups": groups,
-            "unread_notifications": user.notifications.unread().count()}
+    unread, missing_year = _unread_and_missing_year(user)
+    return {"nav_items": items, "nav_groups": groups, "unread_notifications": unread,
+            "calendar_year_missing": missing_year}
+
+
+def _unread_and_missing_year(user):
+    """The unread-notification count and, for managers from 1 October, next year when its
+    national calendar is neither entered nor known to the holiday library: one query
+    (the year's check rides on the count's)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Exists, OuterRef, Subquery
+    from django.utils import timezone
+
+    from .models import CalendarYear, Notification
+    from .rules import library_year_known
+
+    today = timezone.localdate()
+    year = today.year + 1
+    if (today.month < 10 or not user.has_perm("crm_site.view_calendaryear")  # managers
+            or library_year_known(year)):
+        return user.notifications.unread().count(), None
+    unread = (Notification.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
+              .values("user").annotate(n=Count("id")).values("n"))
+    count, entered = (get_user_model().objects.filter(pk=user.pk)
+                      .annotate(unread=Subquery(unread), entered=Exists(
+                          CalendarYear.objects.filter(year=year)))
+                      .values_list("unread", "entered").get())
+    return count or 0, None if entered else year
 
 
 def may_open(user, url):
@@ -42,3 +68,4 @@ def may_open(user, url):
             if url_name == name and perm and not user.has_perm(perm):
                 return False
     return True
+

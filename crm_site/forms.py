@@ -86,3 +86,49 @@ class StaffForm(validation.ModelForm):
             del self.fields["username"]
             self.initial["stores"] = list(self.instance.stores.values_list("pk", flat=True))
             self.initial["roles"] = list(self.instance.role_codes)
+
+
+OFF_WORDS, WORK_WORDS = {"休", "off", "holiday"}, {"班", "work", "workday"}
+
+
+def days_text(days):
+    """[(date, is_working, name)] as the lines of the calendar-year form."""
+    return "\n".join(f"{day.isoformat()} {'班' if is_working else '休'} {name}".rstrip()
+                     for day, is_working, name in days)
+
+
+class CalendarYearForm(StyledFormMixin, forms.Form):
+    """A year's holidays and make-up workdays, one day or range a line:
+    "2027-02-06..2027-02-12 休 春节", "2027-02-20 班 春节"."""
+
+    days = forms.CharField(
+        label=_("节假日与调休上班日"), widget=forms.Textarea(attrs={"rows": 18}),
+        help_text=_("每行一天或一段：日期（或 开始..结束）、休 或 班、名称，例如 "
+                    "2027-02-06..2027-02-12 休 春节；2027-02-20 班 春节"))
+    note = forms.CharField(label=_("修改说明"), max_length=200,
+                           help_text=_("依据，例如：国务院办公厅关于2027年部分节假日安排的通知"))
+
+    def clean_days(self):
+        from datetime import date, timedelta
+
+        out = []
+        for number, line in enumerate(self.cleaned_data["days"].splitlines(), start=1):
+            parts = line.split(None, 2)
+            if not parts:
+                continue
+            if len(parts) < 2 or parts[1].lower() not in OFF_WORDS | WORK_WORDS:
+                raise ValidationError(_("第 %(n)s 行：请写 日期 休/班 名称。") % {"n": number})
+            first, _sep, last = parts[0].partition("..")
+            try:
+                start = date.fromisoformat(first)
+                end = date.fromisoformat(last) if last else start
+            except ValueError:
+                raise ValidationError(_("第 %(n)s 行：日期请写成 2027-02-06。") % {"n": number}) from None
+            if end < start or (end - start).days > 31:
+                raise ValidationError(_("第 %(n)s 行：日期范围不对。") % {"n": number})
+            is_working = parts[1].lower() in WORK_WORDS
+            name = parts[2] if len(parts) > 2 else ""
+            while start <= end:
+                out.append((start, is_working, name))
+                start += timedelta(days=1)
+        return out

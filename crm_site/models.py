@@ -14,6 +14,16 @@ from simple_history.models import HistoricalRecords
 from .roles import Role
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("星期一")
+    TUESDAY = 1, _("星期二")
+    WEDNESDAY = 2, _("星期三")
+    THURSDAY = 3, _("星期四")
+    FRIDAY = 4, _("星期五")
+    SATURDAY = 5, _("星期六")
+    SUNDAY = 6, _("星期日")
+
+
 class DealerGroup(models.Model):
     """A dealer group (经销商集团) that runs one or more stores."""
 
@@ -58,44 +68,82 @@ class Store(models.Model):
         return self.name
 
 
-class OpeningHours(models.Model):
-    """The hours a store's CR office works on one weekday. No row: closed that weekday."""
+class Activity(models.TextChoices):
+    """What a store's calendar is for. Inspections follow the store's own hours unless
+    the store sets hours for them; calls and the CR office's business-hours clock follow
+    the days the call centre works."""
 
-    class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("星期一")
-        TUESDAY = 1, _("星期二")
-        WEDNESDAY = 2, _("星期三")
-        THURSDAY = 3, _("星期四")
-        FRIDAY = 4, _("星期五")
-        SATURDAY = 5, _("星期六")
-        SUNDAY = 6, _("星期日")
+    STORE = "store", _("门店营业")
+    INSPECTIONS = "inspections", _("日常检查")
+    CALLS = "calls", _("客服回访")
+
+
+class OpeningHours(models.Model):
+    """The hours a store works on one weekday for one activity. No row for a weekday:
+    closed that weekday (an activity without any row follows the store's hours).
+    `on_holidays`: the hours hold on statutory holidays too (a 4S showroom is open on
+    holidays; a call centre usually is not)."""
+
+    Weekday = Weekday
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="opening_hours")
+    activity = models.CharField(_("业务"), max_length=20, choices=Activity.choices,
+                                default=Activity.STORE)
     weekday = models.PositiveSmallIntegerField(_("星期"), choices=Weekday.choices)
     opens = models.TimeField(_("开始"))
     closes = models.TimeField(_("结束"))
+    on_holidays = models.BooleanField(_("法定节假日照常"), default=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("营业时间")
         verbose_name_plural = _("营业时间")
-        ordering = ["store", "weekday"]
+        ordering = ["store", "activity", "weekday"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "weekday"], name="opening_hours_once_per_day"),
+            models.UniqueConstraint(fields=["store", "activity", "weekday"],
+                                    name="opening_hours_once_per_day"),
             models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")),
                                    name="opening_hours_order"),
         ]
 
     def __str__(self):
-        return f"{self.store} {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+        return (f"{self.store} {self.get_activity_display()} {self.get_weekday_display()} "
+                f"{self.opens:%H:%M}-{self.closes:%H:%M}")
+
+
+class CalendarYear(models.Model):
+    """A year of the national calendar entered by the group admin (holidays and make-up
+    workdays from the State Council notice, as CalendarOverride rows without a store).
+    Once a year is entered its days are the national calendar of that year; a year not
+    entered falls back to the holiday library."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    entered_at = models.DateTimeField(_("录入时间"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("法定节假日年度")
+        verbose_name_plural = _("法定节假日年度")
+        ordering = ["-year"]
+        permissions = [("manage_calendar_year", _("录入全年法定节假日"))]
+
+    def __str__(self):
+        return str(self.year)
 
 
 class CalendarOverride(models.Model):
-    """A day whose working status is set by hand: a holiday or make-up workday of a year
-    the holiday library does not know yet, or a store-wide exception. Wins over the
-    library and the weekday rule."""
+    """A day whose working status is set by hand.
 
-    date = models.DateField(_("日期"), unique=True)
+    Without a store: a day of the national calendar (a holiday when not working, a
+    make-up workday when working), entered with its CalendarYear or for a year the
+    library does not know. With a store: that store's own closure or holiday opening,
+    for one activity or (activity blank) all of them; it wins over everything."""
+
+    date = models.DateField(_("日期"))
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="calendar_overrides", verbose_name=_("门店"))
+    activity = models.CharField(_("业务"), max_length=20, choices=Activity.choices, blank=True)
     is_working = models.BooleanField(_("工作日"))
     name = models.CharField(_("说明"), max_length=100, blank=True)
     history = HistoricalRecords()
@@ -104,6 +152,12 @@ class CalendarOverride(models.Model):
         verbose_name = _("日历调整")
         verbose_name_plural = _("日历调整")
         ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "store", "activity"], nulls_distinct=False,
+                                    name="calendar_override_once"),
+            models.CheckConstraint(condition=models.Q(store__isnull=False) | models.Q(activity=""),
+                                   name="calendar_override_national_all_activities"),
+        ]
 
     def __str__(self):
         return f"{self.date} {self.name}"

@@ -8,9 +8,40 @@ from decimal import ROUND_HALF_UP, Decimal
 import chinese_calendar
 
 
-def statutory_status(day: date):
-    """What the statutory calendar says of `day`: 'holiday', 'makeup_workday' or None
-    (an ordinary day, or a year the holiday library does not know yet)."""
+def library_year_known(year: int) -> bool:
+    """Whether the holiday library has the State Council notice of `year`."""
+    try:
+        chinese_calendar.get_holiday_detail(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def library_year(year: int) -> dict:
+    """{date: is_working} of `year`'s holidays (False) and make-up workdays (True) as the
+    holiday library has them; empty for a year it does not know."""
+    if not library_year_known(year):
+        return {}
+    days, day = {}, date(year, 1, 1)
+    while day.year == year:
+        status = statutory_status(day)
+        if status:
+            days[day] = status == "makeup_workday"
+        day += timedelta(days=1)
+    return days
+
+
+def statutory_status(day: date, national=None, entered_years=()):
+    """What the national calendar says of `day`: 'holiday', 'makeup_workday' or None
+    (an ordinary day, or a year neither entered nor known to the holiday library).
+
+    `national`: {date: is_working} entered by hand (CalendarOverride rows without a
+    store); `entered_years`: the years entered in full (CalendarYear), whose days not
+    listed are ordinary days whatever the library says."""
+    if national and day in national:
+        return "makeup_workday" if national[day] else "holiday"
+    if day.year in entered_years:
+        return None
     try:
         on_holiday, holiday_name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
@@ -20,6 +51,41 @@ def statutory_status(day: date):
     if not on_holiday and day.weekday() >= 5:
         return "makeup_workday"
     return None
+
+
+# The library's festival names (chinese_calendar.Holiday values) and how staff write them.
+FESTIVAL_LABELS = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+}
+
+
+def festival_of(name: str):
+    """The library's festival name for a name written by hand ("春节", "春节假期",
+    "中秋", "Spring Festival"); None when it names no festival."""
+    name = (name or "").strip()
+    for value, label in FESTIVAL_LABELS.items():
+        short = label[:-1] if label.endswith("节") and len(label) > 2 else label
+        if name == value or name.startswith(short):
+            return value
+    return None
+
+
+def holiday_name(day: date, national_names=None, entered_years=()):
+    """The festival (a chinese_calendar.Holiday value) whose holiday `day` is: from the
+    days entered by hand ({date: (is_working, name)}) when the day is one of them or its
+    year was entered in full, else from the library; None when the day is no holiday."""
+    if national_names and day in national_names:
+        is_working, name = national_names[day]
+        return None if is_working else festival_of(name)
+    if day.year in entered_years:
+        return None
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    return name if on_holiday else None
 
 
 def percent(numerator, denominator, places: int = 1) -> Decimal | None:
@@ -34,23 +100,34 @@ def percent(numerator, denominator, places: int = 1) -> Decimal | None:
 
 @dataclass(frozen=True)
 class StoreCalendar:
-    """A store's working days and hours.
+    """A store's working days and hours for one activity.
 
     hours: {weekday (0 = Monday): (opens, closes)}; a weekday without hours is closed.
-    overrides: {date: is_working} set by hand; they win over everything.
+    holiday_weekdays: the weekdays whose hours hold on statutory holidays too.
+    overrides: {date: is_working} the store set by hand; they win over everything.
+    national: {date: is_working} of the national calendar entered by hand (holidays and
+    make-up workdays); entered_years: the years entered in full.
     """
 
     hours: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    holiday_weekdays: frozenset = frozenset()
+    national: dict = field(default_factory=dict)
+    entered_years: frozenset = frozenset()
+
+    @property
+    def is_usable(self) -> bool:
+        """A calendar with no opening hours at all has no working day to plan on."""
+        return bool(self.hours)
 
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        status = statutory_status(day)
+        status = statutory_status(day, self.national, self.entered_years)
         if status == "holiday":
-            return False
+            return day.weekday() in self.holiday_weekdays and day.weekday() in self.hours
         if status == "makeup_workday":
-            return True
+            return bool(self.hours)
         return day.weekday() in self.hours
 
     def hours_on(self, day: date):

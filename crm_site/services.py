@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -15,26 +16,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import rules
-from .models import Message, Notification, OpeningHours, Store, User
+from .models import (
+    Activity,
+    CalendarOverride,
+    CalendarYear,
+    Message,
+    Notification,
+    OpeningHours,
+    Store,
+    User,
+)
 from .roles import Role, staff_change_refusal
 from .scoping import stores_of
 from .sms import SmsError, get_backend
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HOURS = (time(8, 30), time(17, 30))
+DEFAULT_HOURS = (time(8, 30), time(18, 0))
+DEFAULT_CALL_HOURS = (time(8, 30), time(17, 30))
 
 
 # Stores -------------------------------------------------------------------------------
 
 @transaction.atomic
-def store_create(*, group, code, name, weekdays=range(5), hours=DEFAULT_HOURS, **fields):
-    """Open a store with its CR office hours (default Monday to Friday, 08:30 to 17:30)."""
+def store_create(*, group, code, name, weekdays=range(7), hours=DEFAULT_HOURS,
+                 call_weekdays=range(5), call_hours=DEFAULT_CALL_HOURS, **fields):
+    """Open a store with its calendar: the store every day 08:30 to 18:00, holidays
+    included (a 4S store; inspections follow it); the call centre and the CR office's
+    clock Monday to Friday 08:30 to 17:30, closed on statutory holidays."""
     store = Store.objects.create(group=group, code=code, name=name, **fields)
     OpeningHours.objects.bulk_create(
-        OpeningHours(store=store, weekday=day, opens=hours[0], closes=hours[1])
-        for day in weekdays
-    )
+        [OpeningHours(store=store, activity=Activity.STORE, weekday=day, opens=hours[0],
+                      closes=hours[1], on_holidays=True) for day in weekdays]
+        + [OpeningHours(store=store, activity=Activity.CALLS, weekday=day, opens=call_hours[0],
+                        closes=call_hours[1], on_holidays=False) for day in call_weekdays])
     return store
 
 
@@ -186,6 +201,90 @@ def messages_requeue_stuck(*, now=None, older_than=timedelta(minutes=10)):
     return Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - older_than
     ).update(status=Message.Status.READY, next_attempt_at=now)
+
+
+# Calendars ------------------------------------------------------------------------------
+
+def stores_unplanned_report(*, skipped, day):
+    """Tell the group admins of each store the planner left out for want of a usable
+    calendar (once a day and store). `skipped`: [(store, reason)]."""
+    from .selectors import group_admins
+
+    for store, reason in skipped:
+        logger.warning("store %s has no usable calendar (%s): not planned on %s",
+                       store.code, reason, day)
+        notification_send(
+            users=list(group_admins(store.group_id and store.group)),
+            title=_("%(store)s 没有可用的营业日历，今晚未生成提醒") % {"store": store.name},
+            body=_("请为该门店设置营业时间（%(day)s）。") % {"day": day.isoformat()},
+            url=f"/admin/crm_site/store/{store.pk}/change/",
+            dedupe_key=f"calendar-unusable:{store.pk}:{day.isoformat()}")
+
+
+CALENDAR_MISSING_KEY = "calendar-year-missing:{year}"
+
+
+@transaction.atomic
+def calendar_year_enter(*, actor, year, days, note=""):
+    """The group admin enters `year`'s national calendar from the State Council notice:
+    `days` is [(date, is_working, name)], the holidays (not working) and make-up
+    workdays (working). The year's national days are replaced by these, each change with
+    a history row carrying `note`; from then on the year's other days are ordinary days
+    whatever the holiday library says."""
+    if not actor.has_perm("crm_site.manage_calendar_year"):
+        raise PermissionDenied(_("您没有录入法定节假日的权限。"))
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationError({"year": _("年份：请填写2000到2100之间的年份。")})
+    seen = {}
+    for day, is_working, name in days:
+        if day.year != year:
+            raise ValidationError({"days": _("日期 %(day)s 不在 %(year)s 年。") % {
+                "day": day.isoformat(), "year": year}})
+        if day in seen:
+            raise ValidationError({"days": _("日期 %(day)s 填写了两次。") % {"day": day.isoformat()}})
+        seen[day] = (bool(is_working), (name or "").strip()[:100])
+    if not any(not is_working for is_working, _name in seen.values()):
+        raise ValidationError({"days": _("请至少填写一天法定节假日。")})
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("修改说明：请写明依据（如国务院办公厅通知）。")})
+    entry, _created = CalendarYear.objects.get_or_create(year=year)
+    entry.note = note[:200]
+    entry._change_reason = note
+    entry.save()
+    existing = {row.date: row for row in CalendarOverride.objects.select_for_update()
+                .filter(store__isnull=True, date__year=year)}
+    for day, row in existing.items():
+        if day not in seen:
+            row._change_reason = note
+            row.delete()
+    for day, (is_working, name) in sorted(seen.items()):
+        row = existing.get(day) or CalendarOverride(date=day, store=None, activity="")
+        if row.pk and (row.is_working, row.name) == (is_working, name):
+            continue
+        row.is_working, row.name = is_working, name
+        row._change_reason = note
+        row.save()
+    cache.delete(CALENDAR_MISSING_KEY.format(year=year))
+    return entry
+
+
+def calendar_year_missing_notify(*, today):
+    """From 1 October, tell the group admins every day while next year's national
+    calendar is neither entered nor known to the holiday library. Returns whether it
+    is missing."""
+    from .selectors import calendar_year_missing, group_admins
+
+    year = calendar_year_missing(today)
+    if year is None:
+        return False
+    notification_send(
+        users=list(group_admins()),
+        title=_("%(year)s 年法定节假日尚未录入") % {"year": year},
+        body=_("请按国务院办公厅通知录入 %(year)s 年的节假日和调休上班日。") % {"year": year},
+        url=f"/settings/calendar-years/{year}/",
+        dedupe_key=f"calendar-year-missing:{year}:{today.isoformat()}")
+    return True
 
 
 # Notifications --------------------------------------------------------------------------

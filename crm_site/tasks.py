@@ -21,6 +21,13 @@ def messages_requeue_stuck():
     return services.messages_requeue_stuck()
 
 
+@shared_task
+def calendar_year_check():
+    from django.utils import timezone
+
+    return services.calendar_year_missing_notify(today=timezone.localdate())
+
+
 def enqueue(task, *args, **kwargs):
     """Hand `task` to the workers once the current transaction commits, for work a
     request wants done sooner than the next scheduled run. Never fails the request: when

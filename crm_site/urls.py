@@ -28,6 +28,8 @@ urlpatterns = [
     path("staff/new/", views.staff_edit, name="staff-create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),
     path("messages/", views.message_list, name="message-list"),
+    path("settings/calendar-years/", views.calendar_year_list, name="calendar-year-list"),
+    path("settings/calendar-years/<int:year>/", views.calendar_year_edit, name="calendar-year-edit"),
     path("customers/", include("customers.urls")),
     path("followups/", include("followups.urls")),
     path("complaints/", include("complaints.urls")),

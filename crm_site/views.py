@@ -4,18 +4,18 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import StaffForm
+from .forms import CalendarYearForm, StaffForm, apply_errors, days_text
 from .models import Message, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
-from .selectors import message_purpose_labels
+from .selectors import calendar_year_days, calendar_year_missing, message_purpose_labels
 
 # Where each role starts its day, first match wins; names of pages that may not exist
 # yet are skipped.
@@ -164,3 +164,52 @@ def message_list(request):
     return render(request, "crm_site/message_list.html", {
         "page": page, "statuses": Message.Status.choices, "status": status,
     })
+
+
+# Calendar years -------------------------------------------------------------------------
+
+@login_required
+@permission_required("crm_site.manage_calendar_year", raise_exception=True)
+def calendar_year_list(request):
+    """The national calendar's years: entered, known to the holiday library, or missing."""
+    from django.utils import timezone
+
+    from .models import CalendarYear
+    from .rules import library_year_known
+
+    today = timezone.localdate()
+    entered = {row.year: row for row in CalendarYear.objects.all()}
+    years = sorted({today.year - 1, today.year, today.year + 1, *entered}, reverse=True)
+    rows = [{"year": year, "entered": entered.get(year), "library": library_year_known(year)}
+            for year in years]
+    return render(request, "crm_site/calendar_year_list.html", {
+        "rows": rows, "missing": calendar_year_missing(today)})
+
+
+@login_required
+@permission_required("crm_site.manage_calendar_year", raise_exception=True)
+def calendar_year_edit(request, year):
+    """Enter a year's holidays and make-up workdays; pre-filled from the holiday library
+    where it has the year."""
+    if not 2000 <= year <= 2100:
+        raise Http404
+    days, entered = calendar_year_days(year)
+    form = CalendarYearForm(request.POST or None, initial={"days": days_text(days)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.calendar_year_enter(actor=request.user, year=year,
+                                         days=form.cleaned_data["days"],
+                                         note=form.cleaned_data["note"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("calendar-year-list")
+    from .models import CalendarOverride, CalendarYear
+
+    changes = (CalendarYear.history.filter(year=year).select_related("history_user")
+               .order_by("-history_date")[:20])
+    return render(request, "crm_site/calendar_year_form.html", {
+        "form": form, "year": year, "entered": entered, "changes": changes,
+        "library": not entered and bool(days),
+        "day_changes": CalendarOverride.history.filter(store__isnull=True, date__year=year)
+        .select_related("history_user").order_by("-history_date")[:50]})

@@ -33,10 +33,10 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from crm_site.models import Message, Store, User
+from crm_site.models import Activity, Message, Store, User
 from crm_site.roles import Role
-from crm_site.selectors import store_calendar
-from crm_site.services import messages_expire
+from crm_site.selectors import store_calendars
+from crm_site.services import messages_expire, stores_unplanned_report
 from customers import rules as customer_rules
 from customers.models import Customer, ServiceVisit, Vehicle
 
@@ -110,16 +110,28 @@ class Plan:
         self.day = day
         self.now = now
         self.cfg = FollowupSettings.current()
-        self.stores = list(stores if stores is not None else Store.objects.filter(is_active=True))
-        self.calendars = {store.pk: store_calendar(store) for store in self.stores}
+        stores = list(stores if stores is not None else Store.objects.filter(is_active=True))
+        # Calls follow the days the call centre works.
+        self.calendars = store_calendars(stores, Activity.CALLS)
         self.counts = {}
         self.task_ct = ContentType.objects.get_for_model(Task).pk
         # {(store, channel): {nominal: planned}}: what this run plans, per store and channel.
-        self.windows = {
-            (store.pk, channel): rules.planning_window(
-                self.day, self.cfg.catch_up_days, channel, self.calendars[store.pk],
-                self.cfg.call_lookahead_days)
-            for store in self.stores for channel in (Channel.CALL, Channel.SMS)}
+        # A store without a usable calendar is left out and reported; the others are planned.
+        self.windows, self.stores, self.skipped = {}, [], []
+        for store in stores:
+            try:
+                if not self.calendars[store.pk].is_usable:
+                    raise ValueError("no opening hours")
+                windows = {
+                    (store.pk, channel): rules.planning_window(
+                        self.day, self.cfg.catch_up_days, channel, self.calendars[store.pk],
+                        self.cfg.call_lookahead_days)
+                    for channel in (Channel.CALL, Channel.SMS)}
+            except ValueError as error:
+                self.skipped.append((store, str(error)))
+                continue
+            self.windows.update(windows)
+            self.stores.append(store)
         self.started_at = timezone.now()
         self.covered = self._covered_dates()
         self.changed_rows = 0
@@ -626,6 +638,9 @@ class Plan:
             timings[name] = round(time.perf_counter() - started, 3)
             return result
 
+        if self.skipped:
+            self.counts["skipped_stores"] = [store.code for store, _reason in self.skipped]
+            stores_unplanned_report(skipped=self.skipped, day=self.day)
         self.counts["closed"] = timed("close", self.close_cycles)
         self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
         self.stage_calls()

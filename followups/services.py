@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.services import complaint_open
+from crm_site.models import Activity
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import check_store, stores_of
 from crm_site.selectors import store_calendar
@@ -152,7 +153,7 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
     if kind == Outcome.Kind.UNREACHABLE:
         cfg = FollowupSettings.current()
         retry = rules.retry_on(today, task.attempts, cfg.max_attempts, cfg.retry_within_days,
-                               store_calendar(task.store))
+                               store_calendar(task.store, Activity.CALLS))
         if retry:
             task.status, task.planned_on = Task.Status.RETRY, retry
             task.assignee_id = task.assignee_id or actor.pk

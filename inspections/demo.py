@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from crm_site.models import Activity
 from crm_site.roles import Role
 from crm_site.selectors import store_calendar
 
@@ -73,7 +74,7 @@ def _walk(inspection, inspector, rng, start, fail_share=0.08, fail_first=False, 
 
 def _past_week(store, staff, today, tz):
     inspector, manager = staff[Role.CR_SPECIALIST], staff[Role.CR_MANAGER]
-    calendar = store_calendar(store)
+    calendar = store_calendar(store, Activity.INSPECTIONS)
     days = [today - timedelta(days=n) for n in range(7, 0, -1)]
     for day in days:
         if not calendar.is_working_day(day):

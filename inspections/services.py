@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm_site.models import Store, User
+from crm_site.models import Activity, Store, User
 from crm_site.roles import Role
 from crm_site.scoping import check_store, works_for
 from crm_site.selectors import store_calendar
@@ -189,7 +189,7 @@ def rounds_schedule(*, now=None, stores=None):
     created = 0
     for store in stores:
         day = timezone.localtime(now, ZoneInfo(store.time_zone)).date()
-        if not store_calendar(store, start=day, end=day).is_working_day(day):
+        if not store_calendar(store, Activity.INSPECTIONS, start=day, end=day).is_working_day(day):
             continue
         checklists_ensure_for_store(store=store)
         rule_rows = (RoundRule.objects.filter(is_active=True, template__store=store,

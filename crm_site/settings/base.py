@@ -315,6 +315,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "complaints.tasks.complaints_sweep",
         "schedule": 60.0,
     },
+    # From 1 October, the group admin is told daily while next year's calendar is missing.
+    "calendar-year-check": {
+        "task": "crm_site.tasks.calendar_year_check",
+        "schedule": crontab(hour=8, minute=0),
+    },
     "plan-reminders": {
         "task": "followups.tasks.plan_reminders",
         "schedule": crontab(hour=1, minute=0),

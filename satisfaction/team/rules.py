@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import chinese_calendar
 
+from crm_site.rules import holiday_name
 from satisfaction.rules import add_months, rate  # noqa: F401 - rate re-exported for the KPIs
 
 REWARD, PENALTY = "reward", "penalty"
@@ -99,27 +100,24 @@ def birthday_on(birthday: date | None, day: date) -> bool:
     return (birthday.month, birthday.day) == (2, 29) and not leap and (day.month, day.day) == (2, 28)
 
 
-def _festival(day: date):
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return None
-    return name if on_holiday else None
-
-
-def festival_starts(festival: str, day: date) -> bool:
+def festival_starts(festival: str, day: date, national=None, entered_years=()) -> bool:
     """Whether `day` is the first day off of a statutory festival (e.g. "spring_festival"),
-    from the statutory calendar. Years the calendar does not know: False."""
+    from the national calendar: the days the group admin entered ({date: (is_working,
+    name)}, `entered_years` entered in full), else the holiday library. Years neither
+    knows: False."""
     value = getattr(chinese_calendar.Holiday, festival, None)
     if value is None:
         return False
-    return _festival(day) == value.value and _festival(day - timedelta(days=1)) != value.value
+    today = holiday_name(day, national, entered_years)
+    return today == value.value and holiday_name(day - timedelta(days=1), national,
+                                                 entered_years) != value.value
 
 
-def greeting_due(occasion: str, day: date, *, month=None, day_of_month=None, festival="") -> bool:
+def greeting_due(occasion: str, day: date, *, month=None, day_of_month=None, festival="",
+                 national=None, entered_years=()) -> bool:
     """Whether a holiday greeting row (fixed date or festival) falls on `day`."""
     if occasion == "date":
         return (month, day_of_month) == (day.month, day.day)
     if occasion == "festival":
-        return festival_starts(festival, day)
+        return festival_starts(festival, day, national, entered_years)
     return False

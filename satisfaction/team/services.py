@@ -1,6 +1,7 @@
 """Every write of the team records: training sessions, talks, votes, incentive rules,
 training plans and the daily staff greetings."""
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm_site.models import Message
 from crm_site.scoping import check_store, works_for
+from crm_site.selectors import national_days
 from crm_site.services import message_queue
 
 from .. import rules as srules
@@ -187,10 +189,11 @@ def _greeting_rows(day):
     """The greeting rows due on `day`, the store's own row winning over the default of
     the same occasion."""
     rows = list(StaffGreeting.objects.filter(is_active=True).order_by("store_id", "id"))
+    national, years = national_days(day - timedelta(days=1), day)
     return [row for row in rows
             if row.occasion == StaffGreeting.Occasion.BIRTHDAY
             or rules.greeting_due(row.occasion, day, month=row.month, day_of_month=row.day,
-                                  festival=row.festival)]
+                                  festival=row.festival, national=national, entered_years=years)]
 
 
 def _pick(rows, store_id):

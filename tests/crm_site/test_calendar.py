@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from crm_site.models import CalendarOverride
+from crm_site.models import Activity, CalendarOverride
 from crm_site.rules import StoreCalendar, retry_delay, send_window_start
 from crm_site.selectors import store_calendar
 
@@ -67,7 +67,7 @@ def test_retry_backoff_doubles_and_caps():
 @pytest.mark.django_db
 def test_store_calendar_reads_hours_and_overrides(store):
     CalendarOverride.objects.create(date=date(2027, 2, 8), is_working=False, name="春节")
-    calendar = store_calendar(store)
+    calendar = store_calendar(store, Activity.CALLS)
     assert not calendar.is_working_day(date(2027, 2, 8))
     assert calendar.hours[0] == (time(8, 30), time(17, 30))
     assert 5 not in calendar.hours

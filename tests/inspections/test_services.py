@@ -138,9 +138,8 @@ def test_scheduler_task_is_idempotent(store):
 
 
 def test_scheduler_skips_days_off(store):
-    sunday = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
-    assert services.rounds_schedule(now=sunday) == 0
-    CalendarOverride.objects.create(date=datetime(2026, 11, 24).date(), is_working=False, name="店休")
+    CalendarOverride.objects.create(date=datetime(2026, 11, 24).date(), store=store,
+                                    is_working=False, name="店休")
     assert services.rounds_schedule(now=datetime(2026, 11, 24, 1, 0, tzinfo=UTC)) == 0
     assert not Inspection.objects.exists()
 
