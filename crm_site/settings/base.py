@@ -219,6 +219,7 @@ SPECTACULAR_SETTINGS = {
         # The other "severity" field of the API, named so the two cannot collide.
         "InspectionSeverityEnum": "inspections.models.Severity",
         "LoungeVisitPurposeEnum": "followups.models.LoungeVisit.Purpose",
+        "CustomerBandKindEnum": "satisfaction.models.CustomerBand.Kind",
     },
 }
 
