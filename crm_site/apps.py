@@ -11,3 +11,7 @@ class CrmSiteConfig(AppConfig):
         (_("员工"), "staff-list", "crm_site.manage_staff"),
         (_("短信发件箱"), "message-list", "crm_site.view_message"),
     ]
+    # Settings pages, gathered under one "设置" menu by the base layout.
+    settings_items = [
+        (_("定时任务"), "schedule-settings", "django_celery_beat.change_periodictask"),
+    ]

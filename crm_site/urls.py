@@ -28,6 +28,7 @@ urlpatterns = [
     path("staff/new/", views.staff_edit, name="staff-create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),
     path("messages/", views.message_list, name="message-list"),
+    path("settings/schedules/", views.schedule_settings, name="schedule-settings"),
     path("customers/", include("customers.urls")),
     path("followups/", include("followups.urls")),
     path("complaints/", include("complaints.urls")),
