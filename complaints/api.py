@@ -11,11 +11,12 @@ from rest_framework.response import Response
 
 from crm_site import validation
 from crm_site.models import User
-from crm_site.scoping import for_user
+from crm_site.permissions import ActionPermissions
+from crm_site.scoping import for_user, stores_of
 
 from . import selectors, services
 from .filters import ComplaintFilter
-from .models import Complaint, ComplaintEvent, Reason, Severity
+from .models import SLA_POLICY_FIELDS, Complaint, ComplaintEvent, Reason, Severity, SlaPolicy
 
 
 class EventSerializer(validation.ModelSerializer):
@@ -286,7 +287,63 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self._command(request, ClassifySerializer, services.complaint_classify)
 
 
+# SLA policies ------------------------------------------------------------------------------
+
+
+class SlaPolicySerializer(validation.ModelSerializer):
+    class Meta:
+        model = SlaPolicy
+        fields = ["id", "store", "severity", *SLA_POLICY_FIELDS]
+        read_only_fields = fields
+
+
+class SlaPolicySetSerializer(validation.Serializer):
+    """Set the policy of a severity for a store (no store: the group's default)."""
+
+    store = serializers.IntegerField(required=False, allow_null=True)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    response_minutes = serializers.IntegerField(min_value=1)
+    resolution_minutes = serializers.IntegerField(min_value=1)
+    department_days = serializers.IntegerField(min_value=1)
+    warning_percent = serializers.IntegerField(min_value=1, max_value=99)
+    repeat_window_days = serializers.IntegerField(min_value=0)
+    working_hours_only = serializers.BooleanField(default=False)
+    note = serializers.CharField(max_length=100)
+
+
+class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       viewsets.GenericViewSet):
+    """The group's SLA policies and the overrides of the caller's stores. POST sets a
+    store's policy of one severity (creating the override on its first change)."""
+
+    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
+    action_permissions = {"*": "complaints.view_slapolicy",
+                          "create": "complaints.change_slapolicy"}
+    serializer_class = SlaPolicySerializer
+    filterset_fields = ["store", "severity"]
+
+    def get_queryset(self):
+        return selectors.sla_policies(self.request.user)
+
+    @extend_schema(request=SlaPolicySetSerializer, responses={201: SlaPolicySerializer})
+    def create(self, request, *args, **kwargs):
+        data = SlaPolicySetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        store_id, severity, note = values.pop("store", None), values.pop("severity"), \
+            values.pop("note")
+        store = None
+        if store_id is not None:
+            store = stores_of(request.user).filter(pk=store_id).first()
+            if store is None:
+                raise ValidationError({"store": [_("不存在或不属于您所在的门店。")]})
+        policy = services.sla_policy_set(actor=request.user, store=store, severity=severity,
+                                         note=note, **values)
+        return Response(SlaPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
 def register(router):
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("complaints", ComplaintViewSet, basename="complaint")
+    router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 

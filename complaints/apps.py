@@ -10,6 +10,9 @@ class ComplaintsConfig(AppConfig):
         (_("登记投诉"), "complaints:create", "complaints.add_complaint"),
         (_("投诉报表"), "complaints:report", "complaints.view_complaint_report"),
     ]
+    settings_items = [
+        (_("投诉时限规则"), "complaints:sla-settings", "complaints.change_slapolicy"),
+    ]
     # Uploaded files under these folders of MEDIA_ROOT, and who may see each one.
     media_owners = {"complaints/": "complaints.selectors.attachment_visible"}
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from customers.models import Customer
 
 from . import services
-from .models import Complaint
+from .models import Complaint, SlaPolicy
 
 # (minutes since received, steps, fields)
 SCENARIOS = [
@@ -35,6 +35,10 @@ SCENARIOS = [
 
 def seed(context):
     store, staff, out = context["store"], context["staff"], context["stdout"]
+    if not SlaPolicy.objects.filter(store=store).exists():
+        # The store's own clock for important complaints (settings: 投诉时限规则).
+        services.sla_policy_set(actor=staff["cr_manager"], store=store, severity="important",
+                                note="本店标准：重要投诉20分钟内响应", response_minutes=20)
     if Complaint.objects.filter(store=store, description=SCENARIOS[0][2]["description"]).exists():
         out.write("complaints: demo complaints already present")
         return

@@ -8,7 +8,7 @@ from crm_site.forms import StyledFormMixin
 from crm_site.models import User
 from crm_site.scoping import for_user
 
-from .models import Complaint, Reason, Severity
+from .models import SLA_POLICY_FIELDS, Complaint, Reason, Severity, SlaPolicy
 from .services import CONTACT_CHANNELS
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1},
@@ -163,3 +163,14 @@ def action_form(action, complaint, data=None):
     form_class = ACTION_FORMS[action][0]
     kwargs = {"complaint": complaint} if form_class in (HandOffForm, ClassifyForm) else {}
     return form_class(data, prefix=action, **kwargs)
+
+
+class SlaPolicyForm(StyledFormMixin, validation.ModelForm):
+    """The SLA policy of one severity as the settings page edits it, with the change note."""
+
+    note = forms.CharField(label=_("修改说明"), max_length=100,
+                           help_text=_("为什么修改，记入修改记录。"))
+
+    class Meta:
+        model = SlaPolicy
+        fields = SLA_POLICY_FIELDS

@@ -10,6 +10,7 @@ complaints/rules.py; the services keep these columns up to date.
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -38,18 +39,31 @@ class Reason(models.TextChoices):
     H = "H", _("H 其他需同等对待的情况")
 
 
+SLA_POLICY_FIELDS = ("response_minutes", "resolution_minutes", "department_days",
+                     "warning_percent", "repeat_window_days", "working_hours_only")
+
+
 class SlaPolicy(models.Model):
     """The clock of one severity: minutes to respond and to resolve, days for the
     department to report back, when to warn (percent of each window), how far back a
     complaint counts as a repeat, and whether only the store's working hours count.
-    Editable by managers; defaults from DOMAIN.md by data migration."""
 
-    severity = models.CharField(_("投诉级别"), max_length=10, choices=Severity.choices,
-                                unique=True)
-    response_minutes = models.PositiveIntegerField(_("响应时限(分钟)"), default=30)
-    resolution_minutes = models.PositiveIntegerField(_("解决时限(分钟)"), default=24 * 60)
-    department_days = models.PositiveSmallIntegerField(_("部门反馈时限(天)"), default=3)
-    warning_percent = models.PositiveSmallIntegerField(_("预警比例(%)"), default=80)
+    A row without a store is the group's policy, the default of every store; a row with
+    a store is that store's own policy for the severity, which overrides the group's.
+    Editable by managers on the settings page; defaults from DOMAIN.md by data migration."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="sla_policies", verbose_name=_("门店"),
+                              help_text=_("留空为集团默认规则。"))
+    severity = models.CharField(_("投诉级别"), max_length=10, choices=Severity.choices)
+    response_minutes = models.PositiveIntegerField(
+        _("响应时限(分钟)"), default=30, validators=[MinValueValidator(1)])
+    resolution_minutes = models.PositiveIntegerField(
+        _("解决时限(分钟)"), default=24 * 60, validators=[MinValueValidator(1)])
+    department_days = models.PositiveSmallIntegerField(
+        _("部门反馈时限(天)"), default=3, validators=[MinValueValidator(1)])
+    warning_percent = models.PositiveSmallIntegerField(
+        _("预警比例(%)"), default=80, validators=[MinValueValidator(1), MaxValueValidator(99)])
     repeat_window_days = models.PositiveSmallIntegerField(_("重复投诉判定期(天)"), default=90)
     working_hours_only = models.BooleanField(
         _("只计工作时间"), default=False,
@@ -59,8 +73,13 @@ class SlaPolicy(models.Model):
     class Meta:
         verbose_name = _("投诉时限规则")
         verbose_name_plural = _("投诉时限规则")
-        ordering = ["severity"]
+        ordering = ["store_id", "severity"]
         constraints = [
+            models.UniqueConstraint(fields=["severity"], condition=Q(store__isnull=True),
+                                    name="slapolicy_one_group_row_per_severity"),
+            models.UniqueConstraint(fields=["store", "severity"],
+                                    condition=Q(store__isnull=False),
+                                    name="slapolicy_one_store_row_per_severity"),
             models.CheckConstraint(condition=Q(response_minutes__gte=1)
                                    & Q(resolution_minutes__gte=1) & Q(department_days__gte=1),
                                    name="slapolicy_windows_positive"),
@@ -70,7 +89,8 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self):
-        return str(self.get_severity_display())
+        severity = str(self.get_severity_display())
+        return f"{self.store.name} · {severity}" if self.store_id else severity
 
     def as_rules(self) -> rules.Policy:
         return rules.Policy(

@@ -249,3 +249,28 @@ def attachment_visible(user, name):
         return False
     return ComplaintAttachment.objects.filter(
         file=name, complaint__in=complaints_for(user).values("pk")).exists()
+
+
+# SLA policy settings --------------------------------------------------------------------
+
+def sla_policies(user):
+    """The group's policies and the overrides of the user's stores (what the settings
+    page and the API show)."""
+    from .models import SlaPolicy
+
+    return (SlaPolicy.objects.filter(Q(store__isnull=True)
+                                     | Q(store__in=stores_of(user).values("pk")))
+            .select_related("store").order_by(F("store_id").asc(nulls_first=True), "severity"))
+
+
+def sla_policy_changes(user, *, limit=50):
+    """The "what changed" list of the SLA settings: the group's rows and the user's
+    stores' rows."""
+    from crm_site.history import changes
+
+    from .models import SLA_POLICY_FIELDS, SlaPolicy
+
+    history = SlaPolicy.history.filter(
+        Q(store__isnull=True) | Q(store__in=stores_of(user).values("pk"))).select_related("store")
+    return changes(history, fields=("severity", *SLA_POLICY_FIELDS), limit=limit,
+                   row_label=lambda r: r.store.name if r.store_id else _("集团默认"))

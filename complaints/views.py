@@ -24,8 +24,8 @@ from crm_site.scoping import for_user, stores_of
 
 from . import rules, selectors, services
 from .filters import ComplaintFilter
-from .forms import ACTION_FORMS, AttachmentForm, ComplaintLogForm, action_form
-from .models import Complaint, Severity
+from .forms import ACTION_FORMS, AttachmentForm, ComplaintLogForm, SlaPolicyForm, action_form
+from .models import SLA_POLICY_FIELDS, Complaint, Severity
 
 ACTION_PERMISSIONS = {"department_feedback": "complaints.record_department_feedback"}
 DEFAULT_ACTION_PERMISSION = "complaints.change_complaint"
@@ -327,4 +327,65 @@ def report(request):
         "dimension_labels": {"department": _("按责任部门"), "category": _("按投诉类别"),
                              "severity": _("按投诉级别"), "month": _("按月份")},
         "state_breached": rules.SlaState.BREACHED,
+    })
+
+
+# Settings: SLA policy per store ------------------------------------------------------------
+
+GROUP = "group"
+
+
+def _sla_scope(request, value):
+    """The store whose policy is shown (a store of the user's), or None for the group's
+    default rows (a group administrator's)."""
+    stores = list(stores_of(request.user).order_by("code"))
+    if value == GROUP and request.user.is_superuser:
+        return None, stores
+    wanted = _int(value)
+    for store in stores:
+        if store.pk == wanted:
+            return store, stores
+    if value not in (None, "") or not stores:
+        if request.user.is_superuser:
+            return None, stores
+        raise PermissionDenied(_("该记录不属于您的门店。"))
+    return stores[0], stores
+
+
+@login_required
+@permission_required("complaints.change_slapolicy", raise_exception=True)
+def sla_settings(request):
+    """The SLA policy of each severity for one store (its own rows where it has them,
+    else the group's), one form per severity, and what changed."""
+    scope = request.POST.get("scope") if request.method == "POST" else request.GET.get("store")
+    store, stores = _sla_scope(request, scope)
+    policies = {}
+    for policy in selectors.sla_policies(request.user):
+        if policy.store_id is None:
+            policies.setdefault(policy.severity, policy)
+        if store is not None and policy.store_id == store.pk:
+            policies[policy.severity] = policy
+    forms_by_severity = {}
+    for severity, label in Severity.choices:
+        policy = policies.get(severity) or services.policy_for(severity)
+        bound = request.method == "POST" and request.POST.get("severity") == severity
+        form = SlaPolicyForm(request.POST if bound else None, instance=policy, prefix=severity)
+        if bound and form.is_valid():
+            data = {name: form.cleaned_data[name] for name in SLA_POLICY_FIELDS}
+            try:
+                services.sla_policy_set(actor=request.user, store=store, severity=severity,
+                                        note=form.cleaned_data["note"], **data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("已保存%(severity)s的时限规则。") % {"severity": label})
+                return redirect(f"{reverse('complaints:sla-settings')}?store="
+                                f"{store.pk if store else GROUP}")
+        own = store is not None and policy.store_id == store.pk
+        forms_by_severity[severity] = {"label": label, "form": form, "own": own,
+                                       "group": store is None}
+    return render(request, "complaints/sla_settings.html", {
+        "store": store, "stores": stores, "group_scope": GROUP,
+        "forms": forms_by_severity.values(),
+        "changes": selectors.sla_policy_changes(request.user),
     })

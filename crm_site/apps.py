@@ -12,3 +12,7 @@ class CrmSiteConfig(AppConfig):
         (_("短信发件箱"), "message-list", "crm_site.view_message"),
         (_("法定节假日"), "calendar-year-list", "crm_site.manage_calendar_year"),
     ]
+    # Settings pages, gathered under one "设置" menu by the base layout.
+    settings_items = [
+        (_("定时任务"), "schedule-settings", "django_celery_beat.change_periodictask"),
+    ]

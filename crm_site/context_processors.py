@@ -5,23 +5,36 @@ from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
 
+def _entries(user, menu):
+    out = []
+    for label, url_name, perm in menu:
+        if perm and not user.has_perm(perm):
+            continue
+        try:
+            out.append({"label": label, "url": reverse(url_name), "name": url_name})
+        except NoReverseMatch:
+            continue
+    return out
+
+
 def navigation(request):
+    """Each app's menu (`nav_items` of its AppConfig) and one "设置" menu gathering the
+    settings pages every app offers managers (`settings_items`)."""
+    from django.utils.translation import gettext as _
+
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    items, groups = [], []
+    items, groups, settings = [], [], []
     for config in apps.get_app_configs():
-        group = []
-        for label, url_name, perm in getattr(config, "nav_items", []):
-            if perm and not user.has_perm(perm):
-                continue
-            try:
-                group.append({"label": label, "url": reverse(url_name), "name": url_name})
-            except NoReverseMatch:
-                continue
+        group = _entries(user, getattr(config, "nav_items", []))
         if group:
             groups.append({"label": config.verbose_name, "items": group})
             items.extend(group)
+        settings.extend(_entries(user, getattr(config, "settings_items", [])))
+    if settings:
+        groups.append({"label": _("设置"), "items": settings})
+        items.extend(settings)
     unread, missing_year = _unread_and_missing_year(user)
     return {"nav_items": items, "nav_groups": groups, "unread_notifications": unread,
             "calendar_year_missing": missing_year}
@@ -64,7 +77,8 @@ def may_open(user, url):
     except Resolver404:
         return False
     for config in apps.get_app_configs():
-        for _label, url_name, perm in getattr(config, "nav_items", []):
+        for _label, url_name, perm in [*getattr(config, "nav_items", []),
+                                       *getattr(config, "settings_items", [])]:
             if url_name == name and perm and not user.has_perm(perm):
                 return False
     return True

@@ -132,3 +132,29 @@ class CalendarYearForm(StyledFormMixin, forms.Form):
                 out.append((start, is_working, name))
                 start += timedelta(days=1)
         return out
+
+
+class ScheduleForm(StyledFormMixin, validation.Form):
+    """When one job runs: every N seconds for an interval job, a crontab for the others."""
+
+    enabled = forms.BooleanField(label=_("启用"), required=False)
+    every = forms.IntegerField(label=_("间隔（秒）"), min_value=10, required=False)
+    minute = forms.CharField(label=_("分钟"), max_length=60, required=False)
+    hour = forms.CharField(label=_("小时"), max_length=60, required=False)
+    day_of_month = forms.CharField(label=_("日"), max_length=60, required=False)
+    month_of_year = forms.CharField(label=_("月"), max_length=60, required=False)
+    day_of_week = forms.CharField(label=_("星期"), max_length=60, required=False)
+    note = forms.CharField(label=_("修改说明"), max_length=100)
+
+    def __init__(self, *args, job, **kwargs):
+        initial = {"enabled": job.enabled}
+        if job.interval_id:
+            initial["every"] = job.interval.every
+        elif job.crontab_id:
+            for name in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week"):
+                initial[name] = getattr(job.crontab, name)
+        super().__init__(*args, initial=initial, **kwargs)
+        drop = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week") \
+            if job.interval_id else ("every",)
+        for name in drop:
+            del self.fields[name]

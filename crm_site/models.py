@@ -289,3 +289,14 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# The beat schedules (django_celery_beat) are edited on a settings page: keep their history.
+def _register_schedule_history():
+    from django_celery_beat.models import PeriodicTask
+    from simple_history import register
+
+    register(PeriodicTask, app="crm_site", table_name="crm_site_historicalperiodictask")
+
+
+_register_schedule_history()

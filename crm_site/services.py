@@ -303,3 +303,45 @@ def notifications_mark_read(*, user, ids=None):
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=timezone.now())
+
+
+# Beat schedules -----------------------------------------------------------------------------
+
+CRONTAB_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+
+
+@transaction.atomic
+def schedule_update(*, actor, job, note, enabled, every=None, **cron):
+    """The group administrator changes when a job runs (every N seconds, or a crontab in
+    the site's time zone) or pauses it. Crontab rows are shared by jobs, so a changed
+    time points the job at the row of that time rather than editing the row in place.
+    Kept in the history with the note; beat picks the change up without a restart."""
+    from celery.schedules import crontab as celery_crontab
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    from .history import change_note, save_with_note
+
+    if not actor.has_perm("django_celery_beat.change_periodictask"):
+        raise PermissionDenied(_("只有集团管理员可以修改定时任务。"))
+    note = change_note(note)
+    job = PeriodicTask.objects.select_for_update().get(pk=job.pk)
+    job.enabled = bool(enabled)
+    if job.interval_id:
+        if not isinstance(every, int) or every < 10:
+            raise ValidationError({"every": [_("间隔至少10秒。")]})
+        job.interval, _created = IntervalSchedule.objects.get_or_create(
+            every=every, period=IntervalSchedule.SECONDS)
+    else:
+        values = {name: (str(cron.get(name) or "").strip() or "*") for name in CRONTAB_FIELDS}
+        errors = {}
+        for name, value in values.items():
+            try:
+                celery_crontab(**{name: value})
+            except (ValueError, TypeError):
+                errors[name] = [_("格式不正确（crontab 写法，如 0、*/5、1-5）。")]
+        if errors:
+            raise ValidationError(errors)
+        job.crontab, _created = CrontabSchedule.objects.get_or_create(
+            **values, timezone=settings.TIME_ZONE)
+    return save_with_note(job, actor=actor, note=note)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("messages/", views.message_list, name="message-list"),
     path("settings/calendar-years/", views.calendar_year_list, name="calendar-year-list"),
     path("settings/calendar-years/<int:year>/", views.calendar_year_edit, name="calendar-year-edit"),
+    path("settings/schedules/", views.schedule_settings, name="schedule-settings"),
     path("customers/", include("customers.urls")),
     path("followups/", include("followups.urls")),
     path("complaints/", include("complaints.urls")),

@@ -1,5 +1,6 @@
 """Pages of the site-wide floor: home, health, notifications, staff."""
 
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -7,11 +8,13 @@ from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import CalendarYearForm, StaffForm, apply_errors, days_text
+from .forms import CalendarYearForm, ScheduleForm, StaffForm, apply_errors, days_text
+from .history import changes
 from .models import Message, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
@@ -213,3 +216,35 @@ def calendar_year_edit(request, year):
         "library": not entered and bool(days),
         "day_changes": CalendarOverride.history.filter(store__isnull=True, date__year=year)
         .select_related("history_user").order_by("-history_date")[:50]})
+
+
+# Settings: beat schedules ---------------------------------------------------------------------
+
+@login_required
+@permission_required("django_celery_beat.change_periodictask", raise_exception=True)
+def schedule_settings(request):
+    """The jobs beat runs and when, for the group administrator: one form to change a
+    job's time (?edit=id) and what changed."""
+    from django_celery_beat.models import PeriodicTask
+
+
+    jobs = list(PeriodicTask.objects.select_related("crontab", "interval").order_by("id"))
+    source = request.POST if request.method == "POST" else request.GET
+    editing = next((j for j in jobs if str(j.pk) == source.get("edit")), None)
+    form = None
+    if editing is not None:
+        form = ScheduleForm(request.POST if request.method == "POST" else None, job=editing)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.schedule_update(actor=request.user, job=editing, **form.cleaned_data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                flash.success(request, _("已保存。"))
+                return redirect("schedule-settings")
+    history = PeriodicTask.history.select_related("crontab", "interval")
+    return render(request, "crm_site/schedule_settings.html", {
+        "jobs": jobs, "form": form, "editing": editing,
+        "changes": changes(history, fields=("enabled", "crontab", "interval"),
+                           row_label=lambda record: record.name),
+    })

@@ -9,11 +9,13 @@ class FollowupsConfig(AppConfig):
         (_("今日回访"), "followups:worklist", "followups.record_outcome"),
         (_("回访计划"), "followups:plan", "followups.reassign_task"),
         (_("提醒漏斗"), "followups:funnel", "followups.view_task"),
-        (_("提醒方案"), "followups:programmes", "followups.change_programme"),
         (_("召回与课堂"), "followups:campaigns", "followups.view_campaign"),
         (_("预约"), "followups:appointments", "followups.view_appointment"),
         (_("吧台"), "followups:lounge", "followups.view_loungevisit"),
         (_("车友会"), "followups:club", "followups.view_clubmember"),
+    ]
+    settings_items = [
+        (_("提醒方案"), "followups:programmes", "followups.change_programme"),
     ]
 
     def ready(self):

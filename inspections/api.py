@@ -320,5 +320,17 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
 def register(router):
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("checklists", ChecklistViewSet, basename="checklist")
+    from crm_site.settings_pages import settings_viewset
+
+    from .views import CHECK_TIMES, FIX_MINUTES
+
+    router.register("check-times", settings_viewset(
+        CHECK_TIMES, view_permission="inspections.view_roundrule",
+        add_permission="inspections.add_roundrule",
+        change_permission="inspections.change_roundrule"), basename="check-time")
+    router.register("fix-minutes", settings_viewset(
+        FIX_MINUTES, view_permission="inspections.view_deadlinepolicy",
+        add_permission="inspections.add_deadlinepolicy",
+        change_permission="inspections.change_deadlinepolicy"), basename="fix-minutes")
     router.register("inspections", InspectionViewSet, basename="inspection")
     router.register("rectifications", RectificationViewSet, basename="rectification")

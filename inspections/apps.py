@@ -11,5 +11,10 @@ class InspectionsConfig(AppConfig):
         (_("整改复查"), "inspections:rectifications", "inspections.verify_rectification"),
         (_("检查统计"), "inspections:dashboard", "inspections.view_inspection_reports"),
     ]
+    settings_items = [
+        (_("检查表"), "inspections:checklists", "inspections.change_checklisttemplate"),
+        (_("检查时间"), "inspections:check-times", "inspections.change_roundrule"),
+        (_("整改时限"), "inspections:fix-minutes", "inspections.change_deadlinepolicy"),
+    ]
     # Uploaded files under these folders of MEDIA_ROOT, and who may see each one.
     media_owners = {"inspections/": "inspections.selectors.photo_visible"}

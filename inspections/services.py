@@ -18,6 +18,7 @@ from crm_site.roles import Role
 from crm_site.scoping import check_store, works_for
 from crm_site.selectors import store_calendar
 from crm_site.services import notification_send
+from crm_site.settings_pages import row_save
 
 from . import photos, rules
 from .models import (
@@ -487,3 +488,29 @@ def rectifications_mark_overdue(*, now=None, batch=500):
                                 f"{rectification.reopened_count}"),
                 )
             total += len(due)
+
+
+# Settings: check times and fix minutes -----------------------------------------------------
+
+ROUND_RULE_FIELDS = ("template", "time_of_day", "is_active")
+DEADLINE_FIELDS = ("store", "area", "severity", "minutes")
+
+
+@transaction.atomic
+def round_rule_save(*, actor, row=None, change_note, **fields):
+    """A manager adds or changes a check time of a checklist of their store (display
+    cars at 09:00 and 14:15 by default); stopped with is_active off, never deleted."""
+    return row_save(actor=actor, model=RoundRule, row=row, change_note=change_note,
+                    permission="inspections.change_roundrule" if row else
+                    "inspections.add_roundrule", fields=fields, editable=ROUND_RULE_FIELDS,
+                    store_field="template__store")
+
+
+@transaction.atomic
+def deadline_policy_save(*, actor, row=None, change_note, **fields):
+    """A manager sets how many minutes a failure of an area and severity has to be fixed
+    in their store (10 minutes for display cars by default); the store's row overrides
+    the group's."""
+    return row_save(actor=actor, model=DeadlinePolicy, row=row, change_note=change_note,
+                    permission="inspections.change_deadlinepolicy" if row else
+                    "inspections.add_deadlinepolicy", fields=fields, editable=DEADLINE_FIELDS)

@@ -5,6 +5,8 @@ from . import views
 app_name = "inspections"
 urlpatterns = [
     path("", views.today, name="today"),
+    path("settings/check-times/", views.check_times, name="check-times"),
+    path("settings/fix-minutes/", views.fix_minutes, name="fix-minutes"),
     path("rounds/<int:pk>/", views.inspection_detail, name="inspection"),
     path("rounds/<int:pk>/start/", views.inspection_start, name="inspection-start"),
     path("rounds/<int:pk>/complete/", views.inspection_complete, name="inspection-complete"),

@@ -12,11 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from crm_site import validation
 from crm_site.replica import reads_from_replica
 from crm_site.scoping import stores_of
+from crm_site.settings_pages import SettingsRows
 
 from . import selectors, services
 from .filters import RectificationFilter
@@ -29,7 +31,15 @@ from .forms import (
     ReportFilterForm,
     VerifyForm,
 )
-from .models import ChecklistItem, Inspection, InspectionResult, Outcome, Rectification
+from .models import (
+    ChecklistItem,
+    DeadlinePolicy,
+    Inspection,
+    InspectionResult,
+    Outcome,
+    Rectification,
+    RoundRule,
+)
 
 
 def _messages_of(error):
@@ -349,3 +359,31 @@ def checklist_item_edit(request, pk=None, template_pk=None):
     return render(request, "inspections/checklist_item_form.html", {
         "form": form, "item": item, "template": template,
     })
+
+
+# Settings: check times and fix minutes -----------------------------------------------------
+
+CHECK_TIMES = SettingsRows(
+    title=_lazy("检查时间"),
+    intro=_lazy("每个工作日按这些时间生成检查（展车默认 09:00 和 14:15）。停用而不删除。"),
+    model=RoundRule, fields=services.ROUND_RULE_FIELDS, save=services.round_rule_save,
+    url_name="inspections:check-times", store_field="template__store",
+    related=("template",),
+    label=lambda record: f"{record.template.name} {record.time_of_day:%H:%M}")
+FIX_MINUTES = SettingsRows(
+    title=_lazy("整改时限"),
+    intro=_lazy("从通知起的整改分钟数（展车默认10分钟）；门店规则优先，区域留空即所有区域。"),
+    model=DeadlinePolicy, fields=services.DEADLINE_FIELDS, save=services.deadline_policy_save,
+    url_name="inspections:fix-minutes")
+
+
+@login_required
+@permission_required("inspections.change_roundrule", raise_exception=True)
+def check_times(request):
+    return CHECK_TIMES.view(request)
+
+
+@login_required
+@permission_required("inspections.change_deadlinepolicy", raise_exception=True)
+def fix_minutes(request):
+    return FIX_MINUTES.view(request)

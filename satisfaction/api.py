@@ -167,14 +167,41 @@ class CustomerBandSerializer(validation.ModelSerializer):
         fields = ["id", "kind", "label", "lower", "upper", "order", "is_active"]
 
 
-class CustomerBandViewSet(viewsets.ReadOnlyModelViewSet):
-    """The bands of the customer analysis (age, mileage, loyalty tiers); managers edit them
-    in the admin."""
+class CustomerBandWriteSerializer(CustomerBandSerializer):
+    note = serializers.CharField(max_length=100, write_only=True)
+
+    class Meta(CustomerBandSerializer.Meta):
+        fields = [*CustomerBandSerializer.Meta.fields, "note"]
+
+
+class CustomerBandViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                          viewsets.ReadOnlyModelViewSet):
+    """The bands of the customer analysis (age, mileage, loyalty tiers). Managers add and
+    change them with a change note (the settings page does the same); retire a band with
+    is_active false."""
 
     serializer_class = CustomerBandSerializer
     permission_classes = [permissions.IsAuthenticated, ActionPermissions]
-    action_permissions = {"*": "satisfaction.view_customerband"}
+    action_permissions = {"*": "satisfaction.view_customerband",
+                          "create": "satisfaction.add_customerband",
+                          "update": "satisfaction.change_customerband",
+                          "partial_update": "satisfaction.change_customerband"}
     queryset = CustomerBand.objects.order_by("kind", "order", "lower", "id")
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return CustomerBandWriteSerializer
+        return CustomerBandSerializer
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        serializer.instance = services.customer_band_save(
+            actor=self.request.user, band=None, note=data.pop("note"), **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        serializer.instance = services.customer_band_save(
+            actor=self.request.user, band=serializer.instance, note=data.pop("note", ""), **data)
 
 
 # Score imports --------------------------------------------------------------------------------------

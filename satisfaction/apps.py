@@ -14,6 +14,12 @@ class SatisfactionConfig(AppConfig):
         (_("厂家报告"), "satisfaction:report-list", "satisfaction.view_manufacturerreport"),
         (_("团队"), "satisfaction:team", "satisfaction.view_team"),
     ]
+    settings_items = [
+        (_("目标"), "satisfaction:target-list", "satisfaction.change_target"),
+        (_("奖惩规则"), "satisfaction:team-incentives", "satisfaction.change_incentiverule"),
+        (_("员工关怀短信"), "satisfaction:greeting-settings", "satisfaction.change_staffgreeting"),
+        (_("客户分析分段"), "satisfaction:band-settings", "satisfaction.change_customerband"),
+    ]
 
     def ready(self):
         from followups import hooks as followup_hooks

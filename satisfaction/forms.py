@@ -11,6 +11,7 @@ from inspections.models import Area
 
 from .models import (
     AnalysisMeeting,
+    CustomerBand,
     Department,
     ImprovementPlan,
     Measure,
@@ -164,3 +165,14 @@ class MysteryCheckForm(StyledFormMixin, validation.Form):
         return [(item, self.cleaned_data.get(f"item_{item.pk}"), "") for item in self.items
                 if item.department == department
                 and self.cleaned_data.get(f"item_{item.pk}") is not None]
+
+
+class CustomerBandForm(StyledFormMixin, validation.ModelForm):
+    """One band of the customer analysis, with the change note."""
+
+    note = forms.CharField(label=_("修改说明"), max_length=100,
+                           help_text=_("为什么修改，记入修改记录。"))
+
+    class Meta:
+        model = CustomerBand
+        fields = ["kind", "label", "lower", "upper", "order", "is_active"]

@@ -764,6 +764,9 @@ class StaffGreeting(models.Model):
         return self.name
 
 
+BAND_FIELDS = ("kind", "label", "lower", "upper", "order", "is_active")
+
+
 class CustomerBand(models.Model):
     """A band the customer analysis groups customers into: an age band (years, at the end
     of the period), a mileage band (km at the visit) or a loyalty tier (visits to the

@@ -414,3 +414,13 @@ def breakdown_label(code, key):
     if code == "service_frequency" and key.isdigit():
         return analysis.frequency_label(int(key))
     return key or analysis.UNKNOWN
+
+
+def customer_band_changes(*, limit=50):
+    """The "what changed" list of the customer analysis bands (the group's rows)."""
+    from crm_site.history import changes
+
+    from .models import BAND_FIELDS, CustomerBand
+
+    return changes(CustomerBand.history.all(), fields=BAND_FIELDS, limit=limit,
+                   row_label=lambda record: record.label)

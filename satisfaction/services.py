@@ -15,9 +15,11 @@ from crm_site.services import notification_send
 
 from . import importing, rules
 from .models import (
+    BAND_FIELDS,
     AnalysisMeeting,
     Countermeasure,
     CustomerAnalysisSnapshot,
+    CustomerBand,
     ImprovementPlan,
     ItemScore,
     ManufacturerReport,
@@ -667,3 +669,28 @@ def customer_analysis_refresh(*, store_ids=None, spans=None, today=None, now=Non
         snapshots, update_conflicts=True, unique_fields=["store", "period"],
         update_fields=["day", "data", "computed_at"])
     return len(snapshots)
+
+
+# Settings: the customer analysis bands -------------------------------------------------
+
+@transaction.atomic
+def customer_band_save(*, actor, band=None, note, **fields):
+    """A manager adds a band (`band` None) or changes one; a band is retired
+    (is_active off), never deleted. Kept in the history with the manager's note. The
+    bands are the group's: one set for every store's analysis."""
+    from crm_site.history import change_note, save_with_note
+
+    perm = "satisfaction.add_customerband" if band is None else "satisfaction.change_customerband"
+    if not actor.has_perm(perm):
+        raise PermissionDenied(_("您没有修改客户分析分段的权限。"))
+    unknown = set(fields) - set(BAND_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("不能修改该项。")] for name in sorted(unknown)})
+    note = change_note(note)
+    band = CustomerBand() if band is None else \
+        CustomerBand.objects.select_for_update().get(pk=band.pk)
+    for name, value in fields.items():
+        setattr(band, name, value)
+    if not (band.label or "").strip():
+        raise ValidationError({"label": [_("请填写名称。")]})
+    return save_with_note(band, actor=actor, note=note)

@@ -40,4 +40,5 @@ urlpatterns = [
     path("customers/refresh/", views.customer_analysis_refresh, name="customer-analysis-refresh"),
     path("customers/list/", views.customer_analysis_list, name="customer-analysis-list"),
     path("customers/export/", views.customer_analysis_export, name="customer-analysis-export"),
+    path("settings/bands/", views.band_settings, name="band-settings"),
 ]

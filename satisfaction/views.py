@@ -815,3 +815,34 @@ def customer_analysis_export(request):
                [[b.title, row["label"], row["count"], row["share"]] for row in b.rows])
               for index, b in enumerate(chosen, start=1)]
     return _xlsx(exports.table_workbook(title, sheets), f"{name}.xlsx")
+
+
+# Settings: customer analysis bands -------------------------------------------------------
+
+@login_required
+@permission_required("satisfaction.change_customerband", raise_exception=True)
+def band_settings(request):
+    """The bands of the customer analysis (the group's), one form to change a band
+    (?edit=id) or add one, and what changed."""
+    from .forms import CustomerBandForm
+    from .models import BAND_FIELDS, CustomerBand
+
+    bands = list(CustomerBand.objects.order_by("kind", "order", "lower", "id"))
+    source = request.POST if request.method == "POST" else request.GET
+    editing = next((b for b in bands if str(b.pk) == source.get("edit")), None)
+    form = CustomerBandForm(request.POST if request.method == "POST" else None,
+                            instance=editing or CustomerBand())
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in BAND_FIELDS}
+        try:
+            services.customer_band_save(actor=request.user, band=editing,
+                                        note=form.cleaned_data["note"], **data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("已保存分段。"))
+            return redirect("satisfaction:band-settings")
+    return render(request, "satisfaction/band_settings.html", {
+        "bands": bands, "form": form, "editing": editing,
+        "changes": selectors.customer_band_changes(),
+    })

@@ -9,7 +9,6 @@ Every variable is listed in .env.example.
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
@@ -236,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         # The other "severity" field of the API, named so the two cannot collide.
         "InspectionSeverityEnum": "inspections.models.Severity",
         "LoungeVisitPurposeEnum": "followups.models.LoungeVisit.Purpose",
+        "CustomerBandKindEnum": "satisfaction.models.CustomerBand.Kind",
     },
 }
 
@@ -268,63 +268,10 @@ CELERY_TASK_ROUTES = {
     "*.tasks.import*": {"queue": "imports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "send-due-messages": {
-        "task": "crm_site.tasks.messages_send_due",
-        "schedule": 60.0,
-    },
-    "requeue-stuck-messages": {
-        "task": "crm_site.tasks.messages_requeue_stuck",
-        "schedule": crontab(minute="*/5"),
-    },
-    # Month close: weak mystery-shopper items of last month, early on the 1st.
-    "satisfaction-month-close": {
-        "task": "satisfaction.tasks.month_close",
-        "schedule": crontab(day_of_month=1, hour=2, minute=30),
-    },
-    # Dissatisfied survey answers whose complaint was not opened at once.
-    "satisfaction-survey-complaints": {
-        "task": "satisfaction.tasks.survey_complaints_sweep",
-        "schedule": crontab(minute="*/10"),
-    },
-    # The monthly summary behind the dashboards (current and previous month).
-    "satisfaction-figures-refresh": {
-        "task": "satisfaction.tasks.figures_refresh",
-        "schedule": crontab(minute="*/15"),
-    },
-    # Staff birthday and holiday greetings, queued early (sent inside the SMS window).
-    "satisfaction-staff-greetings": {
-        "task": "satisfaction.tasks.staff_greetings",
-        "schedule": crontab(hour=7, minute=10),
-    },
-    # The stored customer analysis ("who our customers are"), early every morning.
-    "satisfaction-customer-analysis-refresh": {
-        "task": "satisfaction.tasks.customer_analysis_refresh",
-        "schedule": crontab(hour=3, minute=40),
-    },
-    # Hourly, idempotent: a store's rounds appear early in its day, a missed run is caught up.
-    "inspections-schedule-rounds": {
-        "task": "inspections.tasks.rounds_schedule",
-        "schedule": crontab(minute=5),
-    },
-    "inspections-mark-overdue": {
-        "task": "inspections.tasks.rectifications_mark_overdue",
-        "schedule": 60.0,
-    },
-    "complaints-sla-sweep": {
-        "task": "complaints.tasks.complaints_sweep",
-        "schedule": 60.0,
-    },
-    # From 1 October, the group admin is told daily while next year's calendar is missing.
-    "calendar-year-check": {
-        "task": "crm_site.tasks.calendar_year_check",
-        "schedule": crontab(hour=8, minute=0),
-    },
-    "plan-reminders": {
-        "task": "followups.tasks.plan_reminders",
-        "schedule": crontab(hour=1, minute=0),
-    },
-}
+# The jobs beat runs are rows (django_celery_beat PeriodicTask), seeded once from
+# crm_site/schedules.py by a data migration and changed on the schedules page; nothing
+# here, so that a beat start never rewrites a changed schedule.
+CELERY_BEAT_SCHEDULE = {}
 
 # Personal data at rest (crm_site/crypto.py): Fernet keys, newest first (the first
 # encrypts, all decrypt; rotate with `manage.py reencrypt_personal_data`), and the key of

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from crm_site import validation
 from crm_site.permissions import ActionPermissions
 from crm_site.scoping import for_user
+from crm_site.settings_pages import settings_viewset
 
 from .. import rules as srules
 from .. import selectors as sselectors
@@ -24,12 +25,12 @@ from ..models import (
     IncentiveRule,
     OneToOneTalk,
     SmileVote,
-    StaffGreeting,
     TrainingAttendance,
     TrainingPlan,
     TrainingSession,
 )
 from . import selectors, services
+from .views import GREETINGS
 
 
 class StoreField(serializers.PrimaryKeyRelatedField):
@@ -255,23 +256,10 @@ class IncentiveRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
                                                           **serializer.validated_data)
 
 
-class StaffGreetingSerializer(validation.ModelSerializer):
-    class Meta:
-        model = StaffGreeting
-        fields = ["id", "store", "name", "occasion", "month", "day", "festival", "template_code",
-                  "text", "is_active"]
-
-
-class StaffGreetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Staff birthday and holiday greetings sent by the daily job."""
-
-    serializer_class = StaffGreetingSerializer
-    permission_classes = [permissions.IsAuthenticated, ActionPermissions]
-    action_permissions = {"*": "satisfaction.view_staffgreeting"}
-
-    def get_queryset(self):
-        stores = sselectors.stores_for(self.request.user)
-        return StaffGreeting.objects.filter(Q(store__isnull=True) | Q(store__in=stores)).order_by("id")
+StaffGreetingViewSet = settings_viewset(
+    GREETINGS, view_permission="satisfaction.view_staffgreeting",
+    add_permission="satisfaction.add_staffgreeting",
+    change_permission="satisfaction.change_staffgreeting")
 
 
 # Scorecards -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from crm_site.models import Message
 from crm_site.scoping import check_store, works_for
 from crm_site.selectors import national_days
 from crm_site.services import message_queue
+from crm_site.settings_pages import row_save
 
 from .. import rules as srules
 from ..models import (
@@ -250,3 +251,16 @@ def staff_greetings_queue(*, day=None):
                       dedupe_key=key, subject=person)
         created += 1
     return created
+
+
+GREETING_FIELDS = ("store", "name", "occasion", "month", "day", "festival", "template_code",
+                   "text", "is_active")
+
+
+@transaction.atomic
+def staff_greeting_save(*, actor, row=None, change_note, **fields):
+    """A manager adds or changes a greeting to staff (birthday, a date every year, a
+    festival) for their store; stopped with is_active off, never deleted."""
+    return row_save(actor=actor, model=StaffGreeting, row=row, change_note=change_note,
+                    permission="satisfaction.change_staffgreeting" if row else
+                    "satisfaction.add_staffgreeting", fields=fields, editable=GREETING_FIELDS)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("talks/", views.talks, name="team-talks"),
     path("vote/", views.vote, name="team-vote"),
     path("incentives/", views.incentives, name="team-incentives"),
+    path("greetings/", views.greeting_settings, name="greeting-settings"),
 ]

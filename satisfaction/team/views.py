@@ -12,13 +12,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from crm_site.forms import apply_errors
+from crm_site.settings_pages import SettingsRows
 
 from .. import rules as srules
 from .. import selectors as sselectors
-from ..models import IncentiveRule, TrainingAttendance, TrainingPlan
+from ..models import IncentiveRule, StaffGreeting, TrainingAttendance, TrainingPlan
 from ..views import _period, _store
 from . import selectors, services
 from .forms import FrequencyForm, IncentiveRuleForm, SessionForm, TalkForm, VoteForm
@@ -232,3 +234,18 @@ def incentives(request):
         "in_force": [in_force[k] for k in IncentiveRule.Kind.values if k in in_force],
         "manager": manager})
 
+
+
+# Settings: greetings to staff ------------------------------------------------------------
+
+GREETINGS = SettingsRows(
+    title=_lazy("员工关怀短信"),
+    intro=_lazy("发给员工的生日、固定日期和节日问候；门店留空为集团默认，{name} 换成姓名。"),
+    model=StaffGreeting, fields=services.GREETING_FIELDS, save=services.staff_greeting_save,
+    url_name="satisfaction:greeting-settings", label=lambda record: record.name)
+
+
+@login_required
+@permission_required("satisfaction.change_staffgreeting", raise_exception=True)
+def greeting_settings(request):
+    return GREETINGS.view(request)

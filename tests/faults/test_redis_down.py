@@ -11,7 +11,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -30,13 +29,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def _minute_jobs_due_in(seconds):
     """Beat's rows for the per-minute jobs, last run so that the next run is `seconds`
     from now (beat keeps last_run_at of rows that exist when it starts)."""
-    every_minute, _created = IntervalSchedule.objects.get_or_create(
-        every=60, period=IntervalSchedule.SECONDS)
     last_run = timezone.now() - timedelta(seconds=60 - seconds)
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        if entry["schedule"] == 60.0:
-            PeriodicTask.objects.create(name=name, task=entry["task"], interval=every_minute,
-                                        last_run_at=last_run)
+    PeriodicTask.objects.filter(interval__every=60, interval__period=IntervalSchedule.SECONDS,
+                                enabled=True).update(last_run_at=last_run)
 
 
 def test_site_keeps_working_without_redis_and_catches_up(private_redis, processes, store,

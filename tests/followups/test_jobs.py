@@ -4,7 +4,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from celery.schedules import crontab
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -18,9 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_beat_runs_the_planner_at_one_in_the_morning():
-    entry = settings.CELERY_BEAT_SCHEDULE["plan-reminders"]
-    assert entry["task"] == "followups.tasks.plan_reminders"
-    assert entry["schedule"] == crontab(hour=1, minute=0)
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.select_related("crontab").get(name="plan-reminders")
+    assert job.task == "followups.tasks.plan_reminders"
+    assert (job.crontab.hour, job.crontab.minute, str(job.crontab.timezone)) == (
+        "1", "0", "Asia/Shanghai")
     assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
 
 

@@ -525,10 +525,12 @@ def test_holiday_greetings_from_rows_and_the_statutory_calendar(store, make_user
 
 
 def test_greetings_job_is_in_the_beat_schedule_and_safe_twice(settings, store, make_user):
+    from django_celery_beat.models import PeriodicTask
+
     from satisfaction import tasks
 
-    entry = settings.CELERY_BEAT_SCHEDULE["satisfaction-staff-greetings"]
-    assert entry["task"] == "satisfaction.tasks.staff_greetings"
+    job = PeriodicTask.objects.get(name="satisfaction-staff-greetings")
+    assert job.task == "satisfaction.tasks.staff_greetings" and job.enabled
     make_user(Role.CALLER, store, mobile="13900000001", birthday=date(1990, 11, 20))
     with time_machine.travel(NOW):
         assert tasks.staff_greetings.delay().get() == 1
