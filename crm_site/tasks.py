@@ -21,6 +21,19 @@ def messages_requeue_stuck():
     return services.messages_requeue_stuck()
 
 
+@shared_task
+def import_job_run(job_id, commit=False):
+    """Check (dry run) or commit an uploaded file (crm_site.imports)."""
+    from . import imports
+    from .models import ImportJob
+
+    try:
+        imports.job_run(job_id, commit=commit)
+    except Exception:
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED)
+        raise
+
+
 def enqueue(task, *args, **kwargs):
     """Hand `task` to the workers once the current transaction commits, for work a
     request wants done sooner than the next scheduled run. Never fails the request: when
