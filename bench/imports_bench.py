@@ -81,6 +81,13 @@ def generate(total):
          rng.randint(0, 5000), None, f"RO{n:08d}"] for n in range(visits)])
 
 
+def cpu_s():
+    """CPU seconds of this process (user + system): the wall time on a shared machine
+    depends on its load; the database's own time is in the wall time only."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -104,10 +111,11 @@ def main():
     started = time.perf_counter()
     files = list(generate(args.rows))
     print(f"generated {args.rows:,} rows in {time.perf_counter() - started:.1f} s, "
-          f"{sum(len(c) for _k, c in files) / 1e6:.1f} MB of .xlsx; peak {peak_mb():.0f} MB")
+          f"{sum(len(c) for _k, c in files) / 1e6:.1f} MB of .xlsx; peak {peak_mb():.0f} MB",
+          flush=True)
 
     def run(label):
-        total = 0.0
+        total, cpu_before = 0.0, cpu_s()
         for kind, content in files:
             job = imports.job_create(actor=user, kind=kind, store=store,
                                      file_name=f"{kind}.xlsx", content=content)
@@ -122,8 +130,10 @@ def main():
             assert job.status == ImportJob.Status.COMMITTED, (kind, job.errors[:5])
             total += checked + committed
             print(f"{label} {kind:10s} {job.total_rows:7,} rows: dry run {checked:6.1f} s, "
-                  f"commit {committed:6.1f} s, counts {job.counts}; peak {peak_mb():.0f} MB")
-        print(f"{label} total {total:.1f} s")
+                  f"commit {committed:6.1f} s, counts {job.counts}; peak {peak_mb():.0f} MB", flush=True)
+        print(f"{label} total {total:.1f} s wall, {cpu_s() - cpu_before:.1f} s CPU of this "
+              f"process; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+              flush=True)
 
     def state():
         with connection.cursor() as cursor:

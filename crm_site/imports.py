@@ -555,7 +555,7 @@ def error_sheet(job):
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("错误"))
-    sheet_append(sheet, [_("行号"), _("列"), _("内容"), _("原因")])
+    sheet_append(sheet, [_("行号"), _("列"), _("单元格内容"), _("原因")])
     for error in job.errors:
         sheet_append(sheet, [error["row"], error["column"], error["value"], error["message"]])
     buffer = io.BytesIO()
