@@ -26,7 +26,7 @@ ROWS = 10_000
 BAD = {17: "12345", 4321: "2345678901", 9999: "abc"}  # data row index -> bad mobile
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def worker_queue():
     """A worker process on the default queue of the real Redis broker (the test run's own
     Redis database), on the test database."""
