@@ -158,3 +158,35 @@ class ScheduleForm(StyledFormMixin, validation.Form):
             if job.interval_id else ("every",)
         for name in drop:
             del self.fields[name]
+class ImportUploadForm(StyledFormMixin, validation.Form):
+    """An upload for crm_site.imports: what the file holds, for which store, the file."""
+
+    kind = forms.ChoiceField(label=_("数据类型"))
+    store = forms.ModelChoiceField(label=_("门店"), queryset=Store.objects.none(), required=False)
+    file = forms.FileField(label=_("文件（.xlsx 或 .csv）"))
+
+    def __init__(self, *args, importers, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.importers = importers
+        self.fields["kind"].choices = [(kind, importer.label) for kind, importer in importers.items()]
+        self.fields["store"].queryset = stores
+        if stores.count() == 1:
+            self.fields["store"].initial = stores.first()
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise ValidationError(_("只支持 .xlsx 或 .csv 文件。"))
+        limit = getattr(settings, "IMPORT_MAX_MB", 20)
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(_("文件不能超过%(limit)sMB。") % {"limit": limit})
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        importer = self.importers.get(cleaned.get("kind"))
+        if importer is not None and importer.needs_store and not cleaned.get("store"):
+            self.add_error("store", _("请选择门店。"))
+        return cleaned

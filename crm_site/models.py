@@ -300,3 +300,58 @@ def _register_schedule_history():
 
 
 _register_schedule_history()
+class ImportJob(models.Model):
+    """One uploaded file imported as a background job (crm_site.imports): checked first
+    (dry run, nothing saved), then, on confirmation, saved all or nothing. The file is
+    kept in the database so a worker on any machine can read it; its SHA-256 tells a
+    file already imported."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        CHECKING = "checking", _("检查中")
+        CHECKED = "checked", _("检查完成")
+        REJECTED = "rejected", _("有错误")
+        COMMITTING = "committing", _("导入中")
+        COMMITTED = "committed", _("已导入")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("数据类型"), max_length=30)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="import_jobs",
+                              verbose_name=_("门店"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="import_jobs", verbose_name=_("上传人"))
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content = models.BinaryField(_("文件内容"))
+    content_hash = models.CharField(_("文件指纹"), max_length=64, db_index=True)
+    language = models.CharField(_("语言"), max_length=10, default="zh-hans")
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices,
+                              default=Status.QUEUED)
+    dry_run = models.BooleanField(_("试导入"), default=True)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理行数"), default=0)
+    counts = models.JSONField(_("计数"), default=dict, blank=True)
+    errors = models.JSONField(_("错误"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("检查时间"), null=True, blank=True)
+    committed_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "-created_at"], name="importjob_store_idx")]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def running(self):
+        return self.status in (self.Status.QUEUED, self.Status.CHECKING, self.Status.COMMITTING)
+
+    @property
+    def percent(self):
+        if not self.total_rows:
+            return 0 if self.running else 100
+        return min(100, round(self.processed_rows * 100 / self.total_rows))

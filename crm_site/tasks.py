@@ -26,6 +26,16 @@ def calendar_year_check():
     from django.utils import timezone
 
     return services.calendar_year_missing_notify(today=timezone.localdate())
+def import_job_run(job_id, commit=False):
+    """Check (dry run) or commit an uploaded file (crm_site.imports)."""
+    from . import imports
+    from .models import ImportJob
+
+    try:
+        imports.job_run(job_id, commit=commit)
+    except Exception:
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED)
+        raise
 
 
 def enqueue(task, *args, **kwargs):

@@ -5,20 +5,25 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import services
-from .forms import CalendarYearForm, ScheduleForm, StaffForm, apply_errors, days_text
+from . import imports, services
+from .exports import xlsx_response
+from .forms import CalendarYearForm, ImportUploadForm, ScheduleForm, StaffForm, apply_errors, days_text
 from .history import changes
-from .models import Message, Notification, User
+from .models import ImportJob, Message, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
 from .selectors import calendar_year_days, calendar_year_missing, message_purpose_labels
+from .tasks import enqueue, import_job_run
+from .throttling import IMPORT, throttle
 
 # Where each role starts its day, first match wins; names of pages that may not exist
 # yet are skipped.
@@ -248,3 +253,107 @@ def schedule_settings(request):
         "changes": changes(history, fields=("enabled", "crontab", "interval"),
                            row_label=lambda record: record.name),
     })
+
+
+# Imports (crm_site.imports) ----------------------------------------------------------------
+
+
+def _may_import(user):
+    return bool(imports.importers_for(user))
+
+
+def _jobs_for(user):
+    """Import jobs the user may see: of the kinds the user may import, in the user's
+    stores (or of no store)."""
+    kinds = list(imports.importers_for(user))
+    return (ImportJob.objects.filter(kind__in=kinds)
+            .filter(Q(store__in=stores_of(user)) | Q(store__isnull=True))
+            .defer("content", "errors"))
+
+
+@login_required
+@throttle(IMPORT)
+def import_upload(request):
+    """Upload a file: a job checks it in the background (nothing is saved yet)."""
+    importers = imports.importers_for(request.user)
+    if not importers:
+        raise PermissionDenied
+    form = ImportUploadForm(request.POST or None, request.FILES or None, importers=importers,
+                            stores=stores_of(request.user))
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.job_create(
+                actor=request.user, kind=form.cleaned_data["kind"],
+                store=form.cleaned_data["store"], file_name=upload.name,
+                content=upload.read(), language=translation.get_language() or "zh-hans")
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            enqueue(import_job_run, job.pk)
+            return redirect("import-detail", job.pk)
+    jobs = _jobs_for(request.user).select_related("store", "created_by")[:20]
+    return render(request, "crm_site/import_upload.html", {
+        "form": form, "jobs": jobs, "importers": importers,
+        "labels": dict(ImportJob.Status.choices)})
+
+
+def _job_of(request, pk):
+    if not _may_import(request.user):
+        raise PermissionDenied
+    return get_object_or_404(_jobs_for(request.user).defer(None).defer("content")
+                             .select_related("store", "created_by"), pk=pk)
+
+
+def _job_context(job):
+    importer = imports.REGISTRY[job.kind]
+    return {"job": job, "kind_label": importer.label,
+            "earlier": imports.earlier_import(job) if job.status == ImportJob.Status.CHECKED else None}
+
+
+@login_required
+def import_detail(request, pk):
+    """One job: its progress (polled while it runs), counts, errors and the confirm."""
+    job = _job_of(request, pk)
+    return render(request, "crm_site/import_detail.html", _job_context(job))
+
+
+@login_required
+@never_cache
+def import_status(request, pk):
+    """The status fragment polled by the job's page."""
+    job = _job_of(request, pk)
+    return render(request, "crm_site/partials/import_status.html", _job_context(job))
+
+
+@login_required
+@require_POST
+@throttle(IMPORT)
+def import_confirm(request, pk):
+    """Commit a checked file, all or nothing, in the background."""
+    job = _job_of(request, pk)
+    try:
+        imports.job_commit(job=job, actor=request.user)
+    except ValidationError as error:
+        flash.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        enqueue(import_job_run, job.pk, commit=True)
+    return redirect("import-detail", job.pk)
+
+
+@login_required
+def import_errors(request, pk):
+    """The job's row errors as a spreadsheet."""
+    if not _may_import(request.user):
+        raise PermissionDenied
+    job = get_object_or_404(_jobs_for(request.user).defer(None).defer("content"), pk=pk)
+    return xlsx_response(imports.error_sheet(job), f"import-{job.pk}-errors.xlsx")
+
+
+@login_required
+def import_template(request, kind):
+    """An empty file with the headings of one kind of import."""
+    importer = imports.importers_for(request.user).get(kind)
+    if importer is None:
+        raise PermissionDenied
+    return xlsx_response(imports.template_sheet(importer), f"import-{kind}.xlsx")

@@ -9,7 +9,7 @@ class CustomersConfig(AppConfig):
         (_("客户"), "customers:list", "customers.view_customer"),
         (_("修正申请"), "customers:correction-list", "customers.view_correctionrequest"),
         (_("重复客户"), "customers:duplicates", "customers.merge_customer"),
-        (_("导入"), "customers:import", "customers.import_customers"),
+        (_("导入"), "imports", "customers.import_customers"),
     ]
 
     def ready(self):
@@ -17,3 +17,10 @@ class CustomersConfig(AppConfig):
         from .selectors import records_timeline
 
         timeline.register(records_timeline)
+
+        from crm_site.imports import register
+
+        from .importers import IMPORTERS
+
+        for importer in IMPORTERS:
+            register(importer)

@@ -65,6 +65,29 @@ def seed(context):
             continue
         made = _seed_store(store, count, plate_prefix, random.Random(seed_value), context)
         out.write(f"  customers: {made} demo customers in {store.name}")
+        _seed_imports(store, context)
+
+
+def _seed_imports(store, context):
+    """Two uploads of the sample files (docs/import-samples/): one imported, one whose
+    bad rows are listed (and downloadable) on its page."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from crm_site import imports
+
+    manager = _staff(context, "cr_manager", store)
+    if manager is None:
+        return
+    folder = Path(settings.BASE_DIR) / "docs" / "import-samples"
+    for name, commit in (("customers.csv", True), ("customers-with-errors.csv", False)):
+        job = imports.job_create(actor=manager, kind="customers", store=store, file_name=name,
+                                 content=(folder / name).read_bytes())
+        job = imports.job_run(job.pk)
+        if commit:
+            imports.job_commit(job=job, actor=manager)
+            imports.job_run(job.pk, commit=True)
 
 
 def _staff(context, role, store):

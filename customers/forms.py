@@ -233,29 +233,3 @@ class MergeForm(BootstrapForm):
         self.fields["merged"].queryset = customers
 
 
-class ImportForm(BootstrapForm):
-    KINDS = [
-        ("customers", _("客户")),
-        ("vehicles", _("车辆")),
-        ("sales", _("销售记录")),
-        ("visits", _("维修保养记录")),
-        ("policies", _("保险记录")),
-    ]
-    kind = forms.ChoiceField(label=_("数据类型"), choices=KINDS)
-    store = forms.ModelChoiceField(label=_("门店"), queryset=None, empty_label=None)
-    file = forms.FileField(label=_("文件（.xlsx 或 .csv）"))
-    skip_invalid = forms.BooleanField(label=_("跳过错误行，只导入正确的行（默认整份文件无误才导入）"),
-                                      required=False)
-
-    def __init__(self, *args, stores, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = stores
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        name = upload.name.lower()
-        if not name.endswith((".xlsx", ".csv")):
-            raise ValidationError(_("只支持 .xlsx 或 .csv 文件。"))
-        if upload.size > 20 * 1024 * 1024:
-            raise ValidationError(_("文件不能超过20MB。"))
-        return upload

@@ -14,6 +14,11 @@ the visit and the vehicle's dates are saved; the hook's work belongs to the same
 transaction (a failing hook undoes the visit). Every service that creates service visits (the
 form, the API, the DMS import) goes through customers.services.service_visit_record.
 
+A "visits imported" hook is `hook(*, store, earliest)`, called once by the DMS import
+(customers.importers) inside its transaction after a file's visits and the vehicles'
+dates are saved in bulk: `earliest` is the first day in of the visits saved. A hook does
+set-based what its "visit recorded" hook does for one visit.
+
 A "customer erased" hook is `hook(customer, scrubbed)`, called by
 customers.services.customer_erase inside its transaction, after the checks and before
 the record itself is blanked: `customer` still carries the name and mobile, so a hook
@@ -56,6 +61,7 @@ from crm_site.hooks import Hook
 ERASED_TEXT = "-"
 
 visit_recorded = Hook("visit recorded")  # hook(visit)
+visits_imported = Hook("visits imported")  # hook(*, store, earliest)
 customer_erased = Hook("customer erased")  # hook(customer, scrubbed)
 consent_changed = Hook("consent changed")  # hook(customer, changes)
 ownership_ended = Hook("vehicle ownership ended")  # hook(vehicle, *, retired)

@@ -380,6 +380,7 @@ class ServiceVisit(models.Model):
         REPAIR = "repair", _("一般维修")
         BODY_PAINT = "body_paint", _("钣金喷漆")
         WARRANTY = "warranty", _("保修")
+        RECALL = "recall", _("召回活动")
         ACCIDENT = "accident", _("事故维修")
         OTHER = "other", _("其他")
 

@@ -441,8 +441,8 @@ def _check_vehicle_customer(vehicle, customer):
         raise ValidationError({"customer": _("客户不属于该车辆的门店。")})
 
 
-def _apply_delivery(vehicle, delivered_on):
-    first_months, _interval = service_rule_for(vehicle.store)
+def apply_delivery(vehicle, delivered_on, rule=None):
+    first_months, _interval = rule or service_rule_for(vehicle.store)
     vehicle.delivered_on = delivered_on
     if vehicle.first_service_done_on is None:
         vehicle.first_service_due_on = rules.first_service_due(delivered_on, first_months)
@@ -489,7 +489,7 @@ def sale_record(*, vehicle, price, order_date, customer=None, delivered_on=None,
     _set_history_user(sale, actor)
     sale.save()
     if delivered_on:
-        _apply_delivery(vehicle, delivered_on)
+        apply_delivery(vehicle, delivered_on)
         _set_history_user(vehicle, actor)
         vehicle.save()
         if customer.card != Customer.Card.C:
@@ -510,7 +510,7 @@ def sale_deliver(*, sale, delivered_on, actor=None):
     _set_history_user(sale, actor)
     sale.save(update_fields=["delivered_on"])
     vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=sale.vehicle_id)
-    _apply_delivery(vehicle, delivered_on)
+    apply_delivery(vehicle, delivered_on)
     _set_history_user(vehicle, actor)
     vehicle.save()
     return sale
@@ -528,23 +528,11 @@ def _years_after(day, years):
         return day.replace(year=day.year + years, day=28)
 
 
-@transaction.atomic
-def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount=0,
-                         mileage=None, next_service_on=None, advisor=None, advisor_name="",
-                         customer=None, dms_ref="", actor=None):
-    """Record a workshop visit and move the vehicle's dates.
-
-    - last visit: the visit's date in (an older visit entered late moves nothing);
-    - next periodic service: the stated next date, else the brand's interval (default 6
-      months) after the visit; a repair or body visit moves it only when it states one;
-    - a first-service visit satisfies the first service (due date cleared, done date set);
-    - the floors above react through the "visit recorded" hooks (customers.hooks).
-    """
-    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=vehicle.pk)
-    customer = customer or vehicle.customer
-    _check_vehicle_customer(vehicle, customer)
+def visit_problems(vehicle, *, repair_type, date_in, date_out, amount, mileage,
+                   next_service_on, today):
+    """{field: [messages]} of what is wrong with a visit of `vehicle` (the form, the API
+    and the DMS import check the same rules)."""
     errors = {}
-    today = _today()
     if repair_type not in ServiceVisit.RepairType.values:
         errors["repair_type"] = [_("维修类型无效。")]
     # A used car has visits from before its present owner's delivery: only the year
@@ -569,6 +557,27 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
             (vehicle.last_visit_on is None or date_in >= vehicle.last_visit_on):
         errors["mileage"] = [_("里程（%(new)s）小于上次记录的里程（%(old)s）。")
                              % {"new": mileage, "old": vehicle.mileage}]
+    return errors
+
+
+@transaction.atomic
+def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount=0,
+                         mileage=None, next_service_on=None, advisor=None, advisor_name="",
+                         customer=None, dms_ref="", actor=None):
+    """Record a workshop visit and move the vehicle's dates.
+
+    - last visit: the visit's date in (an older visit entered late moves nothing);
+    - next periodic service: the stated next date, else the brand's interval (default 6
+      months) after the visit; a repair or body visit moves it only when it states one;
+    - a first-service visit satisfies the first service (due date cleared, done date set);
+    - the floors above react through the "visit recorded" hooks (customers.hooks).
+    """
+    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("store").get(pk=vehicle.pk)
+    customer = customer or vehicle.customer
+    _check_vehicle_customer(vehicle, customer)
+    errors = visit_problems(vehicle, repair_type=repair_type, date_in=date_in,
+                            date_out=date_out, amount=amount, mileage=mileage,
+                            next_service_on=next_service_on, today=_today())
     if advisor is not None and not advisor.is_superuser and \
             not advisor.stores.filter(pk=vehicle.store_id).exists():
         errors["advisor"] = [_("服务顾问必须是本店员工。")]
@@ -583,15 +592,17 @@ def service_visit_record(*, vehicle, repair_type, date_in, date_out=None, amount
                          dms_ref=dms_ref)
     _set_history_user(visit, actor)
     visit.save()
-    _apply_visit(vehicle, visit)
+    apply_visit(vehicle, visit)
     _set_history_user(vehicle, actor)
     vehicle.save()
     hooks.visit_recorded(visit)
     return visit
 
 
-def _apply_visit(vehicle, visit):
-    _first, interval = service_rule_for(vehicle.store)
+def apply_visit(vehicle, visit, rule=None):
+    """Move the vehicle's dates for a visit; `rule`: service_rule_for(vehicle.store),
+    when the caller already read it (an import of many visits)."""
+    _first, interval = rule or service_rule_for(vehicle.store)
     if visit.repair_type == ServiceVisit.RepairType.FIRST_SERVICE and (
             vehicle.first_service_done_on is None or visit.date_in < vehicle.first_service_done_on):
         vehicle.first_service_done_on = visit.date_in

@@ -28,7 +28,5 @@ urlpatterns = [
     path("duplicates/", views.duplicate_list, name="duplicates"),
     path("merge/", views.customer_merge, name="merge"),
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge-undo"),
-    path("import/", views.import_upload, name="import"),
-    path("import/confirm/", views.import_confirm, name="import-confirm"),
     path("reveals/", views.reveal_log, name="reveal-log"),
 ]

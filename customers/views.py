@@ -2,10 +2,7 @@
 identifiers and their logged reveal, correction requests, duplicates and merges, import."""
 
 import json
-import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,9 +22,9 @@ from crm_site.proxies import client_ip
 from crm_site.replica import reads_from_replica
 from crm_site.scoping import stores_of
 from crm_site.templatetags.crm import mask_mobile
-from crm_site.throttling import EXPORT, IMPORT, REVEAL, limited, throttle
+from crm_site.throttling import EXPORT, REVEAL, limited, throttle
 
-from . import importing, selectors, services, timeline
+from . import selectors, services, timeline
 from .filters import CorrectionFilter, CustomerFilter
 from .forms import (
     ConsentForm,
@@ -35,7 +32,6 @@ from .forms import (
     CustomerForm,
     DecisionForm,
     FamilyMemberForm,
-    ImportForm,
     InsurancePolicyForm,
     MergeForm,
     SaleForm,
@@ -591,67 +587,6 @@ def merge_undo(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
     return redirect("customers:duplicates")
-
-
-# Import --------------------------------------------------------------------------------------
-
-def _import_dir():
-    path = Path(settings.MEDIA_ROOT) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@login_required
-@permission_required("customers.import_customers", raise_exception=True)
-@throttle(IMPORT)
-def import_upload(request):
-    """Upload a file: the column map and a dry run are shown; nothing is saved yet."""
-    stores = stores_of(request.user)
-    form = ImportForm(request.POST or None, request.FILES or None, stores=stores)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        suffix = ".xlsx" if upload.name.lower().endswith(".xlsx") else ".csv"
-        token = f"{uuid.uuid4().hex}{suffix}"
-        content = upload.read()
-        (_import_dir() / token).write_bytes(content)
-        kind, store = form.cleaned_data["kind"], form.cleaned_data["store"]
-        skip_invalid = form.cleaned_data["skip_invalid"]
-        report = importing.run_import(kind=kind, store=store, content=content,
-                                      filename=upload.name, actor=request.user, dry_run=True,
-                                      skip_invalid=skip_invalid)
-        request.session["customers_import"] = {"token": token, "kind": kind, "store": store.pk,
-                                               "name": upload.name, "skip_invalid": skip_invalid}
-        return render(request, "customers/import_preview.html", {
-            "report": report, "kind_label": importing.KIND_LABELS[kind], "store": store,
-            "filename": upload.name})
-    return render(request, "customers/import_form.html", {
-        "form": form, "columns": {key: (importing.KIND_LABELS[key], resource.COLUMNS)
-                                  for key, resource in importing.RESOURCES.items()}})
-
-
-@login_required
-@require_POST
-@permission_required("customers.import_customers", raise_exception=True)
-@throttle(IMPORT)
-def import_confirm(request):
-    pending = request.session.get("customers_import")
-    if not pending:
-        messages.error(request, _("没有待导入的文件，请重新上传。"))
-        return redirect("customers:import")
-    store = get_object_or_404(stores_of(request.user), pk=pending["store"])
-    path = _import_dir() / Path(pending["token"]).name
-    if not path.exists():
-        messages.error(request, _("没有待导入的文件，请重新上传。"))
-        return redirect("customers:import")
-    report = importing.run_import(kind=pending["kind"], store=store, content=path.read_bytes(),
-                                  filename=pending["name"], actor=request.user, dry_run=False,
-                                  skip_invalid=pending.get("skip_invalid", False))
-    if report.imported:
-        path.unlink(missing_ok=True)
-        del request.session["customers_import"]
-    return render(request, "customers/import_preview.html", {
-        "report": report, "kind_label": importing.KIND_LABELS[pending["kind"]], "store": store,
-        "filename": pending["name"]})
 
 
 @login_required

@@ -24,6 +24,7 @@ class FollowupsConfig(AppConfig):
         from . import hooks
 
         customer_hooks.visit_recorded.register(hooks.visit_recorded)
+        customer_hooks.visits_imported.register(hooks.visits_imported)
         customer_hooks.customer_erased.register(hooks.customer_erased)
         customer_hooks.consent_changed.register(hooks.consent_changed)
         customer_hooks.ownership_ended.register(hooks.ownership_ended)

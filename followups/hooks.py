@@ -37,6 +37,13 @@ def visit_recorded(visit):
     services.vehicle_came_in(vehicle_id=visit.vehicle_id, visit_day=visit.date_in)
 
 
+def visits_imported(*, store, earliest):
+    """customers "visits imported" hook: close the cycles of every car visited since."""
+    from . import services
+
+    services.vehicles_came_in(store=store, visited_since=earliest)
+
+
 def customer_erased(customer, scrubbed):
     """customers "customer erased" hook: scrub this floor's rows about the customer."""
     from . import services

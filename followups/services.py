@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from crm_site.models import Activity
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import check_store, stores_of
 from crm_site.selectors import store_calendar
-from customers.models import Customer
+from customers.models import Customer, Vehicle
 from customers.services import customer_create
 from customers.validators import normalize_mobile
 
@@ -277,6 +278,24 @@ def vehicle_came_in(*, vehicle_id, visit_day=None, now=None):
                 campaign__status__in=[Campaign.Status.DRAWN],
                 campaign__date__gte=visit_day - timedelta(days=rules.RECALL_WINDOW_DAYS),
             ).update(came_in_on=visit_day)
+    return {"closed": closed, "credited": credited}
+
+
+def vehicles_came_in(*, store, visited_since, now=None):
+    """Service visits of a store were imported in bulk (the DMS import): what
+    vehicle_came_in does for one car, set-based for every car visited since that day."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        closed = planner.cycles_close_on_visit(visited_since=visited_since, now=now)
+        credited = planner.appointments_credit()
+        members = CampaignMember.objects.filter(
+            vehicle__store=store, vehicle__last_visit_on__gte=visited_since,
+            came_in_on__isnull=True, campaign__status__in=[Campaign.Status.DRAWN],
+            campaign__date__gte=visited_since - timedelta(days=rules.RECALL_WINDOW_DAYS),
+            campaign__date__lte=F("vehicle__last_visit_on") + timedelta(
+                days=rules.RECALL_WINDOW_DAYS))
+        members.update(came_in_on=Subquery(
+            Vehicle.objects.filter(pk=OuterRef("vehicle_id")).values("last_visit_on")[:1]))
     return {"closed": closed, "credited": credited}
 
 

@@ -7,11 +7,12 @@ header is row 1) and the reason; the caller imports nothing unless the list is e
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from crm_site import imports
 from crm_site.spreadsheets import read_table
 
 from . import rules
@@ -94,24 +95,20 @@ def _map_headers(headers):
 
 
 def _text(value):
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    """The cell as text (crm_site.imports.text); a control character is left for the
+    length and value checks below to refuse."""
+    try:
+        return imports.text(value)
+    except ValidationError:
+        return str(value).strip()
 
 
 def _decimal(value):
-    text = _text(value)
-    if not text:
-        return None
+    """The cell as a number (crm_site.imports.decimal); ValueError names the cell."""
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not number.is_finite():
-        raise ValueError(text)
-    return number
+        return imports.decimal(value)
+    except ValidationError:
+        raise ValueError(_text(value)) from None
 
 
 def _integer(value):

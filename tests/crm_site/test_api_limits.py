@@ -121,6 +121,6 @@ def test_imports_on_the_page_answer_429_past_the_rate(client, cr_manager, store,
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "import": "1/hour"}}
     client.force_login(cr_manager)
-    url = reverse("customers:import")
+    url = reverse("imports")
     assert client.post(url, {"kind": "customers", "store": store.pk}).status_code == 200
     assert client.post(url, {"kind": "customers", "store": store.pk}).status_code == 429

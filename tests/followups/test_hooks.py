@@ -84,24 +84,22 @@ def test_a_visit_pushed_through_the_api_closes_the_cycle(store, make_user,
     assert task.status == "cancelled"
 
 
-def test_a_visit_imported_from_the_dms_closes_the_cycle(store, django_capture_on_commit_callbacks):
-    from customers.importing import run_import
+def test_a_visit_imported_from_the_dms_closes_the_cycle(store, cr_manager):
+    from crm_site import imports
     from tests.customers.factories import make_vin
+    from tests.imports import run_import
 
     car, task = _open_call(store)
     car.vin = make_vin(7)
     car.save(update_fields=["vin"])
     rows = "\n".join([",".join(["车架号", "进厂日期", "维修类型", "工单号"]),
                       ",".join([car.vin, MON.isoformat(), "定期保养", "WX9"])]).encode()
-    with django_capture_on_commit_callbacks(execute=True):
-        report = run_import(kind="visits", store=store, content=rows, filename="w.csv",
-                            dry_run=True)
-    assert not report.row_errors, report.row_errors
+    job = run_import(kind="visits", store=store, actor=cr_manager, content=rows, commit=False)
+    assert job.status == "checked", job.errors
     task.refresh_from_db()
-    assert task.status == "planned"  # a preview changes nothing
-    with django_capture_on_commit_callbacks(execute=True):
-        report = run_import(kind="visits", store=store, content=rows, filename="w.csv",
-                            dry_run=False)
-    assert report.imported, report.row_errors
+    assert task.status == "planned"  # a dry run changes nothing
+    imports.job_commit(job=job, actor=cr_manager)
+    job = imports.job_run(job.pk, commit=True)
+    assert job.status == "committed", job.errors
     task.refresh_from_db()
     assert task.status == "cancelled"
