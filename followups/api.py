@@ -43,6 +43,7 @@ class StepSerializer(validation.ModelSerializer):
     class Meta:
         model = Step
         fields = ["id", "code", "order", "offset_days", "offset_minutes", "due_within_days",
+                  "window_end_days",
                   "channel", "purpose", "sms_template_code", "sms_text", "script",
                   "only_until_came_in", "asks_satisfaction", "is_active"]
 

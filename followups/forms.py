@@ -36,8 +36,8 @@ class ProgrammeCreateForm(validation.ModelForm):
 class StepForm(validation.ModelForm):
     class Meta:
         model = Step
-        fields = ["order", "offset_days", "offset_minutes", "due_within_days", "channel",
-                  "purpose", "sms_template_code", "sms_text", "script", "only_until_came_in",
+        fields = ["order", "offset_days", "offset_minutes", "due_within_days", "window_end_days",
+                  "channel", "purpose", "sms_template_code", "sms_text", "script", "only_until_came_in",
                   "asks_satisfaction", "is_active"]
         widgets = {"sms_text": forms.Textarea(attrs={"rows": 3}),
                    "script": forms.Textarea(attrs={"rows": 6})}
