@@ -381,6 +381,7 @@ class ServiceVisit(models.Model):
         BODY_PAINT = "body_paint", _("钣金喷漆")
         WARRANTY = "warranty", _("保修")
         ACCIDENT = "accident", _("事故维修")
+        RECALL = "recall", _("召回活动")
         OTHER = "other", _("其他")
 
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="visits",

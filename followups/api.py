@@ -54,7 +54,7 @@ class ProgrammeSerializer(validation.ModelSerializer):
     class Meta:
         model = Programme
         fields = ["id", "code", "name", "anchor", "description", "closes_on_visit",
-                  "is_active", "order", "steps"]
+                  "closing_kinds", "is_active", "order", "steps"]
 
 
 class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):

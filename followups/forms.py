@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm_site import validation
+from customers.models import ServiceVisit
 
 from .models import (
     CareClass,
@@ -16,9 +17,15 @@ from .models import (
 
 
 class ProgrammeForm(validation.ModelForm):
+    closing_kinds = forms.MultipleChoiceField(
+        label=_("结束本轮的进厂类型"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=ServiceVisit.RepairType.choices,
+        help_text=_("只有这些维修类型的进厂才结束本轮（例如钣金喷漆不结束首保提醒）；空白：任何进厂"))
+
     class Meta:
         model = Programme
-        fields = ["name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order"]
+        fields = ["name", "description", "closes_on_visit", "closing_kinds", "assign_to_owner",
+                  "is_active", "order"]
 
 
 class ProgrammeCreateForm(validation.ModelForm):

@@ -3,12 +3,14 @@ task ledger the nightly planner fills, call attempts, appointments, satisfaction
 answers, recall campaigns, car-care classes and the editable lists and settings."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm_site.models import Store
+from customers.models import ServiceVisit
 
 
 class Channel(models.TextChoices):
@@ -101,6 +103,10 @@ class Programme(models.Model):
     description = models.TextField(_("说明"), blank=True)
     closes_on_visit = models.BooleanField(
         _("进厂即结束"), default=False, help_text=_("车辆在本轮开始后进厂，则取消本轮剩余步骤"))
+    closing_kinds = ArrayField(
+        models.CharField(max_length=20, choices=ServiceVisit.RepairType.choices),
+        verbose_name=_("结束本轮的进厂类型"), default=list, blank=True,
+        help_text=_("只有这些维修类型的进厂才结束本轮（例如钣金喷漆不结束首保提醒）；空白：任何进厂"))
     assign_to_owner = models.BooleanField(
         _("分派给负责专员"), default=True,
         help_text=_("客户有负责专员时由其拨打；否则在本店回访员之间平均分配"))

@@ -450,7 +450,14 @@ class Plan:
                 "AND a.due_on = w.due_on AND a.customer_id = c.id "
                 "AND a.vehicle_id IS NOT DISTINCT FROM v.id "
                 f"AND a.status <> {_v(Appointment.Status.CANCELLED)})")
-            if programme.closes_on_visit:
+            if programme.closes_on_visit and programme.closing_kinds:
+                # Only a visit of a kind that closes the programme ends the cycle.
+                gates.append(
+                    f"NOT (v.last_visit_on IS NOT NULL AND v.last_visit_on >= w.due_on + "
+                    f"%(first_offset)s AND EXISTS (SELECT 1 FROM {_t(ServiceVisit)} sv "
+                    "WHERE sv.vehicle_id = v.id AND sv.date_in >= w.due_on + %(first_offset)s "
+                    "AND sv.repair_type = ANY(%(closing_kinds)s)))")
+            elif programme.closes_on_visit:
                 gates.append("NOT (v.last_visit_on IS NOT NULL AND "
                              "v.last_visit_on >= w.due_on + %(first_offset)s)")
         if step.channel == Channel.SMS:
@@ -498,6 +505,7 @@ class Plan:
             "offset": step.offset_days, "channel": step.channel, "now": self.now,
             "within": step.due_within_days, "first_offset": self._first_offset(programme),
             "window_end": self._window_end(step),
+            "closing_kinds": list(programme.closing_kinds),
             "due_min": min(r[1] for r in rows), "due_max": max(r[1] for r in rows),
         }
         if step.channel == Channel.SMS:
@@ -717,9 +725,10 @@ def reminders_plan(*, day=None, now=None):
 
 def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     """Cancel what is left of the cycles a car came in for (set-based): an open task of
-    an only-until-came-in step of a programme a visit ends, whose vehicle's last visit
-    is on or after the cycle's first step. `vehicle_id`: that car only; `visited_since`:
-    cars whose last visit is on or after that day (read through its index)."""
+    an only-until-came-in step of a programme a visit ends, when the car has a visit of
+    a kind that closes it (Programme.closing_kinds; none listed: any kind) on or after
+    the cycle's first step. `vehicle_id`: that car only; `visited_since`: visits in on
+    or after that day (read through the visits' date index)."""
     now = now or timezone.now()
     firsts = {}
     for step in Step.objects.filter(is_active=True, programme__closes_on_visit=True):
@@ -727,28 +736,31 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                                         step.offset_days)
     if not firsts:
         return 0
-    # Start from the cars that came in (the vehicle's primary key or its last-visit
-    # index), then read each car's open tasks through the ledger's vehicle index: the
-    # cost follows the visits, not the number of open tasks in the ledger.
-    cars = []
+    # Start from the visits (of the car, or of the nights covered), then read each car's
+    # open tasks through the ledger's vehicle index: the cost follows the visits, not
+    # the number of open tasks in the ledger.
+    visits = []
     if vehicle_id:
-        cars.append("v.id = %(vehicle)s")
+        visits.append("sv.vehicle_id = %(vehicle)s")
     if visited_since:
-        cars.append("v.last_visit_on >= %(since)s")
+        visits.append("sv.date_in >= %(since)s")
     sql = f"""
         UPDATE {_t(Task)} t SET status = {_v(Task.Status.CANCELLED)},
             cancel_reason = {_v(CancelReason.CAME_IN)}, closed_at = %(now)s
-        FROM (SELECT x.id
-              FROM {_t(Vehicle)} v
+        FROM (SELECT DISTINCT x.id
+              FROM {_t(ServiceVisit)} sv
               CROSS JOIN LATERAL (
                   SELECT t0.id FROM {_t(Task)} t0
                   JOIN unnest(%(programmes)s::bigint[], %(offsets)s::int[])
                        AS po(programme_id, first_offset) ON po.programme_id = t0.programme_id
+                  JOIN {_t(Programme)} p ON p.id = t0.programme_id
                   JOIN {_t(Step)} s ON s.id = t0.step_id AND s.only_until_came_in
-                  WHERE t0.vehicle_id = v.id AND t0.status IN {OPEN_SQL}
-                    AND v.last_visit_on >= t0.due_on + po.first_offset
+                  WHERE t0.vehicle_id = sv.vehicle_id AND t0.status IN {OPEN_SQL}
+                    AND sv.date_in >= t0.due_on + po.first_offset
+                    AND (cardinality(p.closing_kinds) = 0
+                         OR sv.repair_type = ANY(p.closing_kinds))
                   OFFSET 0) x
-              WHERE v.last_visit_on IS NOT NULL {"".join(" AND " + c for c in cars)}) came
+              WHERE {" AND ".join(visits) or "TRUE"}) came
         WHERE t.id = came.id
     """
     with connection.cursor() as cursor:

@@ -15,7 +15,7 @@ from complaints.services import complaint_open
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import check_store, stores_of
 from crm_site.selectors import store_calendar
-from customers.models import Customer
+from customers.models import Customer, ServiceVisit
 from customers.services import customer_create
 from customers.validators import normalize_mobile
 
@@ -799,7 +799,8 @@ def _fields_of(instance, names):
     return {name: getattr(instance, name) for name in names}
 
 
-PROGRAMME_FIELDS = ("name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order")
+PROGRAMME_FIELDS = ("name", "description", "closes_on_visit", "closing_kinds", "assign_to_owner",
+                    "is_active", "order")
 QUESTION_FIELDS = ("code", "text", "department", "order", "is_active")
 
 
@@ -813,6 +814,8 @@ def programme_update(*, actor, programme, questions=(), **fields):
     programme = Programme.objects.select_for_update().get(pk=programme.pk)
     if "name" in fields and not (fields["name"] or "").strip():
         raise ValidationError({"name": [_("请填写名称。")]})
+    if set(fields.get("closing_kinds") or ()) - set(ServiceVisit.RepairType.values):
+        raise ValidationError({"closing_kinds": [_("进厂类型无效。")]})
     for name, value in fields.items():
         setattr(programme, name, value)
     try:
