@@ -44,6 +44,11 @@ False; the vehicle already names its new owner) and vehicle_retire (sold elsewhe
 scrapped, retired True; the vehicle is inactive). A hook cancels the work planned for
 the car's owner it left.
 
+A "policy recorded" hook is `hook(policy)`, called inside the transaction of
+insurance_policy_record (a renewal recorded by a caller, a policy from the DMS import)
+after the policy and the vehicle's insurance due date are saved; a hook closes its own
+floor's work about the policy the new one renews, set-based.
+
 A "customer merged" hook is `hook(kept, merged, moved)`, called by customer_merge inside
 its transaction after the checks and before the rows pointing at the duplicate move to
 the kept record. A hook may move its own floor's rows itself (leaving behind, say, rows
@@ -66,6 +71,7 @@ customer_erased = Hook("customer erased")  # hook(customer, scrubbed)
 consent_changed = Hook("consent changed")  # hook(customer, changes)
 ownership_ended = Hook("vehicle ownership ended")  # hook(vehicle, *, retired)
 customer_merged = Hook("customer merged")  # hook(kept, merged, moved)
+policy_recorded = Hook("policy recorded")  # hook(policy)
 
 
 def erased_text(*fields):

@@ -644,6 +644,7 @@ def insurance_policy_record(*, vehicle, insurer, starts_on, expires_on, bought_h
         vehicle.insurance_expires_on = expires_on
         _set_history_user(vehicle, actor)
         vehicle.save(update_fields=["insurance_expires_on", "updated_at"])
+    hooks.policy_recorded(policy)
     return policy
 
 

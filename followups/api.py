@@ -44,6 +44,7 @@ class StepSerializer(validation.ModelSerializer):
     class Meta:
         model = Step
         fields = ["id", "code", "order", "offset_days", "offset_minutes", "due_within_days",
+                  "window_end_days",
                   "channel", "purpose", "sms_template_code", "sms_text", "script",
                   "only_until_came_in", "asks_satisfaction", "is_active"]
 
@@ -54,7 +55,7 @@ class ProgrammeSerializer(validation.ModelSerializer):
     class Meta:
         model = Programme
         fields = ["id", "code", "name", "anchor", "description", "closes_on_visit",
-                  "is_active", "order", "steps"]
+                  "closing_kinds", "is_active", "order", "steps"]
 
 
 class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):

@@ -29,6 +29,7 @@ class FollowupsConfig(AppConfig):
         customer_hooks.consent_changed.register(hooks.consent_changed)
         customer_hooks.ownership_ended.register(hooks.ownership_ended)
         customer_hooks.customer_merged.register(hooks.customer_merged)
+        customer_hooks.policy_recorded.register(hooks.policy_recorded)
         from crm_site.selectors import MESSAGE_PURPOSE_LABELLERS
 
         from .selectors import message_purpose_labels

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm_site import validation
+from customers.models import ServiceVisit
 
 from .models import (
     CareClass,
@@ -16,9 +17,15 @@ from .models import (
 
 
 class ProgrammeForm(validation.ModelForm):
+    closing_kinds = forms.MultipleChoiceField(
+        label=_("结束本轮的进厂类型"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=ServiceVisit.RepairType.choices,
+        help_text=_("只有这些维修类型的进厂才结束本轮（例如钣金喷漆不结束首保提醒）；空白：任何进厂"))
+
     class Meta:
         model = Programme
-        fields = ["name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order"]
+        fields = ["name", "description", "closes_on_visit", "closing_kinds", "assign_to_owner",
+                  "is_active", "order"]
 
 
 class ProgrammeCreateForm(validation.ModelForm):
@@ -36,8 +43,8 @@ class ProgrammeCreateForm(validation.ModelForm):
 class StepForm(validation.ModelForm):
     class Meta:
         model = Step
-        fields = ["order", "offset_days", "offset_minutes", "due_within_days", "channel",
-                  "purpose", "sms_template_code", "sms_text", "script", "only_until_came_in",
+        fields = ["order", "offset_days", "offset_minutes", "due_within_days", "window_end_days",
+                  "channel", "purpose", "sms_template_code", "sms_text", "script", "only_until_came_in",
                   "asks_satisfaction", "is_active"]
         widgets = {"sms_text": forms.Textarea(attrs={"rows": 3}),
                    "script": forms.Textarea(attrs={"rows": 6})}

@@ -11,7 +11,9 @@
   ("consent changed", services.customer_consent_withdrawn); a car sold on or retired
   cancels its open tasks ("vehicle ownership ended", services.vehicle_work_cancel); a
   duplicate merged moves its tasks to the kept record, those of a cycle the kept record
-  has too staying behind cancelled ("customer merged", services.customer_merge_tasks).
+  has too staying behind cancelled ("customer merged", services.customer_merge_tasks);
+  a policy recorded (a renewal) cancels the open calls of the insurance cycles it
+  renews ("policy recorded", services.insurance_renewed).
 - The floors above react to this one: satisfaction registers an "answers recorded" hook
   in its AppConfig.ready():
 
@@ -65,6 +67,13 @@ def ownership_ended(vehicle, *, retired):
     from . import services
 
     services.vehicle_work_cancel(vehicle=vehicle, retired=retired)
+
+
+def policy_recorded(policy):
+    """customers "policy recorded" hook: the insurance cycles it renews close at once."""
+    from . import services
+
+    services.insurance_renewed(policy=policy)
 
 
 def customer_merged(kept, merged, moved):

@@ -3,12 +3,14 @@ task ledger the nightly planner fills, call attempts, appointments, satisfaction
 answers, recall campaigns, car-care classes and the editable lists and settings."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm_site.models import Store
+from customers.models import ServiceVisit
 
 
 class Channel(models.TextChoices):
@@ -93,6 +95,7 @@ class Programme(models.Model):
         CAMPAIGN = "campaign", _("召回活动日期")
         CARE_CLASS = "care_class", _("养护课堂时间")
         BIRTHDAY = "birthday", _("客户生日")
+        APPOINTMENT = "appointment", _("未到店的预约日期")
 
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
@@ -100,6 +103,10 @@ class Programme(models.Model):
     description = models.TextField(_("说明"), blank=True)
     closes_on_visit = models.BooleanField(
         _("进厂即结束"), default=False, help_text=_("车辆在本轮开始后进厂，则取消本轮剩余步骤"))
+    closing_kinds = ArrayField(
+        models.CharField(max_length=20, choices=ServiceVisit.RepairType.choices),
+        verbose_name=_("结束本轮的进厂类型"), default=list, blank=True,
+        help_text=_("只有这些维修类型的进厂才结束本轮（例如钣金喷漆不结束首保提醒）；空白：任何进厂"))
     assign_to_owner = models.BooleanField(
         _("分派给负责专员"), default=True,
         help_text=_("客户有负责专员时由其拨打；否则在本店回访员之间平均分配"))
@@ -142,6 +149,10 @@ class Step(models.Model):
         help_text=_("只用于有具体时间的活动，例如课前2小时填 -120"))
     due_within_days = models.PositiveSmallIntegerField(
         _("完成期限(天)"), default=0, help_text=_("电话须在计划日后几天内完成"))
+    window_end_days = models.SmallIntegerField(
+        _("有效期至N+天数"), null=True, blank=True,
+        help_text=_("任务在 N 加此天数当天结束后过期（未在期限内联系），离开工作清单；"
+                    "空白：到下一步骤的前一天，最后一步到 N+7"))
     channel = models.CharField(_("方式"), max_length=10, choices=Channel.choices)
     purpose = models.CharField(_("目的"), max_length=20, choices=Purpose.choices)
     sms_template_code = models.CharField(_("短信模板代码"), max_length=50, blank=True)
@@ -166,6 +177,16 @@ class Step(models.Model):
 
     def __str__(self):
         return f"{self.programme} N{self.offset_days:+d} {self.get_channel_display()}"
+
+    def window_end(self, later_offsets):
+        """The last day (from N) this step's task may be worked (rules.default_window_end
+        when the step does not say); `later_offsets`: the offsets of the programme's
+        other active steps."""
+        from .rules import default_window_end
+
+        if self.window_end_days is not None:
+            return max(self.window_end_days, self.offset_days)
+        return default_window_end(self.offset_days, later_offsets)
 
 
 class SatisfactionQuestion(models.Model):
@@ -385,6 +406,8 @@ class CancelReason(models.TextChoices):
     VEHICLE_RETIRED = "vehicle_retired", _("车辆已停用（转卖或报废）")
     OWNER_CHANGED = "owner_changed", _("车辆已过户")
     MERGED = "merged", _("重复客户已合并")
+    NOT_IN_TIME = "not_in_time", _("未在期限内联系")
+    RENEWED = "renewed", _("保险已续保")
 
 
 class TaskQuerySet(models.QuerySet):
@@ -395,8 +418,9 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(channel=Channel.CALL)
 
     def worklist(self, day):
-        """Open calls planned for `day` or earlier (overdue)."""
-        return self.calls().open().filter(planned_on__lte=day)
+        """Open calls planned for `day` or earlier (overdue), within their window (a call
+        past it leaves at once, before the night marks it expired)."""
+        return self.calls().open().filter(planned_on__lte=day).exclude(expires_on__lt=day)
 
 
 class Task(models.Model):
@@ -432,6 +456,7 @@ class Task(models.Model):
     offset_days = models.SmallIntegerField(_("距N天数"))
     planned_on = models.DateField(_("计划日期"))
     deadline_on = models.DateField(_("完成期限"), null=True, blank=True)
+    expires_on = models.DateField(_("有效期至"), null=True, blank=True)
     channel = models.CharField(_("方式"), max_length=10, choices=Channel.choices)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices,
                               default=Status.PLANNED)
@@ -482,6 +507,9 @@ class Task(models.Model):
                          condition=Q(channel="call", status__in=["planned", "retry"]),
                          name="task_worklist_idx"),
             models.Index(fields=["store", "planned_on"], name="task_store_planned_idx"),
+            # The nightly expiry: open tasks whose window has ended, by date range.
+            models.Index(fields=["expires_on"], condition=Q(status__in=["planned", "retry"]),
+                         name="task_open_expiry_idx"),
             # The planner's balancing: unassigned open calls, and open calls per caller.
             models.Index(fields=["store", "planned_on"],
                          condition=Q(assignee__isnull=True, channel="call",
@@ -547,8 +575,11 @@ class CallAttempt(models.Model):
 
 
 class Appointment(models.Model):
-    """A visit the customer agreed to on a call (预约). Credited (came in) when a service
-    visit falls within the credit window of the booked date."""
+    """A visit the customer agreed to on a call (预约). Credited (came in, kept) when a
+    service visit falls within the credit window of the booked date; not kept by the end
+    of its day, it is marked no-show the next night (planner.appointments_mark_no_show),
+    which starts the "missed appointment" programme's call; a visit arriving later within
+    the credit window still credits it."""
 
     class Status(models.TextChoices):
         BOOKED = "booked", _("已预约")
@@ -583,7 +614,12 @@ class Appointment(models.Model):
         verbose_name = _("预约")
         verbose_name_plural = _("预约")
         ordering = ["-booked_for", "-id"]
-        indexes = [models.Index(fields=["vehicle", "status"], name="appointment_vehicle_idx")]
+        indexes = [
+            models.Index(fields=["vehicle", "status"], name="appointment_vehicle_idx"),
+            # The nightly no-show mark: booked appointments by day, a range scan.
+            models.Index(fields=["booked_for"], condition=Q(status="booked"),
+                         name="appointment_booked_day_idx"),
+        ]
 
     def __str__(self):
         return f"{self.customer_id} {self.booked_for} {self.purpose}"

@@ -23,7 +23,8 @@ full, and so is every date for a step or programme edited since.
 
 import logging
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -243,11 +244,15 @@ class Plan:
     def _window(self, store, channel):
         return self.windows[(store.pk, Channel.CALL if channel == Channel.CALL else Channel.SMS)]
 
-    def _sms_times(self, store, planned):
+    def _sms_times(self, store, planned, step, due_on):
+        """The SMS send window, ending at the latest when the step's window ends."""
         not_before, expires_at = rules.sms_send_window(
             planned, store.sms_window_start, store.sms_window_end,
             valid_days=self.cfg.sms_valid_days)
-        return _local(not_before, store.time_zone), _local(expires_at, store.time_zone)
+        window_ends = datetime.combine(
+            rules.expires_on(due_on, self._window_end(step), planned) + timedelta(days=1), dt_time())
+        return (_local(not_before, store.time_zone),
+                _local(min(expires_at, window_ends), store.time_zone))
 
     def _rows_for_dates(self, step):
         """(store, N, planned, not_before, expires_at, key1, key2) for date-anchored steps."""
@@ -256,7 +261,8 @@ class Plan:
         for store in self.stores:
             window = self._window(store, channel)
             for due_on, (_nominal, planned) in rules.due_dates_for(window, step.offset_days).items():
-                nb, ex = self._sms_times(store, planned) if channel == Channel.SMS else (None, None)
+                nb, ex = (self._sms_times(store, planned, step, due_on) if channel == Channel.SMS
+                          else (None, None))
                 if step.programme.anchor == Programme.Anchor.BIRTHDAY:
                     for month, dom in rules.birthday_keys(due_on):
                         rows.append((store.pk, due_on, planned, nb, ex, month, dom))
@@ -279,7 +285,8 @@ class Plan:
             nominal = rules.nominal_date(campaign.date, step.offset_days)
             if nominal in window:
                 planned = window[nominal]
-                nb, ex = self._sms_times(store, planned) if step.channel == Channel.SMS else (None, None)
+                nb, ex = (self._sms_times(store, planned, step, campaign.date)
+                          if step.channel == Channel.SMS else (None, None))
                 rows.append((store.pk, campaign.date, planned, nb, ex, campaign.pk, None))
         return rows
 
@@ -309,7 +316,7 @@ class Plan:
                         store.sms_window_start, store.sms_window_end)
                     nb, ex, planned = _local(nb, store.time_zone), care_class.starts_at, nb.date()
                 else:
-                    nb, ex = self._sms_times(store, planned)
+                    nb, ex = self._sms_times(store, planned, step, due_on)
                     ex = min(ex, care_class.starts_at)
             rows.append((store.pk, due_on, planned, nb, ex, care_class.pk, None))
         return rows
@@ -367,6 +374,15 @@ class Plan:
             return (f"JOIN {invitation} i ON i.care_class_id = w.key1 AND i.reply = {reply} "
                     f"JOIN {customer} c ON c.id = i.customer_id "
                     f"LEFT JOIN {vehicle} v ON FALSE", "TRUE", "NULL", "w.key1")
+        if anchor == Programme.Anchor.APPOINTMENT:
+            # Appointments marked no-show (appointments_mark_no_show), by their day.
+            appointment = _t(Appointment)
+            return (f"JOIN {appointment} a ON a.store_id = w.store_id AND a.booked_for = w.due_on "
+                    "AND a.booked_for BETWEEN %(due_min)s AND %(due_max)s "
+                    f"AND a.status = {_v(Appointment.Status.NO_SHOW)} "
+                    f"JOIN {customer} c ON c.id = a.customer_id "
+                    f"LEFT JOIN {vehicle} v ON v.id = a.vehicle_id",
+                    "(v.id IS NULL OR v.is_active)", "NULL", "NULL")
         if anchor == Programme.Anchor.BIRTHDAY:
             return (f"JOIN {customer} c ON c.store_id = w.store_id AND c.birth_date IS NOT NULL "
                     "AND EXTRACT(MONTH FROM c.birth_date) = w.key1 "
@@ -400,6 +416,11 @@ class Plan:
     def _first_offset(self, programme):
         return min((s.offset_days for s in programme.active_steps), default=0)
 
+    def _window_end(self, step):
+        """The last day (from N) the step's task may be worked (Step.window_end)."""
+        return step.window_end([s.offset_days for s in step.programme.active_steps
+                                if s.pk != step.pk])
+
     def plan_step(self, step, rows, covered=False):
         """Plan one step over window rows (store, N, planned, not_before, expires_at, key1,
         key2, since); `covered`: rows a finished run covered (see _source)."""
@@ -413,6 +434,10 @@ class Plan:
         # the ledger's unique index, before the other checks and the insert look at them.
         if programme.anchor in VEHICLE_COLUMNS and not covered:
             pass  # in the source already
+        elif programme.anchor == Programme.Anchor.APPOINTMENT:
+            gates.insert(0, f"NOT EXISTS (SELECT 1 FROM {task} t0 WHERE t0.step_id = %(step)s "
+                            "AND t0.customer_id = c.id AND t0.vehicle_id IS NOT DISTINCT FROM v.id "
+                            "AND t0.due_on = w.due_on)")
         elif programme.anchor in (Programme.Anchor.CARE_CLASS, Programme.Anchor.BIRTHDAY):
             gates.insert(0, f"NOT EXISTS (SELECT 1 FROM {task} t0 WHERE t0.step_id = %(step)s "
                             "AND t0.customer_id = c.id AND t0.vehicle_id IS NULL "
@@ -437,7 +462,14 @@ class Plan:
                 "AND a.due_on = w.due_on AND a.customer_id = c.id "
                 "AND a.vehicle_id IS NOT DISTINCT FROM v.id "
                 f"AND a.status <> {_v(Appointment.Status.CANCELLED)})")
-            if programme.closes_on_visit:
+            if programme.closes_on_visit and programme.closing_kinds:
+                # Only a visit of a kind that closes the programme ends the cycle.
+                gates.append(
+                    f"NOT (v.last_visit_on IS NOT NULL AND v.last_visit_on >= w.due_on + "
+                    f"%(first_offset)s AND EXISTS (SELECT 1 FROM {_t(ServiceVisit)} sv "
+                    "WHERE sv.vehicle_id = v.id AND sv.date_in >= w.due_on + %(first_offset)s "
+                    "AND sv.repair_type = ANY(%(closing_kinds)s)))")
+            elif programme.closes_on_visit:
                 gates.append("NOT (v.last_visit_on IS NOT NULL AND "
                              "v.last_visit_on >= w.due_on + %(first_offset)s)")
         if step.channel == Channel.SMS:
@@ -451,13 +483,17 @@ class Plan:
             status, assignee = _v(Task.Status.PLANNED), "NULL"
         deadline = ("w.planned_on + %(within)s" if step.channel == Channel.CALL and step.due_within_days
                     else "NULL")
+        # The call's window (rules.expires_on): N + the step's window end, never before
+        # its planned day. SMS are done or expired when written.
+        expires = ("GREATEST(w.due_on + %(window_end)s, w.planned_on)"
+                   if step.channel == Channel.CALL else "NULL")
         insert = f"""
             INSERT INTO {task} (store_id, programme_id, programme_code, step_id, customer_id,
                 vehicle_id, campaign_id, care_class_id, due_on, offset_days, planned_on,
-                deadline_on, channel, status, assignee_id, outcome_kind, notes, attempts,
-                cancel_reason, created_at, done_at)
+                deadline_on, expires_on, channel, status, assignee_id, outcome_kind, notes,
+                attempts, cancel_reason, created_at, done_at)
             SELECT w.store_id, %(programme)s, %(code)s, %(step)s, c.id, v.id, {campaign_sql},
-                {class_sql}, w.due_on, %(offset)s, w.planned_on, {deadline}, %(channel)s,
+                {class_sql}, w.due_on, %(offset)s, w.planned_on, {deadline}, {expires}, %(channel)s,
                 {status}, {assignee}, '', '', 0, '', %(now)s,
                 CASE WHEN %(channel)s = {_v(Channel.SMS)} THEN %(now)s END
             FROM w {source}
@@ -480,6 +516,8 @@ class Plan:
             "programme": programme.pk, "code": programme.code, "step": step.pk,
             "offset": step.offset_days, "channel": step.channel, "now": self.now,
             "within": step.due_within_days, "first_offset": self._first_offset(programme),
+            "window_end": self._window_end(step),
+            "closing_kinds": list(programme.closing_kinds),
             "due_min": min(r[1] for r in rows), "due_max": max(r[1] for r in rows),
         }
         if step.channel == Channel.SMS:
@@ -542,7 +580,7 @@ class Plan:
                     seq bigserial, store_id bigint, programme_id bigint,
                     programme_code varchar(40), step_id bigint, customer_id bigint,
                     vehicle_id bigint, campaign_id bigint, care_class_id bigint, due_on date,
-                    offset_days smallint, planned_on date, deadline_on date,
+                    offset_days smallint, planned_on date, deadline_on date, expires_on date,
                     channel varchar(10), status varchar(10), assignee_id bigint,
                     outcome_kind varchar(20), notes text, attempts smallint,
                     cancel_reason varchar(20), created_at timestamptz, done_at timestamptz)""")
@@ -560,7 +598,7 @@ class Plan:
         bounds = _balanced_bounds(list(unassigned), unassigned) if unassigned else []
         columns = ("store_id, programme_id, programme_code, step_id, customer_id, vehicle_id, "
                    "campaign_id, care_class_id, due_on, offset_days, planned_on, deadline_on, "
-                   "channel, status, assignee_id, outcome_kind, notes, attempts, cancel_reason, "
+                   "expires_on, channel, status, assignee_id, outcome_kind, notes, attempts, cancel_reason, "
                    "created_at, done_at")
         picked = columns.replace("assignee_id", "COALESCE(p.assignee_id, b.user_id)").replace(
             "store_id, programme_id", "p.store_id, programme_id", 1)
@@ -641,7 +679,13 @@ class Plan:
         if self.skipped:
             self.counts["skipped_stores"] = [store.code for store, _reason in self.skipped]
             stores_unplanned_report(skipped=self.skipped, day=self.day)
+        self.counts["expired"] = timed("expire_tasks", lambda: tasks_expire(
+            day=self.day, now=self.now, store_ids=[store.pk for store in self.stores]))
         self.counts["closed"] = timed("close", self.close_cycles)
+        # Visits credit appointments first; what is still booked for a past day is missed.
+        self.counts["credited"] = timed("credit", appointments_credit)
+        self.counts["no_show"] = timed("no_show", lambda: appointments_mark_no_show(
+            day=self.day, store_ids=[store.pk for store in self.stores]))
         self.counts["drawn"] = timed("draw", self.draw_campaigns, programmes)
         self.stage_calls()
         self.counts["changed"] = timed("changed", self.stage_changed)
@@ -669,7 +713,7 @@ class Plan:
             for step_id, n in timed(f"{programme.code}:calls", self.insert_calls).items():
                 self.counts[call_steps[step_id]] = {"tasks": n}
         self.counts["assigned"] = self.counts.get("assigned", 0) + timed("assign", self.assign)
-        self.counts["credited"] = timed("credit", appointments_credit)
+        self.counts["credited"] += timed("credit_again", appointments_credit)
         self.counts["messages_expired"] = timed("expire", lambda: messages_expire(now=self.now))
         self.counts["seconds"] = timings
         run.finished_at = timezone.now()
@@ -696,9 +740,10 @@ def reminders_plan(*, day=None, now=None):
 
 def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
     """Cancel what is left of the cycles a car came in for (set-based): an open task of
-    an only-until-came-in step of a programme a visit ends, whose vehicle's last visit
-    is on or after the cycle's first step. `vehicle_id`: that car only; `visited_since`:
-    cars whose last visit is on or after that day (read through its index)."""
+    an only-until-came-in step of a programme a visit ends, when the car has a visit of
+    a kind that closes it (Programme.closing_kinds; none listed: any kind) on or after
+    the cycle's first step. `vehicle_id`: that car only; `visited_since`: visits in on
+    or after that day (read through the visits' date index)."""
     now = now or timezone.now()
     firsts = {}
     for step in Step.objects.filter(is_active=True, programme__closes_on_visit=True):
@@ -706,28 +751,31 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
                                         step.offset_days)
     if not firsts:
         return 0
-    # Start from the cars that came in (the vehicle's primary key or its last-visit
-    # index), then read each car's open tasks through the ledger's vehicle index: the
-    # cost follows the visits, not the number of open tasks in the ledger.
-    cars = []
+    # Start from the visits (of the car, or of the nights covered), then read each car's
+    # open tasks through the ledger's vehicle index: the cost follows the visits, not
+    # the number of open tasks in the ledger.
+    visits = []
     if vehicle_id:
-        cars.append("v.id = %(vehicle)s")
+        visits.append("sv.vehicle_id = %(vehicle)s")
     if visited_since:
-        cars.append("v.last_visit_on >= %(since)s")
+        visits.append("sv.date_in >= %(since)s")
     sql = f"""
         UPDATE {_t(Task)} t SET status = {_v(Task.Status.CANCELLED)},
             cancel_reason = {_v(CancelReason.CAME_IN)}, closed_at = %(now)s
-        FROM (SELECT x.id
-              FROM {_t(Vehicle)} v
+        FROM (SELECT DISTINCT x.id
+              FROM {_t(ServiceVisit)} sv
               CROSS JOIN LATERAL (
                   SELECT t0.id FROM {_t(Task)} t0
                   JOIN unnest(%(programmes)s::bigint[], %(offsets)s::int[])
                        AS po(programme_id, first_offset) ON po.programme_id = t0.programme_id
+                  JOIN {_t(Programme)} p ON p.id = t0.programme_id
                   JOIN {_t(Step)} s ON s.id = t0.step_id AND s.only_until_came_in
-                  WHERE t0.vehicle_id = v.id AND t0.status IN {OPEN_SQL}
-                    AND v.last_visit_on >= t0.due_on + po.first_offset
+                  WHERE t0.vehicle_id = sv.vehicle_id AND t0.status IN {OPEN_SQL}
+                    AND sv.date_in >= t0.due_on + po.first_offset
+                    AND (cardinality(p.closing_kinds) = 0
+                         OR sv.repair_type = ANY(p.closing_kinds))
                   OFFSET 0) x
-              WHERE v.last_visit_on IS NOT NULL {"".join(" AND " + c for c in cars)}) came
+              WHERE {" AND ".join(visits) or "TRUE"}) came
         WHERE t.id = came.id
     """
     with connection.cursor() as cursor:
@@ -736,12 +784,53 @@ def cycles_close_on_visit(*, vehicle_id=None, visited_since=None, now=None):
         return cursor.rowcount
 
 
+def tasks_expire(*, day, now=None, store_ids=None):
+    """Open tasks whose window ended before `day` become expired, "not reached in time"
+    (one UPDATE over the open-task expiry index, by date range). Returns the count."""
+    now = now or timezone.now()
+    only = "AND store_id = ANY(%(stores)s)" if store_ids is not None else ""
+    sql = f"""
+        UPDATE {_t(Task)} SET status = {_v(Task.Status.EXPIRED)},
+            cancel_reason = {_v(CancelReason.NOT_IN_TIME)}, closed_at = %(now)s
+        WHERE status IN {OPEN_SQL} AND expires_on < %(day)s {only}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"day": day, "now": now, "stores": list(store_ids or [])})
+        return cursor.rowcount
+
+
 CREDIT_REASON = "came in within the credit window"
+
+
+KEPT = f"({_v(Appointment.Status.BOOKED)}, {_v(Appointment.Status.NO_SHOW)})"
+NO_SHOW_REASON = "not kept by the end of its day"
+
+
+def appointments_mark_no_show(*, day, store_ids=None):
+    """Booked appointments for a day before `day` (not kept by the end of their day; the
+    visits were credited first) are marked no-show, one UPDATE over the booked-by-day
+    index, each with a history row. The "missed appointment" programme calls them."""
+    only = "AND store_id = ANY(%(stores)s)" if store_ids is not None else ""
+    sql = f"""
+        UPDATE {_t(Appointment)} SET status = {_v(Appointment.Status.NO_SHOW)}
+        WHERE status = {_v(Appointment.Status.BOOKED)} AND booked_for < %(day)s {only}
+        RETURNING id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"day": day, "stores": list(store_ids or [])})
+        missed = [row[0] for row in cursor.fetchall()]
+    if missed:
+        Appointment.history.bulk_history_create(
+            Appointment.objects.filter(pk__in=missed), update=True,
+            default_change_reason=NO_SHOW_REASON)
+    return len(missed)
 
 
 def appointments_credit(*, vehicle_id=None):
     """Booked appointments whose car came in within the credit window are credited
-    (set-based; the nearest visit wins), each with a history row like any edit."""
+    (set-based; the nearest visit wins), each with a history row like any edit. An
+    appointment already marked no-show is kept after all when the visit arrives later
+    within the window."""
     days = FollowupSettings.current().appointment_credit_days
     where_vehicle = "AND a.vehicle_id = %(vehicle)s" if vehicle_id else ""
     sql = f"""
@@ -751,14 +840,17 @@ def appointments_credit(*, vehicle_id=None):
             SELECT DISTINCT ON (a2.id) a2.id AS appointment_id, sv.id, sv.date_in
             FROM {_t(Appointment)} a2 JOIN {_t(ServiceVisit)} sv ON sv.vehicle_id = a2.vehicle_id
               AND sv.date_in BETWEEN a2.booked_for - %(days)s AND a2.booked_for + %(days)s
-            WHERE a2.status = {_v(Appointment.Status.BOOKED)} {where_vehicle.replace('a.', 'a2.')}
+            WHERE a2.status IN {KEPT} {where_vehicle.replace('a.', 'a2.')}
+              AND (a2.status = {_v(Appointment.Status.BOOKED)} OR a2.booked_for >= %(since)s)
             ORDER BY a2.id, abs(sv.date_in - a2.booked_for), sv.id
         ) x
-        WHERE a.id = x.appointment_id AND a.status = {_v(Appointment.Status.BOOKED)}
+        WHERE a.id = x.appointment_id AND a.status IN {KEPT}
         RETURNING a.id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"days": days, "vehicle": vehicle_id})
+        # A no-show is read again only while a visit could still credit it.
+        since = timezone.localdate() - timedelta(days=2 * days + 1)
+        cursor.execute(sql, {"days": days, "vehicle": vehicle_id, "since": since})
         credited = [row[0] for row in cursor.fetchall()]
     if credited:
         Appointment.history.bulk_history_create(
@@ -860,5 +952,6 @@ def campaign_draw(*, campaign, on=None, now=None):
     return drawn
 
 
-__all__ = ["Plan", "reminders_plan", "cycles_close_on_visit", "appointments_credit",
+__all__ = ["Plan", "reminders_plan", "cycles_close_on_visit", "appointments_credit", "tasks_expire",
+           "appointments_mark_no_show",
            "tasks_assign_balanced", "campaign_draw", "callers_of"]

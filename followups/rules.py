@@ -193,3 +193,23 @@ def month_starts(today: date, months: int) -> list:
         starts.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return starts[::-1]
+
+
+# The end of a task (its window) ------------------------------------------------------------
+
+LAST_STEP_WINDOW_DAYS = 7
+
+
+def default_window_end(offset_days: int, later_offsets) -> int:
+    """The last day (from N) a step's task may still be worked, when the step does not
+    say: the day before the programme's next step, the last step until N+7 (never
+    before the step's own day)."""
+    later = [o for o in later_offsets if o > offset_days]
+    end = min(later) - 1 if later else LAST_STEP_WINDOW_DAYS
+    return max(end, offset_days)
+
+
+def expires_on(due_on: date, window_end_days: int, planned_on: date) -> date:
+    """The last day a task stays on the worklist: N + the step's window end, and never
+    before the day it is planned for (a call moved off a closed day keeps that day)."""
+    return max(due_on + timedelta(days=window_end_days), planned_on)

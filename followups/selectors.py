@@ -20,6 +20,7 @@ from .models import (
     Appointment,
     CallAttempt,
     CampaignMember,
+    CancelReason,
     CareClass,
     Channel,
     ClassInvitation,
@@ -75,8 +76,7 @@ def worklist_progress(user, day):
     start = timezone.make_aware(datetime.combine(day, time()))
     end = start + timedelta(days=1)
     counts = {
-        "open": Task.objects.filter(assignee=user, status__in=OPEN_STATUSES,
-                                    channel=Channel.CALL, planned_on__lte=day).count(),
+        "open": Task.objects.worklist(day).filter(assignee=user).count(),
         "done": Task.objects.filter(done_by=user, done_at__gte=start, done_at__lt=end).count(),
         "dials": CallAttempt.objects.filter(caller=user, called_at__gte=start,
                                             called_at__lt=end).count(),
@@ -152,9 +152,14 @@ def came_in_after_reminder():
         date_in__lte=OuterRef("due_on") + credit)
 
 
+# A task whose window ended before anyone reached the customer (planner.tasks_expire).
+NOT_IN_TIME = Q(status=Task.Status.EXPIRED, cancel_reason=CancelReason.NOT_IN_TIME)
+
+
 def funnel(user, start, end, *, programme=None):
     """Per programme and step, tasks planned in [start, end] (of one programme, by code,
-    when given): due, SMS sent, reached, booked, came in (came_in_after_reminder)."""
+    when given): due, SMS sent, reached, booked, came in (came_in_after_reminder), expired
+    (of which not reached in time: the call's window ended, NOT_IN_TIME) and cancelled."""
     task_type = ContentType.objects.get_for_model(Task)
     sms_sent = Message.objects.filter(content_type=task_type, object_id=OuterRef("pk"),
                                       status=Message.Status.SENT)
@@ -171,6 +176,7 @@ def funnel(user, start, end, *, programme=None):
                 booked=Count("id", filter=Q(outcome_kind=Outcome.Kind.BOOKED)),
                 came_in=Count("id", filter=Q(came=True)),
                 expired=Count("id", filter=Q(status=Task.Status.EXPIRED)),
+                not_in_time=Count("id", filter=NOT_IN_TIME),
                 cancelled=Count("id", filter=Q(status=Task.Status.CANCELLED)))
             .order_by("programme__order", "step__offset_days", "channel"))
     return list(rows)
@@ -204,8 +210,9 @@ def reminder_conversion(store_ids, start, end, programme_code):
 
 def reminder_funnel(store_ids, start, end):
     """Per reminder programme, customers whose cycle is due (N) in [start, end): due, SMS
-    sent, reached, booked and came in (came_in_after_reminder), in one query;
-    [{"programme": code, "due": n, "sms": n, "reached": n, "booked": n, "came_in": n}]
+    sent, reached, booked, came in (came_in_after_reminder) and not reached in time (a
+    call's window ended, NOT_IN_TIME), in one query; [{"programme": code, "due": n, "sms":
+    n, "reached": n, "booked": n, "came_in": n, "not_in_time": n}]
     in REMINDER_PROGRAMMES order. The came-in count is reminder_conversion's numerator."""
     rows = (reminder_cycles(store_ids, start, end)
             .annotate(came=Exists(came_in_after_reminder()))
@@ -216,9 +223,10 @@ def reminder_funnel(store_ids, start, end):
                                     filter=Q(outcome_kind__in=REACHED)),
                       booked=Count("customer_id", distinct=True,
                                    filter=Q(outcome_kind=Outcome.Kind.BOOKED)),
-                      came_in=Count("customer_id", distinct=True, filter=Q(came=True))))
+                      came_in=Count("customer_id", distinct=True, filter=Q(came=True)),
+                      not_in_time=Count("customer_id", distinct=True, filter=NOT_IN_TIME)))
     by_code = {row["programme_code"]: row for row in rows}
-    empty = {"due": 0, "sms": 0, "reached": 0, "booked": 0, "came_in": 0}
+    empty = {"due": 0, "sms": 0, "reached": 0, "booked": 0, "came_in": 0, "not_in_time": 0}
     return [{"programme": code, **{k: by_code.get(code, empty)[k] for k in empty}}
             for code in REMINDER_PROGRAMMES]
 

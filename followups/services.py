@@ -17,7 +17,7 @@ from crm_site.models import Activity
 from crm_site.roles import MANAGER_ROLES
 from crm_site.scoping import check_store, stores_of
 from crm_site.selectors import store_calendar
-from customers.models import Customer, Vehicle
+from customers.models import Customer, ServiceVisit, Vehicle
 from customers.services import customer_create
 from customers.validators import normalize_mobile
 
@@ -66,10 +66,12 @@ def _cycle(task):
     return same.filter(vehicle__isnull=True)
 
 
-def _cancel_rest_of_cycle(task, reason, now):
-    """Cancel the later only-until-came-in steps of the task's cycle."""
+def _close_cycle(task, reason, now):
+    """Close the task's cycle at once: every other open task of an only-until-came-in
+    step, earlier or later (a booking on N-7 closes the N-14 call still open), in one
+    UPDATE through the ledger's cycle index."""
     return (_cycle(task).open().exclude(pk=task.pk)
-            .filter(step__only_until_came_in=True, offset_days__gt=task.offset_days)
+            .filter(step__only_until_came_in=True)
             .update(status=Task.Status.CANCELLED, cancel_reason=reason, closed_at=now))
 
 
@@ -99,8 +101,9 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
     """Record one call of a task.
 
     - booked: an appointment for `appointment_on` is made (for a care class: the
-      invitation is accepted) and the later steps of the cycle are cancelled;
-    - refused: `reason` from the refusal list is required; later steps are cancelled;
+      invitation is accepted) and the cycle's other open tasks are cancelled at once;
+    - refused: `reason` from the refusal list is required; the cycle's other open tasks
+      are cancelled at once;
     - unreachable: a retry on the next working day within the retry window, until the
       attempts are used up;
     - `answers`: [{"question": SatisfactionQuestion or id, "rating": 1-5, "reason": ""}]
@@ -171,11 +174,11 @@ def task_record_outcome(*, task, actor, outcome, reason=None, notes="", appointm
                 actor=actor, customer=task.customer, vehicle=task.vehicle,
                 booked_for=appointment_on,
                 purpose=appointment_purpose or task.programme.name, task=task, _checked=True)
-        _cancel_rest_of_cycle(task, "booked", now)
+        _close_cycle(task, CancelReason.BOOKED, now)
     elif kind == Outcome.Kind.REFUSED:
         if is_class:
             _class_reply(task, ClassInvitation.Reply.DECLINED, now)
-        _cancel_rest_of_cycle(task, "refused", now)
+        _close_cycle(task, CancelReason.REFUSED, now)
     saved_answers = [
         SatisfactionAnswer.objects.update_or_create(task=task, question=question, defaults={
             "store_id": task.store_id, "programme_code": task.programme_code,
@@ -297,6 +300,18 @@ def vehicles_came_in(*, store, visited_since, now=None):
         members.update(came_in_on=Subquery(
             Vehicle.objects.filter(pk=OuterRef("vehicle_id")).values("last_visit_on")[:1]))
     return {"closed": closed, "credited": credited}
+
+
+def insurance_renewed(*, policy, now=None):
+    """A policy was recorded for a car (a renewal, here or elsewhere): the open tasks of
+    its insurance cycles due before the new policy ends are cancelled at once ("renewed"),
+    one UPDATE through the ledger's (vehicle, programme, due_on) index."""
+    now = now or timezone.now()
+    programmes = Programme.objects.filter(anchor=Programme.Anchor.INSURANCE).values("pk")
+    return (Task.objects.open().filter(vehicle_id=policy.vehicle_id, programme__in=programmes,
+                                       due_on__lt=policy.expires_on)
+            .update(status=Task.Status.CANCELLED, cancel_reason=CancelReason.RENEWED,
+                    closed_at=now))
 
 
 @transaction.atomic
@@ -732,7 +747,8 @@ def programme_create(*, actor, code, name, anchor, description="", closes_on_vis
         closes_on_visit=closes_on_visit, assign_to_owner=assign_to_owner, order=order), actor)
 
 
-STEP_FIELDS = ("order", "offset_days", "offset_minutes", "due_within_days", "channel", "purpose",
+STEP_FIELDS = ("order", "offset_days", "offset_minutes", "due_within_days", "window_end_days",
+               "channel", "purpose",
                "sms_template_code", "sms_text", "script", "only_until_came_in",
                "asks_satisfaction")
 
@@ -751,6 +767,11 @@ def _step_errors(programme, code, fields, step=None):
         errors["offset_days"] = [_("请填写距N天数。")]
     elif not -400 <= fields["offset_days"] <= 400:
         errors["offset_days"] = [_("距N天数应在 -400 到 400 之间。")]
+    end = fields.get("window_end_days")
+    if end is not None and fields.get("offset_days") is not None and end < fields["offset_days"]:
+        errors["window_end_days"] = [_("有效期不能早于步骤本身的日期（距N天数）。")]
+    elif end is not None and not -400 <= end <= 400:
+        errors["window_end_days"] = [_("有效期应在 N-400 到 N+400 之间。")]
     return errors
 
 
@@ -798,7 +819,8 @@ def _fields_of(instance, names):
     return {name: getattr(instance, name) for name in names}
 
 
-PROGRAMME_FIELDS = ("name", "description", "closes_on_visit", "assign_to_owner", "is_active", "order")
+PROGRAMME_FIELDS = ("name", "description", "closes_on_visit", "closing_kinds", "assign_to_owner",
+                    "is_active", "order")
 QUESTION_FIELDS = ("code", "text", "department", "order", "is_active")
 
 
@@ -812,6 +834,8 @@ def programme_update(*, actor, programme, questions=(), **fields):
     programme = Programme.objects.select_for_update().get(pk=programme.pk)
     if "name" in fields and not (fields["name"] or "").strip():
         raise ValidationError({"name": [_("请填写名称。")]})
+    if set(fields.get("closing_kinds") or ()) - set(ServiceVisit.RepairType.values):
+        raise ValidationError({"closing_kinds": [_("进厂类型无效。")]})
     for name, value in fields.items():
         setattr(programme, name, value)
     try:

@@ -22,7 +22,12 @@ def plan(day, hour=1):
 
 
 def make_calls(store, n, day=MON, **fields):
-    """`n` open N-7 periodic-service calls planned on `day` (no catch-up rows)."""
+    """`n` open N-7 periodic-service calls planned on `day` (no catch-up rows), whose
+    window runs long enough to stay open on the pages whatever today is."""
+    from followups.models import Step
+
+    Step.objects.filter(programme__code="periodic_service", code="call-7").update(
+        window_end_days=400)
     cars = [VehicleFactory(store=store, next_service_due_on=day + timedelta(days=7), **fields)
             for _n in range(n)]
     from followups.models import FollowupSettings

@@ -26,7 +26,7 @@ def test_programmes_list_the_default_codes(api):
     codes = {p["code"] for p in response.json()["results"]}
     assert codes == {"post_delivery_followup", "post_service_followup", "first_service",
                      "periodic_service", "insurance_renewal", "lapsed_recall", "care_class",
-                     "birthday", "club_welcome", "club_activity"}
+                     "birthday", "club_welcome", "club_activity", "missed_appointment"}
 
 
 def test_tasks_filters_and_outcome(api, store, caller):

@@ -238,6 +238,7 @@ def test_visit_on_n_minus_5_closes_the_cycle(store, caller):
     open_n7 = Task.objects.get(vehicle=car, offset_days=-7)
     open_n7.refresh_from_db()
     # The car comes in on N-5 (its next due date moves on); the nightly run closes the cycle.
+    ServiceVisitFactory(vehicle=car, date_in=n - timedelta(days=5))
     car.last_visit_on = n - timedelta(days=5)
     car.save()
     for day in range(9, 20):
