@@ -2,7 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import CalendarOverride, DealerGroup, Message, Notification, OpeningHours, Store, User
+from .models import (
+    CalendarOverride,
+    DealerGroup,
+    Message,
+    Notification,
+    OpeningHours,
+    SmsReply,
+    SmsTemplate,
+    Store,
+    User,
+)
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -25,11 +35,24 @@ class StaffAdmin(UserAdmin, SimpleHistoryAdmin):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "store", "recipient", "template_code", "status", "not_before",
-                    "attempts", "sent_at"]
-    list_filter = ["status", "store"]
+                    "attempts", "sent_at", "delivery"]
+    list_filter = ["status", "delivery", "store"]
     readonly_fields = [f.name for f in Message._meta.fields]
 
 
 admin.site.register(DealerGroup, SimpleHistoryAdmin)
 admin.site.register(CalendarOverride, SimpleHistoryAdmin)
 admin.site.register(Notification)
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "sign_name", "aliyun_template_code", "tencent_template_id"]
+
+
+@admin.register(SmsReply)
+class SmsReplyAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "store", "mobile", "text", "opt_out",
+                    "customers_changed"]
+    list_filter = ["opt_out", "provider"]
+    readonly_fields = [f.name for f in SmsReply._meta.fields]

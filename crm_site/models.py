@@ -42,6 +42,10 @@ class Store(models.Model):
     sms_window_start = models.TimeField(_("短信发送开始时间"), default=datetime.time(9, 0))
     sms_window_end = models.TimeField(_("短信发送结束时间"), default=datetime.time(20, 0))
     sms_sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
+    sms_app_id = models.CharField(_("短信应用编号"), max_length=30, blank=True,
+                                  help_text=_("腾讯云 SmsSdkAppId；留空用全站设置。"))
+    sms_extend_code = models.CharField(_("短信扩展码"), max_length=10, blank=True,
+                                       help_text=_("客户回复短信时据此识别门店。"))
     is_active = models.BooleanField(_("启用"), default=True)
     history = HistoricalRecords()
 
@@ -166,6 +170,10 @@ class Message(models.Model):
         FAILED = "failed", _("发送失败")
         EXPIRED = "expired", _("已过期")
 
+    class Delivery(models.TextChoices):
+        DELIVERED = "delivered", _("已送达")
+        UNDELIVERED = "undelivered", _("未送达")
+
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("接收号码"), max_length=20)
     sign_name = models.CharField(_("短信签名"), max_length=30)
@@ -189,6 +197,12 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Rows are also written by set-based SQL that names only the older columns.
+    provider = models.CharField(_("服务商"), max_length=20, blank=True, db_default="")
+    delivery = models.CharField(_("送达状态"), max_length=12, choices=Delivery.choices,
+                                blank=True, db_default="")
+    delivered_at = models.DateTimeField(_("回执时间"), null=True, blank=True)
+    delivery_error = models.CharField(_("回执说明"), max_length=200, blank=True, db_default="")
 
     objects = MessageQuerySet.as_manager()
 
@@ -199,10 +213,63 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "not_before"], name="message_due_idx"),
             models.Index(fields=["content_type", "object_id"], name="message_subject_idx"),
+            models.Index(fields=["provider", "provider_id"], name="message_provider_idx"),
         ]
 
     def __str__(self):
         return f"{self.recipient} {self.template_code} ({self.get_status_display()})"
+
+
+class SmsTemplate(models.Model):
+    """What one kind of message is called at the providers: the sign name (blank: the
+    store's) and the template registered with Alibaba Cloud and with Tencent Cloud, and
+    the order of the template's parameters (Tencent numbers them). `code` is the
+    template code the services put on the outbox row; with no provider template filled
+    in, `code` itself is sent."""
+
+    code = models.CharField(_("模板代码"), max_length=50, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
+    aliyun_template_code = models.CharField(_("阿里云模板代码"), max_length=50, blank=True)
+    tencent_template_id = models.CharField(_("腾讯云模板ID"), max_length=50, blank=True)
+    param_names = models.JSONField(_("参数顺序"), default=list, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("短信模板")
+        verbose_name_plural = _("短信模板")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class SmsReply(models.Model):
+    """A customer's reply to one of our messages, as the provider passed it on (callback
+    or polling). A reply of 退订 / TD / T withdraws the customer's SMS consent. A machine
+    table; the same reply passed on twice is kept once."""
+
+    provider = models.CharField(_("服务商"), max_length=20)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("门店"))
+    mobile = models.CharField(_("手机"), max_length=20)
+    text = models.CharField(_("内容"), max_length=500)
+    received_at = models.DateTimeField(_("回复时间"))
+    opt_out = models.BooleanField(_("退订"), default=False)
+    customers_changed = models.PositiveIntegerField(_("已退订客户数"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("短信回复")
+        verbose_name_plural = _("短信回复")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "mobile", "received_at", "text"],
+                                    name="sms_reply_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.mobile} {self.text}"
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import time, timedelta
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -14,11 +15,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import rules
-from .models import Message, Notification, OpeningHours, Store, User
+from . import hooks, rules
+from .models import Message, Notification, OpeningHours, SmsReply, SmsTemplate, Store, User
 from .roles import Role, staff_change_refusal
 from .scoping import stores_of
-from .sms import SmsError, get_backend
+from .sms import SmsError, SmsOutcomeUnknown, get_backend
 
 logger = logging.getLogger(__name__)
 
@@ -149,35 +150,144 @@ def _claim_due(now, batch):
     return ids
 
 
+def _recent_sends(ids, now):
+    """{recipient: [sent_at, ...]} of the last day for the recipients of `ids`."""
+    sent = {}
+    rows = Message.objects.filter(
+        recipient__in=Message.objects.filter(id__in=ids).values("recipient"),
+        status=Message.Status.SENT, sent_at__gt=now - timedelta(days=1),
+    ).values_list("recipient", "sent_at")
+    for recipient, at in rows:
+        sent.setdefault(recipient, []).append(at)
+    return sent
+
+
+def _send_one(backend, message, now, counts, sent):
+    """Send one claimed message and record what came of it on its row."""
+    wait = rules.recipient_wait(
+        sent.get(message.recipient, []), now,
+        interval=timedelta(seconds=settings.SMS_RECIPIENT_INTERVAL_SECONDS),
+        hourly=settings.SMS_RECIPIENT_HOURLY_LIMIT, daily=settings.SMS_RECIPIENT_DAILY_LIMIT)
+    if wait is not None:  # the provider's limit per number: wait, not an attempt
+        message.status, message.next_attempt_at = Message.Status.READY, now + wait
+        message.attempts -= 1
+        counts["waiting"] += 1
+        return
+    try:
+        message.provider_id = backend.send(message)
+    except SmsOutcomeUnknown as error:
+        message.last_error = str(error)
+        message.status, message.failed_at = Message.Status.FAILED, now
+        counts["failed"] += 1
+    except SmsError as error:
+        message.last_error = str(error)
+        if not error.temporary or message.attempts >= settings.SMS_MAX_ATTEMPTS:
+            message.status, message.failed_at = Message.Status.FAILED, now
+            counts["failed"] += 1
+        else:
+            delay = max(rules.retry_delay(message.attempts),
+                        error.retry_after or timedelta(0))
+            message.status, message.next_attempt_at = Message.Status.READY, now + delay
+            counts["retry"] += 1
+    else:
+        message.status, message.sent_at = Message.Status.SENT, now
+        message.provider, message.last_error = getattr(backend, "name", ""), ""
+        sent.setdefault(message.recipient, []).append(now)
+        counts["sent"] += 1
+
+
 def messages_send_due(*, now=None, batch=200, max_batches=50):
     """Send what is due through the backend. Safe to run twice or in two processes:
-    a message is claimed (SENDING) in its own transaction before it is sent."""
+    a message is claimed (SENDING) in its own transaction before it is sent. A temporary
+    error (provider down, throttled) is tried again with back-off up to
+    SMS_MAX_ATTEMPTS; a permanent one, or an answer that never came, fails the message
+    at once: it is never sent twice. The provider's limits per number and per second
+    are kept."""
     now = now or timezone.now()
     messages_expire(now=now)
     backend = get_backend()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0}
+    pace = 1 / settings.SMS_MAX_PER_SECOND if settings.SMS_MAX_PER_SECOND else 0
+    last = 0.0
     for _batch in range(max_batches):
         ids = _claim_due(now, batch)
         if not ids:
             break
-        for message in Message.objects.filter(id__in=ids).order_by("id"):
-            try:
-                message.provider_id = backend.send(message)
-            except SmsError as error:
-                message.last_error = str(error)
-                if message.attempts >= settings.SMS_MAX_ATTEMPTS:
-                    message.status, message.failed_at = Message.Status.FAILED, now
-                    counts["failed"] += 1
-                else:
-                    message.status = Message.Status.READY
-                    message.next_attempt_at = now + rules.retry_delay(message.attempts)
-                    counts["retry"] += 1
-            else:
-                message.status, message.sent_at = Message.Status.SENT, now
-                counts["sent"] += 1
-            message.save(update_fields=["status", "provider_id", "last_error", "sent_at",
-                                        "failed_at", "next_attempt_at"])
+        sent = _recent_sends(ids, now)
+        messages = list(Message.objects.filter(id__in=ids).select_related("store").order_by("id"))
+        templates = SmsTemplate.objects.in_bulk({m.template_code for m in messages},
+                                                field_name="code")
+        for message in messages:
+            message.template = templates.get(message.template_code)
+            if pace:
+                sleep(max(0.0, last + pace - monotonic()))
+                last = monotonic()
+            _send_one(backend, message, now, counts, sent)
+            message.save(update_fields=["status", "provider_id", "provider", "last_error",
+                                        "sent_at", "failed_at", "next_attempt_at", "attempts"])
     return counts
+
+
+def message_receipts_record(*, provider, receipts):
+    """Delivery receipts of sent messages: (provider id, delivered?, provider's reason,
+    time). The provider may pass the same receipt on twice; the row simply says the
+    same again."""
+    updated = 0
+    for provider_id, delivered, reason, at in receipts:
+        updated += Message.objects.filter(
+            provider=provider, provider_id=provider_id, status=Message.Status.SENT,
+        ).update(delivery=Message.Delivery.DELIVERED if delivered else Message.Delivery.UNDELIVERED,
+                 delivered_at=at, delivery_error=(reason or "")[:200])
+    return updated
+
+
+def _bare_mobile(mobile):
+    mobile = "".join(ch for ch in str(mobile) if ch.isdigit())
+    return mobile[2:] if len(mobile) == 13 and mobile.startswith("86") else mobile
+
+
+@transaction.atomic
+def sms_reply_receive(*, provider, mobile, text, received_at, extend_code=""):
+    """A customer's reply as the provider passed it on. Kept once however often it is
+    passed on; a reply of 退订 / TD / T withdraws the customer's SMS consent (through
+    the customers floor's consent service, by the "sms opt-out" hook) at once."""
+    store = Store.objects.filter(sms_extend_code=extend_code).first() if extend_code else None
+    reply = SmsReply(provider=provider, store=store, mobile=_bare_mobile(mobile),
+                     text=text[:500], received_at=received_at, opt_out=rules.is_opt_out(text))
+    try:
+        with transaction.atomic():
+            reply.save()
+    except IntegrityError:
+        return None
+    if reply.opt_out:
+        changed = []
+        hooks.sms_opt_out(reply, changed)
+        reply.customers_changed = len(changed)
+        reply.save(update_fields=["customers_changed"])
+    return reply
+
+
+def sms_replies_receive(*, provider, replies):
+    """Each (mobile, text, time, extend code) through sms_reply_receive."""
+    return [sms_reply_receive(provider=provider, mobile=mobile, text=text, received_at=at,
+                              extend_code=extend) for mobile, text, at, extend in replies]
+
+
+def messages_poll(*, now=None, batch=200):
+    """Where the provider's callbacks are not configured (SMS_POLL): ask the provider
+    for the receipts of the messages sent in the last three days that have none yet, and
+    for the customers' replies."""
+    now = now or timezone.now()
+    backend = get_backend()
+    if not settings.SMS_POLL or not hasattr(backend, "poll_receipts"):
+        return {"receipts": 0, "replies": 0}
+    waiting = list(Message.objects.filter(
+        provider=backend.name, status=Message.Status.SENT, delivery="",
+        sent_at__gt=now - timedelta(days=3)).order_by("id")[:batch])
+    receipts = message_receipts_record(provider=backend.name,
+                                       receipts=backend.poll_receipts(waiting))
+    replies = sms_replies_receive(provider=backend.name, replies=backend.poll_replies())
+    return {"receipts": receipts, "replies": len([r for r in replies if r])}
 
 
 def messages_requeue_stuck(*, now=None, older_than=timedelta(minutes=10)):

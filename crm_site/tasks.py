@@ -17,6 +17,11 @@ def messages_send_due():
 
 
 @shared_task
+def messages_poll():
+    return services.messages_poll()
+
+
+@shared_task
 def messages_requeue_stuck():
     return services.messages_requeue_stuck()
 

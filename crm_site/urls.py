@@ -28,6 +28,8 @@ urlpatterns = [
     path("staff/new/", views.staff_edit, name="staff-create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),
     path("messages/", views.message_list, name="message-list"),
+    path("sms/callback/<str:provider>/<str:kind>/<str:token>/", views.sms_callback,
+         name="sms-callback"),
     path("customers/", include("customers.urls")),
     path("followups/", include("followups.urls")),
     path("complaints/", include("complaints.urls")),

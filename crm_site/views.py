@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -157,10 +158,49 @@ def message_list(request):
     status = request.GET.get("status")
     if status in Message.Status.values:
         messages = messages.filter(status=status)
+    delivery = request.GET.get("delivery")
+    if delivery in Message.Delivery.values:
+        messages = messages.filter(delivery=delivery)
     page = Paginator(messages.order_by("-id"), 50).get_page(request.GET.get("page"))
     labels = message_purpose_labels(message.purpose for message in page)
     for message in page:
         message.purpose_label = labels.get(message.purpose, message.purpose)
     return render(request, "crm_site/message_list.html", {
         "page": page, "statuses": Message.Status.choices, "status": status,
+        "deliveries": Message.Delivery.choices, "delivery": delivery,
     })
+
+
+@csrf_exempt
+@require_POST
+def sms_callback(request, provider, kind, token):
+    """Where Alibaba Cloud and Tencent Cloud push delivery receipts and customers'
+    replies. Neither provider signs its pushes: the URL carries a secret token
+    (SMS_CALLBACK_TOKEN) given only to the provider's console; a wrong or missing one is
+    refused and nothing is recorded. Answers in the form the provider expects."""
+    import hmac
+    import json
+
+    from django.conf import settings
+    from django.http import HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotFound
+
+    from .sms import PROVIDERS
+
+    backend = PROVIDERS.get(provider)
+    if backend is None or kind not in ("receipts", "replies"):
+        return HttpResponseNotFound()
+    expected = settings.SMS_CALLBACK_TOKEN
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return HttpResponseForbidden("bad token")
+    try:
+        rows = json.loads(request.body)
+        if isinstance(rows, dict):
+            rows = [rows]
+        if kind == "receipts":
+            services.message_receipts_record(provider=provider,
+                                             receipts=backend.parse_receipts(rows))
+        else:
+            services.sms_replies_receive(provider=provider, replies=backend.parse_replies(rows))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return HttpResponseBadRequest("malformed")
+    return JsonResponse(backend.acknowledgement, json_dumps_params={"ensure_ascii": False})

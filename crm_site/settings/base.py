@@ -247,6 +247,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm_site.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/5"),
     },
+    # Delivery receipts and replies where the provider's callbacks are not set up
+    # (does nothing unless SMS_POLL).
+    "poll-messages": {
+        "task": "crm_site.tasks.messages_poll",
+        "schedule": crontab(minute="*/5"),
+    },
     # Month close: weak mystery-shopper items of last month, early on the 1st.
     "satisfaction-month-close": {
         "task": "satisfaction.tasks.month_close",
@@ -310,6 +316,28 @@ IMPORT_MAX_UNZIPPED_MB = env.int("IMPORT_MAX_UNZIPPED_MB", default=100)
 SMS_BACKEND = env("SMS_BACKEND", default="crm_site.sms.ConsoleBackend")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+# The providers' default limits per number (one a minute, five an hour, ten a day) and
+# the requests a second the account allows; 0 = no pacing.
+SMS_RECIPIENT_INTERVAL_SECONDS = env.int("SMS_RECIPIENT_INTERVAL_SECONDS", default=60)
+SMS_RECIPIENT_HOURLY_LIMIT = env.int("SMS_RECIPIENT_HOURLY_LIMIT", default=5)
+SMS_RECIPIENT_DAILY_LIMIT = env.int("SMS_RECIPIENT_DAILY_LIMIT", default=10)
+SMS_MAX_PER_SECOND = env.float("SMS_MAX_PER_SECOND", default=20)
+# Receipts and replies: the secret last part of the callback URLs given to the provider
+# (empty: callbacks refused), and/or polling every five minutes.
+SMS_CALLBACK_TOKEN = env("SMS_CALLBACK_TOKEN", default="")
+SMS_POLL = env.bool("SMS_POLL", default=False)
+# Alibaba Cloud SMS (SMS_BACKEND=crm_site.sms.AliyunBackend)
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+ALIYUN_SMS_REGION = env("ALIYUN_SMS_REGION", default="cn-hangzhou")
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+# Tencent Cloud SMS (SMS_BACKEND=crm_site.sms.TencentBackend)
+TENCENT_SMS_ENDPOINT = env("TENCENT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com/")
+TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_SECRET_ID = env("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_APP_ID = env("TENCENT_SMS_APP_ID", default="")
 
 LOGGING = {
     "version": 1,
