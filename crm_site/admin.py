@@ -6,8 +6,11 @@ from .models import (
     CalendarOverride,
     DealerGroup,
     Message,
+    NoticeChannels,
     Notification,
     OpeningHours,
+    RobotPost,
+    RobotWebhook,
     SmsReply,
     SmsTemplate,
     Store,
@@ -56,3 +59,19 @@ class SmsReplyAdmin(admin.ModelAdmin):
                     "customers_changed"]
     list_filter = ["opt_out", "provider"]
     readonly_fields = [f.name for f in SmsReply._meta.fields]
+
+
+@admin.register(RobotWebhook)
+class RobotWebhookAdmin(SimpleHistoryAdmin):
+    list_display = ["store", "role", "kind", "is_active"]
+    list_filter = ["kind", "store"]
+
+
+@admin.register(RobotPost)
+class RobotPostAdmin(admin.ModelAdmin):
+    list_display = ["id", "webhook", "title", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in RobotPost._meta.fields]
+
+
+admin.site.register(NoticeChannels, SimpleHistoryAdmin)

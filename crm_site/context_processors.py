@@ -22,8 +22,11 @@ def navigation(request):
         if group:
             groups.append({"label": config.verbose_name, "items": group})
             items.extend(group)
+    from django.conf import settings
+
     return {"nav_items": items, "nav_groups": groups,
-            "unread_notifications": user.notifications.unread().count()}
+            "unread_notifications": user.notifications.unread().count(),
+            "bell_refresh_seconds": settings.BELL_REFRESH_SECONDS}
 
 
 def may_open(user, url):

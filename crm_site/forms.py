@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import validation
-from .models import Store, User
+from .models import NoticeChannels, Store, User
 from .roles import Role
 
 
@@ -86,3 +86,13 @@ class StaffForm(validation.ModelForm):
             del self.fields["username"]
             self.initial["stores"] = list(self.instance.stores.values_list("pk", flat=True))
             self.initial["roles"] = list(self.instance.role_codes)
+
+
+class NoticeChannelsForm(StyledFormMixin, forms.ModelForm):
+    """How urgent notices reach the user besides the bell, and their quiet hours."""
+
+    class Meta:
+        model = NoticeChannels
+        fields = ["sms", "wecom", "dingtalk", "quiet_start", "quiet_end"]
+        widgets = {"quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

@@ -272,6 +272,85 @@ class SmsReply(models.Model):
         return f"{self.mobile} {self.text}"
 
 
+class NoticeChannels(models.Model):
+    """How a member of staff wants urgent notices besides the bell: by SMS to their
+    mobile, through their store's 企业微信 or 钉钉 group robot of their role. Notices
+    that are not urgent wait out the quiet hours (local time of the store)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notice_channels", verbose_name=_("员工"))
+    sms = models.BooleanField(_("短信"), default=False)
+    wecom = models.BooleanField(_("企业微信群机器人"), default=False)
+    dingtalk = models.BooleanField(_("钉钉群机器人"), default=False)
+    quiet_start = models.TimeField(_("免打扰开始"), null=True, blank=True)
+    quiet_end = models.TimeField(_("免打扰结束"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("通知渠道")
+        verbose_name_plural = _("通知渠道")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class RobotWebhook(models.Model):
+    """A group robot of one store and role: 企业微信 (the webhook URL carries its key)
+    or 钉钉 (webhook URL with access_token, and the signing secret of 加签)."""
+
+    class Kind(models.TextChoices):
+        WECOM = "wecom", _("企业微信群机器人")
+        DINGTALK = "dingtalk", _("钉钉群机器人")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="robots",
+                              verbose_name=_("门店"))
+    role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    url = models.URLField(_("Webhook 地址"), max_length=500)
+    secret = models.CharField(_("加签密钥"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        verbose_name = _("群机器人")
+        verbose_name_plural = _("群机器人")
+        constraints = [models.UniqueConstraint(fields=["store", "role", "kind"],
+                                               name="robot_once_per_store_role_kind")]
+
+    def __str__(self):
+        return f"{self.store} {self.get_role_display()} {self.get_kind_display()}"
+
+
+class RobotPost(models.Model):
+    """One notice to post to a group robot: the robots' outbox, sent by the sender job
+    like the SMS outbox (claimed, retried with back-off, failed once, never twice)."""
+
+    webhook = models.ForeignKey(RobotWebhook, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Message.Status.choices,
+                              default=Message.Status.READY)
+    not_before = models.DateTimeField(_("最早发送时间"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    last_error = models.TextField(_("失败原因"), blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("机器人消息")
+        verbose_name_plural = _("机器人消息")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "not_before"], name="robotpost_due_idx")]
+
+    def __str__(self):
+        return self.title
+
+
 class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)

@@ -126,3 +126,16 @@ def recipient_wait(sent: list[datetime], now: datetime, *, interval: timedelta,
     if len(recent) >= daily:
         waits.append(recent[-daily] + timedelta(days=1) - now)
     return max(waits) if waits else None
+
+
+def quiet_until(local_now: datetime, start: time | None, end: time | None) -> datetime | None:
+    """When the quiet hours [start, end) that hold at `local_now` end (they may run over
+    midnight: 22:00-07:00); None outside them or without quiet hours."""
+    if start is None or end is None or start == end:
+        return None
+    clock = local_now.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    ends = local_now.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return ends if ends > local_now else ends + timedelta(days=1)

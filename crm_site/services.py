@@ -1,5 +1,6 @@
 """Every write of the site-wide floor, named after what the business does."""
 
+import hashlib
 import logging
 from datetime import time, timedelta
 from time import monotonic, sleep
@@ -11,12 +12,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import hooks, rules
-from .models import Message, Notification, OpeningHours, SmsReply, SmsTemplate, Store, User
+from .models import (
+    Message,
+    NoticeChannels,
+    Notification,
+    OpeningHours,
+    RobotPost,
+    RobotWebhook,
+    SmsReply,
+    SmsTemplate,
+    Store,
+    User,
+)
 from .roles import Role, staff_change_refusal
 from .scoping import stores_of
 from .sms import SmsError, SmsOutcomeUnknown, get_backend
@@ -102,15 +114,18 @@ def staff_update(*, actor, user, stores, roles, **fields):
 # Outbox ---------------------------------------------------------------------------------
 
 def message_queue(*, store, recipient, template_code, params=None, text="", purpose="",
-                  not_before=None, expires_at=None, dedupe_key=None, subject=None):
-    """Put one SMS in the outbox, to go out inside the store's daily send window.
+                  not_before=None, expires_at=None, dedupe_key=None, subject=None,
+                  in_window=True):
+    """Put one SMS in the outbox, to go out inside the store's daily send window (staff
+    notices, in_window False: at not_before, whatever the hour).
 
     With a dedupe_key the same message is queued at most once; the existing row is
     returned when it is already there.
     """
     now = timezone.now()
     local = timezone.localtime(not_before or now, ZoneInfo(store.time_zone))
-    start = rules.send_window_start(local, store.sms_window_start, store.sms_window_end)
+    start = (rules.send_window_start(local, store.sms_window_start, store.sms_window_end)
+             if in_window else local)
     message = Message(
         store=store, recipient=recipient, template_code=template_code,
         sign_name=store.sms_sign_name or settings.SMS_SIGN_NAME or store.name,
@@ -300,13 +315,122 @@ def messages_requeue_stuck(*, now=None, older_than=timedelta(minutes=10)):
 
 # Notifications --------------------------------------------------------------------------
 
-def notification_send(*, users, title, body="", url="", dedupe_key=None):
-    """Tell staff something in the app. With a dedupe_key each user is told once."""
+def notification_send(*, users, title, body="", url="", dedupe_key=None, alert=None,
+                      store=None):
+    """Tell staff something in the app (the bell). With a dedupe_key each user is told
+    once. With an `alert` ("urgent" or "routine") and the store it is about, the notice
+    also goes out at once through the channels each user chose (NoticeChannels): SMS to
+    their mobile, and their store's 企业微信 / 钉钉 robot of their role (one post per
+    robot however many of its group chose it), through the outboxes; a routine one waits
+    out the user's quiet hours."""
     Notification.objects.bulk_create(
         [Notification(user=user, title=title, body=body, url=url, dedupe_key=dedupe_key)
          for user in users],
         ignore_conflicts=True,
     )
+    if alert and dedupe_key and store is not None:
+        _notice_route(users, title=title, body=body, url=url, dedupe_key=dedupe_key,
+                      urgent=alert == "urgent", store=store)
+
+
+def _short_key(*parts):
+    key = ":".join(str(part) for part in parts)
+    return key if len(key) <= 110 else "h:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _notice_route(users, *, title, body, url, dedupe_key, urgent, store):
+    from .tasks import enqueue, robot_posts_send_due
+    from .tasks import messages_send_due as send_messages
+
+    if not isinstance(store, Store):
+        store = Store.objects.get(pk=store)
+    now = timezone.now()
+    local_now = timezone.localtime(now, ZoneInfo(store.time_zone))
+    people = (User.objects.filter(pk__in=[user.pk for user in users], is_active=True,
+                                  notice_channels__isnull=False)
+              .select_related("notice_channels").prefetch_related("groups"))
+    webhooks = list(RobotWebhook.objects.filter(store=store, is_active=True))
+    posts, messages = {}, 0
+    for person in people:
+        channels = person.notice_channels
+        when = now if urgent else (rules.quiet_until(local_now, channels.quiet_start,
+                                                     channels.quiet_end) or now)
+        if channels.sms and person.mobile:
+            message_queue(store=store, recipient=person.mobile, template_code="SMS_STAFF_NOTICE",
+                          params={"title": title[:30]}, text=title, purpose="notice",
+                          not_before=when, in_window=False,
+                          dedupe_key=_short_key("notice", dedupe_key, person.pk))
+            messages += 1
+        chosen = {kind for kind in RobotWebhook.Kind.values if getattr(channels, kind)}
+        for webhook in webhooks:
+            if webhook.kind in chosen and webhook.role in person.role_codes:
+                post = posts.get(webhook.pk)
+                if post is None or when < post.not_before:
+                    posts[webhook.pk] = RobotPost(
+                        webhook=webhook, title=title[:200], body=body, url=url, not_before=when,
+                        dedupe_key=_short_key("robot", webhook.pk, dedupe_key))
+    if posts:
+        RobotPost.objects.bulk_create(posts.values(), ignore_conflicts=True)
+        enqueue(robot_posts_send_due)
+    if messages:
+        enqueue(send_messages)
+
+
+def _robot_text(post):
+    link = f"\n{settings.SITE_URL.rstrip('/')}{post.url}" if post.url and settings.SITE_URL else ""
+    return f"{post.title}\n{post.body}{link}".strip()
+
+
+def robot_posts_send_due(*, now=None, batch=100):
+    """Post what is due to the group robots, each claimed before it is posted; temporary
+    errors are retried with back-off up to SMS_MAX_ATTEMPTS, the rest fail at once."""
+    from . import robots
+
+    now = now or timezone.now()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    with transaction.atomic():
+        ids = list(RobotPost.objects.filter(status=Message.Status.READY, not_before__lte=now)
+                   .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                   .select_for_update(skip_locked=True).order_by("id")
+                   .values_list("id", flat=True)[:batch])
+        RobotPost.objects.filter(id__in=ids).update(status=Message.Status.SENDING, claimed_at=now,
+                                                    attempts=F("attempts") + 1)
+    for post in RobotPost.objects.filter(id__in=ids).select_related("webhook").order_by("id"):
+        try:
+            robots.post(post.webhook, _robot_text(post))
+        except SmsOutcomeUnknown as error:
+            post.status, post.failed_at, post.last_error = Message.Status.FAILED, now, str(error)
+            counts["failed"] += 1
+        except SmsError as error:
+            post.last_error = str(error)
+            if error.temporary and post.attempts < settings.SMS_MAX_ATTEMPTS:
+                post.status = Message.Status.READY
+                post.next_attempt_at = now + rules.retry_delay(post.attempts)
+                counts["retry"] += 1
+            else:
+                post.status, post.failed_at = Message.Status.FAILED, now
+                counts["failed"] += 1
+        else:
+            post.status, post.sent_at, post.last_error = Message.Status.SENT, now, ""
+            counts["sent"] += 1
+        post.save(update_fields=["status", "sent_at", "failed_at", "last_error",
+                                 "next_attempt_at"])
+    return counts
+
+
+@transaction.atomic
+def notice_channels_set(*, user, sms, wecom, dingtalk, quiet_start=None, quiet_end=None):
+    """A member of staff chooses how urgent notices reach them besides the bell."""
+    if sms and not user.mobile:
+        raise ValidationError({"sms": _("请先在员工资料中登记手机号码。")})
+    if (quiet_start is None) != (quiet_end is None):
+        raise ValidationError({"quiet_end": _("免打扰时段须同时填写开始和结束时间。")})
+    channels = NoticeChannels.objects.filter(user=user).first() or NoticeChannels(user=user)
+    channels.sms, channels.wecom, channels.dingtalk = sms, wecom, dingtalk
+    channels.quiet_start, channels.quiet_end = quiet_start, quiet_end
+    channels._history_user = user
+    channels.save()
+    return channels
 
 
 def notifications_mark_read(*, user, ids=None):

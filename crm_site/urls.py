@@ -24,6 +24,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/read/", views.notification_read, name="notification-read"),
+    path("notifications/bell/", views.notification_bell, name="notification-bell"),
+    path("notifications/channels/", views.notice_channels, name="notice-channels"),
     path("staff/", views.staff_list, name="staff-list"),
     path("staff/new/", views.staff_edit, name="staff-create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),

@@ -12,8 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import StaffForm
-from .models import Message, Notification, User
+from .forms import NoticeChannelsForm, StaffForm, apply_errors
+from .models import Message, NoticeChannels, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
 from .selectors import message_purpose_labels
@@ -84,11 +84,45 @@ def _broker_status():
 
 
 @login_required
-def notification_list(request):
+def notification_list(request, form=None):
     notifications = Notification.objects.filter(user=request.user)[:30]
-    template = ("crm_site/partials/notifications.html" if request.htmx
-                else "crm_site/notifications.html")
-    return render(request, template, {"notifications": notifications})
+    if request.htmx:
+        return render(request, "crm_site/partials/notifications.html",
+                      {"notifications": notifications})
+    channels = NoticeChannels.objects.filter(user=request.user).first()
+    return render(request, "crm_site/notifications.html", {
+        "notifications": notifications,
+        "channels_form": form or NoticeChannelsForm(instance=channels),
+    })
+
+
+@login_required
+def notification_bell(request):
+    """The bell alone, for the page to poll (htmx, every BELL_REFRESH_SECONDS): the
+    unread count and the newest unread title, one query each, no navigation."""
+    from django.http import HttpResponse
+    from django.template.loader import render_to_string
+
+    unread = Notification.objects.filter(user=request.user).unread()
+    return HttpResponse(render_to_string("crm_site/partials/bell.html", {
+        "unread_notifications": unread.count(),
+        "latest_notification": unread.values_list("title", flat=True).first(),
+    }, request=None))
+
+
+@login_required
+@require_POST
+def notice_channels(request):
+    """The user chooses the channels of urgent notices (their own only)."""
+    form = NoticeChannelsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.notice_channels_set(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("notification-list")
+    return notification_list(request, form=form)
 
 
 @login_required

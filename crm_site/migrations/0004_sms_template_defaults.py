@@ -15,6 +15,7 @@ TEMPLATES = [
     ("SMS_CARE_CLASS_SOON", "爱车养护课堂即将开课", ["store", "name", "time"]),
     ("SMS_BIRTHDAY", "生日祝福", ["store", "name"]),
     ("SMS_CLUB_ACTIVITY", "车友会活动提醒", ["store", "name", "date", "time"]),
+    ("SMS_STAFF_NOTICE", "员工紧急通知", ["title"]),
 ]
 
 

@@ -243,6 +243,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm_site.tasks.messages_send_due",
         "schedule": 60.0,
     },
+    "send-due-robot-posts": {
+        "task": "crm_site.tasks.robot_posts_send_due",
+        "schedule": 60.0,
+    },
     "requeue-stuck-messages": {
         "task": "crm_site.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/5"),
@@ -295,6 +299,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followups.tasks.plan_reminders",
         "schedule": crontab(hour=1, minute=0),
     },
+    "planner-night-check": {
+        "task": "followups.tasks.planner_night_check",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
 
 # Personal data at rest (crm_site/crypto.py): Fernet keys, newest first (the first
@@ -325,6 +333,10 @@ SMS_RECIPIENT_DAILY_LIMIT = env.int("SMS_RECIPIENT_DAILY_LIMIT", default=10)
 SMS_MAX_PER_SECOND = env.float("SMS_MAX_PER_SECOND", default=20)
 # Receipts and replies: the secret last part of the callback URLs given to the provider
 # (empty: callbacks refused), and/or polling every five minutes.
+# How often every page asks for the bell's unread count (htmx polling).
+BELL_REFRESH_SECONDS = env.int("BELL_REFRESH_SECONDS", default=30)
+# Where staff open the site, for links in robot messages (e.g. https://crm.example.com).
+SITE_URL = env("SITE_URL", default="")
 SMS_CALLBACK_TOKEN = env("SMS_CALLBACK_TOKEN", default="")
 SMS_POLL = env.bool("SMS_POLL", default=False)
 # Alibaba Cloud SMS (SMS_BACKEND=crm_site.sms.AliyunBackend)
