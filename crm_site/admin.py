@@ -9,6 +9,7 @@ from .models import (
     NoticeChannels,
     Notification,
     OpeningHours,
+    PasswordResetCode,
     RobotPost,
     RobotWebhook,
     SmsReply,
@@ -75,3 +76,11 @@ class RobotPostAdmin(admin.ModelAdmin):
 
 
 admin.site.register(NoticeChannels, SimpleHistoryAdmin)
+
+
+@admin.register(PasswordResetCode)
+class PasswordResetCodeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "channel", "requested_from", "attempts", "used_at",
+                    "expires_at"]
+    exclude = ["code_hash"]
+    readonly_fields = [f.name for f in PasswordResetCode._meta.fields if f.name != "code_hash"]

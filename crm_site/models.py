@@ -351,6 +351,35 @@ class RobotPost(models.Model):
         return self.title
 
 
+class PasswordResetCode(models.Model):
+    """A code sent to a member of staff who forgot their password, by SMS to their
+    registered mobile or by e-mail: single-use, short-lived, only its keyed hash kept. The
+    rows are the log of every reset asked for and done."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        EMAIL = "email", _("电子邮件")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", verbose_name=_("员工"))
+    channel = models.CharField(_("方式"), max_length=10, choices=Channel.choices)
+    code_hash = models.CharField(max_length=64)
+    requested_from = models.GenericIPAddressField(_("请求地址"), null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("密码重置")
+        verbose_name_plural = _("密码重置")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="reset_user_idx")]
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)

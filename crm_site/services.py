@@ -1,7 +1,9 @@
 """Every write of the site-wide floor, named after what the business does."""
 
 import hashlib
+import hmac
 import logging
+import secrets
 from datetime import time, timedelta
 from time import monotonic, sleep
 from zoneinfo import ZoneInfo
@@ -22,6 +24,7 @@ from .models import (
     NoticeChannels,
     Notification,
     OpeningHours,
+    PasswordResetCode,
     RobotPost,
     RobotWebhook,
     SmsReply,
@@ -438,3 +441,89 @@ def notifications_mark_read(*, user, ids=None):
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=timezone.now())
+
+
+# Password reset --------------------------------------------------------------------------
+
+def _code_hash(user, code):
+    return hmac.new(settings.SECRET_KEY.encode(), f"{user.pk}:{code}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def password_reset_request(*, username, channel, ip_address=None):
+    """Send a one-time code to the member of staff's registered mobile or e-mail. Says
+    nothing of whether the user exists or has that contact (the page answers the same);
+    at most PASSWORD_RESET_PER_HOUR codes an hour per user. Returns the row or None."""
+    from django.core.mail import send_mail
+
+    if channel not in PasswordResetCode.Channel.values:
+        raise ValidationError({"channel": _("请选择接收验证码的方式。")})
+    user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+    if user is None:
+        logger.info("password reset asked for an unknown user from %s", ip_address)
+        return None
+    contact = user.mobile if channel == PasswordResetCode.Channel.SMS else user.email
+    now = timezone.now()
+    recent = PasswordResetCode.objects.filter(user=user,
+                                              created_at__gt=now - timedelta(hours=1)).count()
+    if not contact or recent >= settings.PASSWORD_RESET_PER_HOUR:
+        logger.warning("password reset for user %s refused (%s) from %s", user.pk,
+                       "no contact" if not contact else "too many", ip_address)
+        return None
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.PASSWORD_RESET_CODE_MINUTES
+    reset = PasswordResetCode.objects.create(
+        user=user, channel=channel, code_hash=_code_hash(user, code), requested_from=ip_address,
+        expires_at=now + timedelta(minutes=minutes))
+    # Earlier codes of the user stop working: only the newest is good.
+    PasswordResetCode.objects.filter(user=user, used_at__isnull=True).exclude(pk=reset.pk).update(
+        expires_at=now)
+    text = _("您的密码重置验证码为 %(code)s，%(minutes)s 分钟内有效。如非本人操作，请忽略。") % {
+        "code": code, "minutes": minutes}
+    if channel == PasswordResetCode.Channel.SMS:
+        store = user.stores.order_by("pk").first()
+        if store is None:
+            return None
+        message_queue(store=store, recipient=contact, template_code="SMS_PASSWORD_CODE",
+                      params={"code": code, "minutes": str(minutes)}, purpose="password_reset",
+                      expires_at=reset.expires_at, in_window=False)
+        from .tasks import enqueue
+        from .tasks import messages_send_due as send_messages
+
+        enqueue(send_messages)
+    else:
+        transaction.on_commit(lambda: send_mail(_("密码重置验证码"), text, None, [contact]))
+    logger.info("password reset code for user %s sent by %s from %s", user.pk, channel,
+                ip_address)
+    return reset
+
+
+def password_reset_confirm(*, username, code, password):
+    """Set a new password with the code sent: the newest unused code, before it expires,
+    at most five tries (a wrong try is counted); the code is used up with the change."""
+    refused = ValidationError({"code": _("验证码不正确或已过期，请重新获取。")})
+    user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+    if user is None:
+        raise refused
+    now = timezone.now()
+    with transaction.atomic():
+        reset = (PasswordResetCode.objects.select_for_update()
+                 .filter(user=user, used_at__isnull=True, expires_at__gt=now, attempts__lt=5)
+                 .order_by("-created_at").first())
+        if reset is None:
+            raise refused
+        if hmac.compare_digest(reset.code_hash, _code_hash(user, code.strip())):
+            try:
+                validate_password(password, user)
+            except ValidationError as error:
+                raise ValidationError({"password1": error.messages}) from error
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            reset.used_at = now
+            reset.save(update_fields=["used_at"])
+            logger.info("password reset done for user %s", user.pk)
+            return user
+        PasswordResetCode.objects.filter(pk=reset.pk).update(attempts=F("attempts") + 1)
+    logger.warning("wrong password reset code for user %s", user.pk)
+    raise refused

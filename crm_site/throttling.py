@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 REVEAL, EXPORT, IMPORT, LOGIN = "reveal", "export", "import", "login"
+PASSWORD_RESET = "password_reset"
 
 
 class ScopedThrottle(ScopedRateThrottle):

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import media, views
-from .throttling import LOGIN, throttle
+from .throttling import LOGIN, PASSWORD_RESET, throttle
 
 handler400 = "crm_site.api.bad_request"
 handler404 = "crm_site.api.not_found"
@@ -17,6 +17,10 @@ urlpatterns = [
     path("accounts/login/",
          throttle(LOGIN)(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
          name="login"),
+    path("accounts/password/reset/",
+         throttle(PASSWORD_RESET)(views.password_reset), name="password-reset"),
+    path("accounts/password/reset/confirm/",
+         throttle(PASSWORD_RESET)(views.password_reset_confirm), name="password-reset-confirm"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),

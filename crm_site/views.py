@@ -12,7 +12,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import NoticeChannelsForm, StaffForm, apply_errors
+from .forms import (
+    NoticeChannelsForm,
+    PasswordResetConfirmForm,
+    PasswordResetRequestForm,
+    StaffForm,
+    apply_errors,
+)
 from .models import Message, NoticeChannels, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
@@ -238,3 +244,42 @@ def sms_callback(request, provider, kind, token):
     except (ValueError, KeyError, TypeError, AttributeError):
         return HttpResponseBadRequest("malformed")
     return JsonResponse(backend.acknowledgement, json_dumps_params={"ensure_ascii": False})
+
+
+def _client_address(request):
+    from rest_framework.throttling import BaseThrottle
+
+    return BaseThrottle().get_ident(request)
+
+
+def password_reset(request):
+    """A member of staff who forgot their password asks for a code (SMS to the
+    registered mobile, or e-mail). The answer is the same whether or not the user
+    exists; limited per address (throttle) and per user (the service)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_request(ip_address=_client_address(request),
+                                            **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect(reverse("password-reset-confirm") + "?sent=1&username="
+                            + form.cleaned_data["username"])
+    return render(request, "registration/password_reset.html", {"form": form})
+
+
+def password_reset_confirm(request):
+    form = PasswordResetConfirmForm(request.POST or None,
+                                    initial={"username": request.GET.get("username", "")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.password_reset_confirm(username=data["username"], code=data["code"],
+                                            password=data["password1"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect(reverse("login") + "?reset=1")
+    return render(request, "registration/password_reset_confirm.html", {
+        "form": form, "sent": request.GET.get("sent")})

@@ -16,6 +16,7 @@ TEMPLATES = [
     ("SMS_BIRTHDAY", "生日祝福", ["store", "name"]),
     ("SMS_CLUB_ACTIVITY", "车友会活动提醒", ["store", "name", "date", "time"]),
     ("SMS_STAFF_NOTICE", "员工紧急通知", ["title"]),
+    ("SMS_PASSWORD_CODE", "员工密码重置验证码", ["code", "minutes"]),
 ]
 
 

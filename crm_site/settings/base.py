@@ -184,6 +184,7 @@ REST_FRAMEWORK = {
         "export": env("THROTTLE_EXPORT", default="30/hour"),
         "import": env("THROTTLE_IMPORT", default="30/hour"),
         "login": env("THROTTLE_LOGIN", default="30/minute"),
+        "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),
     },
     # Proxies in front of the site that append to X-Forwarded-For (0: use the address
     # the connection came from, so a client cannot pick its own address).
@@ -333,6 +334,17 @@ SMS_RECIPIENT_DAILY_LIMIT = env.int("SMS_RECIPIENT_DAILY_LIMIT", default=10)
 SMS_MAX_PER_SECOND = env.float("SMS_MAX_PER_SECOND", default=20)
 # Receipts and replies: the secret last part of the callback URLs given to the provider
 # (empty: callbacks refused), and/or polling every five minutes.
+# Password reset by a code (SMS to the registered mobile, or e-mail through
+# EMAIL_BACKEND): minutes a code is good for, codes a user may ask for an hour.
+PASSWORD_RESET_CODE_MINUTES = env.int("PASSWORD_RESET_CODE_MINUTES", default=10)
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="crm@localhost")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 # How often every page asks for the bell's unread count (htmx polling).
 BELL_REFRESH_SECONDS = env.int("BELL_REFRESH_SECONDS", default=30)
 # Where staff open the site, for links in robot messages (e.g. https://crm.example.com).

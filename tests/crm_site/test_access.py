@@ -11,8 +11,10 @@ from crm_site.scoping import for_user, stores_of
 from crm_site.services import message_queue
 
 # logout: POST only, ends nothing; sms-callback: the SMS providers' pushes, guarded by the
-# secret token in the URL (tests/crm_site/test_sms_providers.py)
-PUBLIC = {"login", "logout", "set_language", "health", "sms-callback"}
+# secret token in the URL (tests/crm_site/test_sms_providers.py); password reset: for
+# staff who cannot sign in (tests/crm_site/test_password_reset.py)
+PUBLIC = {"login", "logout", "set_language", "health", "sms-callback", "password-reset",
+          "password-reset-confirm"}
 
 
 def _walk(patterns, prefix=""):
