@@ -250,7 +250,8 @@ def _escalate(complaint, *, actor, at):
         title=_("重要投诉：%(customer)s（原因 %(reasons)s）") % {
             "customer": complaint.customer.name, "reasons": complaint.important_reasons},
         body=complaint.description[:200], url=complaint_url(complaint.pk),
-        dedupe_key=f"complaint:{complaint.pk}:important",
+        dedupe_key=f"complaint:{complaint.pk}:important", alert="urgent",
+        store=complaint.store_id,
     )
     _event(complaint, Kind.ESCALATED, actor=actor, at=at,
            data={"notified": [user.pk for user in managers]},
@@ -733,6 +734,7 @@ def _sweep_batch(clock, mark, now, batch):
                 users=[User(pk=pk) for pk in _recipients(row, clock, mark, managers)],
                 title=_mark_title(row, clock, mark), url=complaint_url(row["id"]),
                 dedupe_key=f"complaint:{row['id']}:{clock}:{round_key}:{mark}",
+                alert="urgent" if mark == "breach" else "routine", store=row["store_id"],
             )
     return len(ids)
 

@@ -10,8 +10,14 @@ from .models import (
     CalendarYear,
     DealerGroup,
     Message,
+    NoticeChannels,
     Notification,
     OpeningHours,
+    PasswordResetCode,
+    RobotPost,
+    RobotWebhook,
+    SmsReply,
+    SmsTemplate,
     Store,
     User,
 )
@@ -54,8 +60,8 @@ class StaffAdmin(UserAdmin, SimpleHistoryAdmin):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "store", "recipient", "template_code", "status", "not_before",
-                    "attempts", "sent_at"]
-    list_filter = ["status", "store"]
+                    "attempts", "sent_at", "delivery"]
+    list_filter = ["status", "delivery", "store"]
     readonly_fields = [f.name for f in Message._meta.fields]
 
 
@@ -63,3 +69,40 @@ admin.site.register(DealerGroup, SimpleHistoryAdmin)
 admin.site.register(CalendarOverride, SimpleHistoryAdmin)
 admin.site.register(CalendarYear, SimpleHistoryAdmin)
 admin.site.register(Notification)
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "sign_name", "aliyun_template_code", "tencent_template_id"]
+
+
+@admin.register(SmsReply)
+class SmsReplyAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "store", "mobile", "text", "opt_out",
+                    "customers_changed"]
+    list_filter = ["opt_out", "provider"]
+    readonly_fields = [f.name for f in SmsReply._meta.fields]
+
+
+@admin.register(RobotWebhook)
+class RobotWebhookAdmin(SimpleHistoryAdmin):
+    list_display = ["store", "role", "kind", "is_active"]
+    list_filter = ["kind", "store"]
+
+
+@admin.register(RobotPost)
+class RobotPostAdmin(admin.ModelAdmin):
+    list_display = ["id", "webhook", "title", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in RobotPost._meta.fields]
+
+
+admin.site.register(NoticeChannels, SimpleHistoryAdmin)
+
+
+@admin.register(PasswordResetCode)
+class PasswordResetCodeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "channel", "requested_from", "attempts", "used_at",
+                    "expires_at"]
+    exclude = ["code_hash"]
+    readonly_fields = [f.name for f in PasswordResetCode._meta.fields if f.name != "code_hash"]

@@ -127,7 +127,8 @@ class MessageSerializer(validation.ModelSerializer):
         model = Message
         fields = ["id", "store", "recipient", "sign_name", "template_code", "params", "text",
                   "purpose", "status", "not_before", "expires_at", "attempts",
-                  "last_error", "provider_id", "created_at", "sent_at"]
+                  "last_error", "provider", "provider_id", "created_at", "sent_at",
+                  "delivery", "delivered_at", "delivery_error"]
         read_only_fields = fields
 
     def to_representation(self, message):
@@ -142,7 +143,7 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
     """The SMS outbox, read-only."""
 
     serializer_class = MessageSerializer
-    filterset_fields = ["status", "store", "template_code", "purpose"]
+    filterset_fields = ["status", "delivery", "store", "template_code", "purpose"]
     permission_classes = [permissions.IsAuthenticated, ActionPermissions]
     action_permissions = {"*": "crm_site.view_message"}
 

@@ -36,8 +36,11 @@ def navigation(request):
         groups.append({"label": _("设置"), "items": settings})
         items.extend(settings)
     unread, missing_year = _unread_and_missing_year(user)
+    from django.conf import settings as site_settings
+
     return {"nav_items": items, "nav_groups": groups, "unread_notifications": unread,
-            "calendar_year_missing": missing_year}
+            "calendar_year_missing": missing_year,
+            "bell_refresh_seconds": site_settings.BELL_REFRESH_SECONDS}
 
 
 def _unread_and_missing_year(user):

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import validation
-from .models import Store, User
+from .models import NoticeChannels, Store, User
 from .roles import Role
 
 
@@ -190,3 +190,32 @@ class ImportUploadForm(StyledFormMixin, validation.Form):
         if importer is not None and importer.needs_store and not cleaned.get("store"):
             self.add_error("store", _("请选择门店。"))
         return cleaned
+
+
+class NoticeChannelsForm(StyledFormMixin, forms.ModelForm):
+    """How urgent notices reach the user besides the bell, and their quiet hours."""
+
+    class Meta:
+        model = NoticeChannels
+        fields = ["sms", "wecom", "dingtalk", "quiet_start", "quiet_end"]
+        widgets = {"quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+
+class PasswordResetRequestForm(StyledFormMixin, forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    channel = forms.ChoiceField(label=_("验证码发送到"), widget=forms.RadioSelect, choices=[
+        ("sms", _("登记的手机")), ("email", _("登记的电子邮箱"))], initial="sms")
+
+
+class PasswordResetConfirmForm(StyledFormMixin, forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    code = forms.CharField(label=_("验证码"), max_length=6, min_length=6)
+    password1 = forms.CharField(label=_("新密码"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label=_("再次输入新密码"), widget=forms.PasswordInput, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("两次输入的密码不一致。"))
+        return data

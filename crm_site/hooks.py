@@ -51,3 +51,11 @@ class Hook:
             raise RuntimeError(f"{self!r} called outside a transaction")
         for function in list(self._functions):
             function(*args, **kwargs)
+
+
+# A customer replied 退订 / TD / T to one of our messages: `hook(reply, changed)` is called
+# by crm_site.services.sms_reply_receive inside its transaction with the SmsReply row
+# (mobile, store when the extend code names one, or None). The floor that owns the
+# customers withdraws their SMS consent through its own consent service and appends
+# each customer it changed to the list `changed`.
+sms_opt_out = Hook("sms opt-out")  # hook(reply, changed)

@@ -52,6 +52,10 @@ class Store(models.Model):
     sms_window_start = models.TimeField(_("短信发送开始时间"), default=datetime.time(9, 0))
     sms_window_end = models.TimeField(_("短信发送结束时间"), default=datetime.time(20, 0))
     sms_sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
+    sms_app_id = models.CharField(_("短信应用编号"), max_length=30, blank=True,
+                                  help_text=_("腾讯云 SmsSdkAppId；留空用全站设置。"))
+    sms_extend_code = models.CharField(_("短信扩展码"), max_length=10, blank=True,
+                                       help_text=_("客户回复短信时据此识别门店。"))
     is_active = models.BooleanField(_("启用"), default=True)
     history = HistoricalRecords()
 
@@ -220,6 +224,10 @@ class Message(models.Model):
         FAILED = "failed", _("发送失败")
         EXPIRED = "expired", _("已过期")
 
+    class Delivery(models.TextChoices):
+        DELIVERED = "delivered", _("已送达")
+        UNDELIVERED = "undelivered", _("未送达")
+
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("接收号码"), max_length=20)
     sign_name = models.CharField(_("短信签名"), max_length=30)
@@ -243,6 +251,12 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Rows are also written by set-based SQL that names only the older columns.
+    provider = models.CharField(_("服务商"), max_length=20, blank=True, db_default="")
+    delivery = models.CharField(_("送达状态"), max_length=12, choices=Delivery.choices,
+                                blank=True, db_default="")
+    delivered_at = models.DateTimeField(_("回执时间"), null=True, blank=True)
+    delivery_error = models.CharField(_("回执说明"), max_length=200, blank=True, db_default="")
 
     objects = MessageQuerySet.as_manager()
 
@@ -253,10 +267,171 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "not_before"], name="message_due_idx"),
             models.Index(fields=["content_type", "object_id"], name="message_subject_idx"),
+            models.Index(fields=["provider", "provider_id"], name="message_provider_idx"),
         ]
 
     def __str__(self):
         return f"{self.recipient} {self.template_code} ({self.get_status_display()})"
+
+
+class SmsTemplate(models.Model):
+    """What one kind of message is called at the providers: the sign name (blank: the
+    store's) and the template registered with Alibaba Cloud and with Tencent Cloud, and
+    the order of the template's parameters (Tencent numbers them). `code` is the
+    template code the services put on the outbox row; with no provider template filled
+    in, `code` itself is sent."""
+
+    code = models.CharField(_("模板代码"), max_length=50, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    sign_name = models.CharField(_("短信签名"), max_length=30, blank=True)
+    aliyun_template_code = models.CharField(_("阿里云模板代码"), max_length=50, blank=True)
+    tencent_template_id = models.CharField(_("腾讯云模板ID"), max_length=50, blank=True)
+    param_names = models.JSONField(_("参数顺序"), default=list, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("短信模板")
+        verbose_name_plural = _("短信模板")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class SmsReply(models.Model):
+    """A customer's reply to one of our messages, as the provider passed it on (callback
+    or polling). A reply of 退订 / TD / T withdraws the customer's SMS consent. A machine
+    table; the same reply passed on twice is kept once."""
+
+    provider = models.CharField(_("服务商"), max_length=20)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("门店"))
+    mobile = models.CharField(_("手机"), max_length=20)
+    text = models.CharField(_("内容"), max_length=500)
+    received_at = models.DateTimeField(_("回复时间"))
+    opt_out = models.BooleanField(_("退订"), default=False)
+    customers_changed = models.PositiveIntegerField(_("已退订客户数"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("短信回复")
+        verbose_name_plural = _("短信回复")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "mobile", "received_at", "text"],
+                                    name="sms_reply_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.mobile} {self.text}"
+
+
+class NoticeChannels(models.Model):
+    """How a member of staff wants urgent notices besides the bell: by SMS to their
+    mobile, through their store's 企业微信 or 钉钉 group robot of their role. Notices
+    that are not urgent wait out the quiet hours (local time of the store)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notice_channels", verbose_name=_("员工"))
+    sms = models.BooleanField(_("短信"), default=False)
+    wecom = models.BooleanField(_("企业微信群机器人"), default=False)
+    dingtalk = models.BooleanField(_("钉钉群机器人"), default=False)
+    quiet_start = models.TimeField(_("免打扰开始"), null=True, blank=True)
+    quiet_end = models.TimeField(_("免打扰结束"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("通知渠道")
+        verbose_name_plural = _("通知渠道")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class RobotWebhook(models.Model):
+    """A group robot of one store and role: 企业微信 (the webhook URL carries its key)
+    or 钉钉 (webhook URL with access_token, and the signing secret of 加签)."""
+
+    class Kind(models.TextChoices):
+        WECOM = "wecom", _("企业微信群机器人")
+        DINGTALK = "dingtalk", _("钉钉群机器人")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="robots",
+                              verbose_name=_("门店"))
+    role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    url = models.URLField(_("Webhook 地址"), max_length=500)
+    secret = models.CharField(_("加签密钥"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        verbose_name = _("群机器人")
+        verbose_name_plural = _("群机器人")
+        constraints = [models.UniqueConstraint(fields=["store", "role", "kind"],
+                                               name="robot_once_per_store_role_kind")]
+
+    def __str__(self):
+        return f"{self.store} {self.get_role_display()} {self.get_kind_display()}"
+
+
+class RobotPost(models.Model):
+    """One notice to post to a group robot: the robots' outbox, sent by the sender job
+    like the SMS outbox (claimed, retried with back-off, failed once, never twice)."""
+
+    webhook = models.ForeignKey(RobotWebhook, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Message.Status.choices,
+                              default=Message.Status.READY)
+    not_before = models.DateTimeField(_("最早发送时间"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    last_error = models.TextField(_("失败原因"), blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("机器人消息")
+        verbose_name_plural = _("机器人消息")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "not_before"], name="robotpost_due_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class PasswordResetCode(models.Model):
+    """A code sent to a member of staff who forgot their password, by SMS to their
+    registered mobile or by e-mail: single-use, short-lived, only its keyed hash kept. The
+    rows are the log of every reset asked for and done."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        EMAIL = "email", _("电子邮件")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", verbose_name=_("员工"))
+    channel = models.CharField(_("方式"), max_length=10, choices=Channel.choices)
+    code_hash = models.CharField(max_length=64)
+    requested_from = models.GenericIPAddressField(_("请求地址"), null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("密码重置")
+        verbose_name_plural = _("密码重置")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="reset_user_idx")]
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -175,3 +175,44 @@ def send_window_start(local_dt: datetime, window_start: time, window_end: time) 
 def retry_delay(attempts: int) -> timedelta:
     """Back-off after the `attempts`-th failed send: 1, 2, 4, 8 ... minutes, at most 1 hour."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+# Replies that withdraw a customer's consent to SMS: 退订 ("unsubscribe"), TD, T.
+OPT_OUT_WORDS = {"退订", "TD", "T"}
+
+
+def is_opt_out(text: str) -> bool:
+    """A reply of 退订 / TD / T (any case, spaces and punctuation around it ignored), or
+    any reply that says 退订."""
+    word = "".join(ch for ch in text if ch.isalnum()).upper()
+    return word in OPT_OUT_WORDS or "退订" in text
+
+
+def recipient_wait(sent: list[datetime], now: datetime, *, interval: timedelta,
+                   hourly: int, daily: int) -> timedelta | None:
+    """How long a message to a number that was sent messages at `sent` must wait so
+    that the provider's limits per number (one per `interval`, `hourly` an hour, `daily`
+    a day) hold; None when it may go now."""
+    waits = []
+    recent = sorted(t for t in sent if t > now - timedelta(days=1))
+    if recent and recent[-1] > now - interval:
+        waits.append(recent[-1] + interval - now)
+    last_hour = [t for t in recent if t > now - timedelta(hours=1)]
+    if len(last_hour) >= hourly:
+        waits.append(last_hour[-hourly] + timedelta(hours=1) - now)
+    if len(recent) >= daily:
+        waits.append(recent[-daily] + timedelta(days=1) - now)
+    return max(waits) if waits else None
+
+
+def quiet_until(local_now: datetime, start: time | None, end: time | None) -> datetime | None:
+    """When the quiet hours [start, end) that hold at `local_now` end (they may run over
+    midnight: 22:00-07:00); None outside them or without quiet hours."""
+    if start is None or end is None or start == end:
+        return None
+    clock = local_now.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    ends = local_now.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return ends if ends > local_now else ends + timedelta(days=1)

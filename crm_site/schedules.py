@@ -7,6 +7,10 @@ starts (CELERY_BEAT_SCHEDULE is empty), so an edited time stays."""
 # time zone of the site (Asia/Shanghai).
 DEFAULT_JOBS = {
     "send-due-messages": ("crm_site.tasks.messages_send_due", {"every": 60}),
+    "send-due-robot-posts": ("crm_site.tasks.robot_posts_send_due", {"every": 60}),
+    # Delivery receipts and replies asked of the provider where callbacks are not set up
+    # (SMS_POLL); does nothing otherwise.
+    "poll-messages": ("crm_site.tasks.messages_poll", {"crontab": ("*/5", "*", "*")}),
     "requeue-stuck-messages": ("crm_site.tasks.messages_requeue_stuck", {"crontab": ("*/5", "*", "*")}),
     # Month close: weak mystery-shopper items of last month, early on the 1st.
     "satisfaction-month-close": ("satisfaction.tasks.month_close", {"crontab": ("30", "2", "1")}),
@@ -29,4 +33,6 @@ DEFAULT_JOBS = {
     # From 1 October, the group admin is told daily while next year's calendar is missing.
     "calendar-year-check": ("crm_site.tasks.calendar_year_check", {"crontab": ("0", "8", "*")}),
     "plan-reminders": ("followups.tasks.plan_reminders", {"crontab": ("0", "1", "*")}),
+    # A night the planner did not finish reaches the managers before the desk opens.
+    "planner-night-check": ("followups.tasks.planner_night_check", {"crontab": ("30", "6", "*")}),
 }

@@ -17,6 +17,16 @@ def messages_send_due():
 
 
 @shared_task
+def robot_posts_send_due():
+    return services.robot_posts_send_due()
+
+
+@shared_task
+def messages_poll():
+    return services.messages_poll()
+
+
+@shared_task
 def messages_requeue_stuck():
     return services.messages_requeue_stuck()
 

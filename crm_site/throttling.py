@@ -18,6 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from .proxies import client_ip
 
 REVEAL, EXPORT, IMPORT, LOGIN = "reveal", "export", "import", "login"
+PASSWORD_RESET = "password_reset"
 
 
 class ScopedThrottle(ScopedRateThrottle):

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import media, views
-from .throttling import LOGIN, throttle
+from .throttling import LOGIN, PASSWORD_RESET, throttle
 
 handler400 = "crm_site.api.bad_request"
 handler404 = "crm_site.api.not_found"
@@ -17,6 +17,10 @@ urlpatterns = [
     path("accounts/login/",
          throttle(LOGIN)(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
          name="login"),
+    path("accounts/password/reset/",
+         throttle(PASSWORD_RESET)(views.password_reset), name="password-reset"),
+    path("accounts/password/reset/confirm/",
+         throttle(PASSWORD_RESET)(views.password_reset_confirm), name="password-reset-confirm"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
@@ -24,6 +28,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/read/", views.notification_read, name="notification-read"),
+    path("notifications/bell/", views.notification_bell, name="notification-bell"),
+    path("notifications/channels/", views.notice_channels, name="notice-channels"),
     path("staff/", views.staff_list, name="staff-list"),
     path("staff/new/", views.staff_edit, name="staff-create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff-edit"),
@@ -37,6 +43,8 @@ urlpatterns = [
     path("imports/<int:pk>/confirm/", views.import_confirm, name="import-confirm"),
     path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import-errors"),
     path("imports/template/<slug:kind>.xlsx", views.import_template, name="import-template"),
+    path("sms/callback/<str:provider>/<str:kind>/<str:token>/", views.sms_callback,
+         name="sms-callback"),
     path("customers/", include("customers.urls")),
     path("followups/", include("followups.urls")),
     path("complaints/", include("complaints.urls")),

@@ -12,13 +12,24 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import imports, services
 from .exports import xlsx_response
-from .forms import CalendarYearForm, ImportUploadForm, ScheduleForm, StaffForm, apply_errors, days_text
+from .forms import (
+    CalendarYearForm,
+    ImportUploadForm,
+    NoticeChannelsForm,
+    PasswordResetConfirmForm,
+    PasswordResetRequestForm,
+    ScheduleForm,
+    StaffForm,
+    apply_errors,
+    days_text,
+)
 from .history import changes
-from .models import ImportJob, Message, Notification, User
+from .models import ImportJob, Message, NoticeChannels, Notification, User
 from .roles import Role, grantable_roles, staff_change_refusal
 from .scoping import for_user, stores_of
 from .selectors import calendar_year_days, calendar_year_missing, message_purpose_labels
@@ -91,11 +102,45 @@ def _broker_status():
 
 
 @login_required
-def notification_list(request):
+def notification_list(request, form=None):
     notifications = Notification.objects.filter(user=request.user)[:30]
-    template = ("crm_site/partials/notifications.html" if request.htmx
-                else "crm_site/notifications.html")
-    return render(request, template, {"notifications": notifications})
+    if request.htmx:
+        return render(request, "crm_site/partials/notifications.html",
+                      {"notifications": notifications})
+    channels = NoticeChannels.objects.filter(user=request.user).first()
+    return render(request, "crm_site/notifications.html", {
+        "notifications": notifications,
+        "channels_form": form or NoticeChannelsForm(instance=channels),
+    })
+
+
+@login_required
+def notification_bell(request):
+    """The bell alone, for the page to poll (htmx, every BELL_REFRESH_SECONDS): the
+    unread count and the newest unread title, one query each, no navigation."""
+    from django.http import HttpResponse
+    from django.template.loader import render_to_string
+
+    unread = Notification.objects.filter(user=request.user).unread()
+    return HttpResponse(render_to_string("crm_site/partials/bell.html", {
+        "unread_notifications": unread.count(),
+        "latest_notification": unread.values_list("title", flat=True).first(),
+    }, request=None))
+
+
+@login_required
+@require_POST
+def notice_channels(request):
+    """The user chooses the channels of urgent notices (their own only)."""
+    form = NoticeChannelsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.notice_channels_set(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("notification-list")
+    return notification_list(request, form=form)
 
 
 @login_required
@@ -165,12 +210,16 @@ def message_list(request):
     status = request.GET.get("status")
     if status in Message.Status.values:
         messages = messages.filter(status=status)
+    delivery = request.GET.get("delivery")
+    if delivery in Message.Delivery.values:
+        messages = messages.filter(delivery=delivery)
     page = Paginator(messages.order_by("-id"), 50).get_page(request.GET.get("page"))
     labels = message_purpose_labels(message.purpose for message in page)
     for message in page:
         message.purpose_label = labels.get(message.purpose, message.purpose)
     return render(request, "crm_site/message_list.html", {
         "page": page, "statuses": Message.Status.choices, "status": status,
+        "deliveries": Message.Delivery.choices, "delivery": delivery,
     })
 
 
@@ -357,3 +406,77 @@ def import_template(request, kind):
     if importer is None:
         raise PermissionDenied
     return xlsx_response(imports.template_sheet(importer), f"import-{kind}.xlsx")
+
+
+@csrf_exempt
+@require_POST
+def sms_callback(request, provider, kind, token):
+    """Where Alibaba Cloud and Tencent Cloud push delivery receipts and customers'
+    replies. Neither provider signs its pushes: the URL carries a secret token
+    (SMS_CALLBACK_TOKEN) given only to the provider's console; a wrong or missing one is
+    refused and nothing is recorded. Answers in the form the provider expects."""
+    import hmac
+    import json
+
+    from django.conf import settings
+    from django.http import HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotFound
+
+    from .sms import PROVIDERS
+
+    backend = PROVIDERS.get(provider)
+    if backend is None or kind not in ("receipts", "replies"):
+        return HttpResponseNotFound()
+    expected = settings.SMS_CALLBACK_TOKEN
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return HttpResponseForbidden("bad token")
+    try:
+        rows = json.loads(request.body)
+        if isinstance(rows, dict):
+            rows = [rows]
+        if kind == "receipts":
+            services.message_receipts_record(provider=provider,
+                                             receipts=backend.parse_receipts(rows))
+        else:
+            services.sms_replies_receive(provider=provider, replies=backend.parse_replies(rows))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return HttpResponseBadRequest("malformed")
+    return JsonResponse(backend.acknowledgement, json_dumps_params={"ensure_ascii": False})
+
+
+def _client_address(request):
+    from rest_framework.throttling import BaseThrottle
+
+    return BaseThrottle().get_ident(request)
+
+
+def password_reset(request):
+    """A member of staff who forgot their password asks for a code (SMS to the
+    registered mobile, or e-mail). The answer is the same whether or not the user
+    exists; limited per address (throttle) and per user (the service)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_request(ip_address=_client_address(request),
+                                            **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect(reverse("password-reset-confirm") + "?sent=1&username="
+                            + form.cleaned_data["username"])
+    return render(request, "registration/password_reset.html", {"form": form})
+
+
+def password_reset_confirm(request):
+    form = PasswordResetConfirmForm(request.POST or None,
+                                    initial={"username": request.GET.get("username", "")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.password_reset_confirm(username=data["username"], code=data["code"],
+                                            password=data["password1"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect(reverse("login") + "?reset=1")
+    return render(request, "registration/password_reset_confirm.html", {
+        "form": form, "sent": request.GET.get("sent")})

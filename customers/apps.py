@@ -13,10 +13,13 @@ class CustomersConfig(AppConfig):
     ]
 
     def ready(self):
-        from . import timeline
+        from crm_site import hooks as site_hooks
+
+        from . import services, timeline
         from .selectors import records_timeline
 
         timeline.register(records_timeline)
+        site_hooks.sms_opt_out.register(services.sms_opt_out_apply)
 
         from crm_site.imports import register
 

@@ -281,6 +281,24 @@ def customer_set_consent(*, customer, sms_allowed, call_allowed, reason="", acto
                            consent_method=method)
 
 
+def sms_opt_out_apply(reply, changed):
+    """The "sms opt-out" hook of crm_site: the customer replied 退订 / TD / T. Every
+    active record with that mobile (of the store the reply came back to, when the
+    provider's extend code names it) that still accepts SMS withdraws its consent through
+    customer_set_consent: a ConsentChange by SMS reply, the history row, and the planned
+    messages stop at once through the "consent changed" hooks."""
+    customers = Customer.objects.filter(mobile=reply.mobile, is_active=True, sms_allowed=True)
+    if reply.store_id:
+        customers = customers.filter(store_id=reply.store_id)
+    for customer in customers.select_for_update().order_by("pk"):
+        customer_set_consent(
+            customer=customer, sms_allowed=False, call_allowed=customer.call_allowed,
+            reason=customer.contact_refusal_reason or _("客户短信回复“%(text)s”退订") % {
+                "text": reply.text[:20]},
+            method=ConsentChange.Method.SMS_REPLY)
+        changed.append(customer)
+
+
 def _clean_family(values, today, row=None):
     errors = {}
     prefix = f"family.{row}." if row is not None else ""

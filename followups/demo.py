@@ -93,6 +93,37 @@ def _seed_club(store, manager, today, out):
     out.write(f"followups: {len(owners)} club members, a past drive and an upcoming festival")
 
 
+def _seed_sms_outcomes(store, out):
+    """What the outbox shows once a provider answers: three reminders handed to the
+    (console) backend, one reported delivered and one not, and a customer's 退订 reply
+    that withdrew her SMS consent. Once only."""
+    from django.utils import timezone
+
+    from crm_site.models import Message, SmsReply
+    from crm_site.services import message_receipts_record, sms_reply_receive
+
+    if SmsReply.objects.exists():
+        return
+    now = timezone.now()
+    ready = list(Message.objects.filter(store=store, status=Message.Status.READY)
+                 .order_by("id")[:3])
+    if len(ready) < 3:
+        return
+    for n, message in enumerate(ready):
+        message.status, message.sent_at = Message.Status.SENT, now
+        message.provider, message.provider_id = "console", f"demo-{message.pk}"
+        message.attempts = 1
+        message.save(update_fields=["status", "sent_at", "provider", "provider_id", "attempts"])
+        ready[n] = message
+    message_receipts_record(provider="console", receipts=[
+        (ready[0].provider_id, True, "", now),
+        (ready[1].provider_id, False, "MK:0012 用户停机", now),
+    ])
+    sms_reply_receive(provider="console", mobile=ready[2].recipient, text="TD", received_at=now,
+                      extend_code=store.sms_extend_code)
+    out.write("followups: outbox shows a delivered and an undelivered receipt; one TD reply")
+
+
 def seed(context):
     out, today = context["stdout"], context["today"]
     store = context["store"]
@@ -125,6 +156,7 @@ def seed(context):
         ids = list(Task.objects.worklist(today).filter(store=store).values_list("pk", flat=True))
         if ids:
             tasks_reassign(actor=manager, task_ids=ids)
+    _seed_sms_outcomes(store, out)
     open_calls = Task.objects.open().calls().filter(planned_on__lte=today).count()
     out.write(f"followups: planned {today} (assigned {counts.get('assigned', 0)}, "
               f"{open_calls} open calls); campaign and class ready")

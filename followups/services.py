@@ -37,6 +37,7 @@ from .models import (
     LoungePreference,
     LoungeVisit,
     Outcome,
+    PlannerRun,
     Programme,
     RefusalReason,
     SatisfactionAnswer,
@@ -1041,3 +1042,32 @@ def customer_scrub(*, customer):
         "followups_admin_log": customer_hooks.admin_log_scrub(preferences,
                                                               customer_hooks.ERASED_TEXT),
     }
+
+
+# The night that did not finish ---------------------------------------------------------------
+
+@transaction.atomic
+def planner_night_check(*, day=None):
+    """Morning check of the nightly planner: when no run for `day` (default today)
+    finished, the CR managers and general managers of every active store are told at
+    once through their chosen channels (once per day)."""
+    from crm_site.models import Store, User
+    from crm_site.services import notification_send
+
+    day = day or timezone.localdate()
+    if PlannerRun.objects.filter(day=day, finished_at__isnull=False).exists():
+        return 0
+    stores = list(Store.objects.filter(is_active=True).order_by("pk"))
+    managers = {}
+    for user in (User.objects.filter(is_active=True, groups__name__in=MANAGER_ROLES,
+                                     stores__in=stores)
+                 .distinct().prefetch_related("stores")):
+        for store in user.stores.all():
+            managers.setdefault(store.pk, []).append(user)
+    for store in stores:
+        notification_send(
+            users=managers.get(store.pk, []),
+            title=_("夜间计划未完成：%(day)s") % {"day": day},
+            body=_("今天的回访任务和短信可能没有生成，请检查计划任务。"),
+            dedupe_key=f"followups:planner:{day}:unfinished", alert="urgent", store=store)
+    return len(stores)

@@ -18,3 +18,9 @@ def plan_reminders(day=None):
 def vehicle_came_in(vehicle_id, visit_day=None):
     return services.vehicle_came_in(
         vehicle_id=vehicle_id, visit_day=date.fromisoformat(visit_day) if visit_day else None)
+
+
+@shared_task
+def planner_night_check():
+    """06:30: tell the managers at once when last night's planner did not finish."""
+    return services.planner_night_check()

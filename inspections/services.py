@@ -486,6 +486,7 @@ def rectifications_mark_overdue(*, now=None, batch=500):
                     url=_rectification_url(rectification),
                     dedupe_key=(f"inspections:rectification:{rectification.pk}:overdue:"
                                 f"{rectification.reopened_count}"),
+                    alert="urgent", store=store,
                 )
             total += len(due)
 

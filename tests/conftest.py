@@ -81,6 +81,17 @@ def _test_settings(settings):
     yield
 
 
+@pytest.fixture(params=["aliyun", "tencent"])
+def sms_fake(request, settings):
+    """Each SMS provider in turn, as a local fake of its HTTP API the site sends to
+    (tests/crm_site/sms_fakes.py); every request it saw had the documented signature."""
+    from tests.crm_site.sms_fakes import serve
+
+    with serve(request.param, settings) as server:
+        yield server
+    assert server.refused == []
+
+
 @pytest.fixture
 def dealer_group(db):
     return DealerGroup.objects.create(name="测试集团")

@@ -204,6 +204,7 @@ REST_FRAMEWORK = {
         "export": env("THROTTLE_EXPORT", default="30/hour"),
         "import": env("THROTTLE_IMPORT", default="30/hour"),
         "login": env("THROTTLE_LOGIN", default="30/minute"),
+        "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),
     },
 }
 # API tokens (issued in the admin) expire this many days after they were issued.
@@ -263,6 +264,7 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
 CELERY_TASK_ROUTES = {
     "followups.tasks.plan_reminders": {"queue": "planner"},
     "crm_site.tasks.messages_*": {"queue": "sms"},
+    "crm_site.tasks.robot_posts_*": {"queue": "sms"},
     "complaints.tasks.complaints_sweep": {"queue": "sweep"},
     "inspections.tasks.rectifications_mark_overdue": {"queue": "sweep"},
     "*.tasks.import*": {"queue": "imports"},
@@ -292,6 +294,43 @@ IMPORT_MAX_UNZIPPED_MB = env.int("IMPORT_MAX_UNZIPPED_MB", default=100)
 SMS_BACKEND = env("SMS_BACKEND", default="crm_site.sms.ConsoleBackend")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+# The providers' default limits per number (one a minute, five an hour, ten a day) and
+# the requests a second the account allows; 0 = no pacing.
+SMS_RECIPIENT_INTERVAL_SECONDS = env.int("SMS_RECIPIENT_INTERVAL_SECONDS", default=60)
+SMS_RECIPIENT_HOURLY_LIMIT = env.int("SMS_RECIPIENT_HOURLY_LIMIT", default=5)
+SMS_RECIPIENT_DAILY_LIMIT = env.int("SMS_RECIPIENT_DAILY_LIMIT", default=10)
+SMS_MAX_PER_SECOND = env.float("SMS_MAX_PER_SECOND", default=20)
+# Receipts and replies: the secret last part of the callback URLs given to the provider
+# (empty: callbacks refused), and/or polling every five minutes.
+# Password reset by a code (SMS to the registered mobile, or e-mail through
+# EMAIL_BACKEND): minutes a code is good for, codes a user may ask for an hour.
+PASSWORD_RESET_CODE_MINUTES = env.int("PASSWORD_RESET_CODE_MINUTES", default=10)
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="crm@localhost")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# How often every page asks for the bell's unread count (htmx polling).
+BELL_REFRESH_SECONDS = env.int("BELL_REFRESH_SECONDS", default=30)
+# Where staff open the site, for links in robot messages (e.g. https://crm.example.com).
+SITE_URL = env("SITE_URL", default="")
+SMS_CALLBACK_TOKEN = env("SMS_CALLBACK_TOKEN", default="")
+SMS_POLL = env.bool("SMS_POLL", default=False)
+# Alibaba Cloud SMS (SMS_BACKEND=crm_site.sms.AliyunBackend)
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+ALIYUN_SMS_REGION = env("ALIYUN_SMS_REGION", default="cn-hangzhou")
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+# Tencent Cloud SMS (SMS_BACKEND=crm_site.sms.TencentBackend)
+TENCENT_SMS_ENDPOINT = env("TENCENT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com/")
+TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_SECRET_ID = env("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_APP_ID = env("TENCENT_SMS_APP_ID", default="")
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,11 @@ from crm_site.roles import Role
 from crm_site.scoping import for_user, stores_of
 from crm_site.services import message_queue
 
-PUBLIC = {"login", "logout", "set_language", "health"}  # logout: POST only, ends nothing
+# logout: POST only, ends nothing; sms-callback: the SMS providers' pushes, guarded by the
+# secret token in the URL (tests/crm_site/test_sms_providers.py); password reset: for
+# staff who cannot sign in (tests/crm_site/test_password_reset.py)
+PUBLIC = {"login", "logout", "set_language", "health", "sms-callback", "password-reset",
+          "password-reset-confirm"}
 
 
 def _walk(patterns, prefix=""):

@@ -331,3 +331,28 @@ def test_followups_registers_its_change_hooks_once():
     assert customer_hooks.consent_changed.functions().count(hooks.consent_changed) == 1
     assert customer_hooks.ownership_ended.functions().count(hooks.ownership_ended) == 1
     assert customer_hooks.customer_merged.functions().count(hooks.customer_merged) == 1
+
+
+def test_a_td_reply_to_the_provider_stops_the_customers_messages_at_once(planned, client, settings):
+    """The customer answers 退订 to a reminder; the provider pushes the reply to the
+    callback (Alibaba Cloud's format): consent withdrawn, the waiting SMS expires."""
+    from tests.crm_site.sms_fakes import TOKEN
+
+    xu, _yang, cars = planned
+    settings.SMS_CALLBACK_TOKEN = TOKEN
+    waiting = _message(cars["ahead"])
+    response = client.post(
+        reverse("sms-callback", args=["aliyun", "replies", TOKEN]),
+        [{"phone_number": xu.mobile, "send_time": "2026-11-23 10:00:00", "content": "退订",
+          "sign_name": "A店", "dest_code": "", "sequence_id": 1}],
+        content_type="application/json")
+    assert response.status_code == 200
+    xu.refresh_from_db()
+    waiting.refresh_from_db()
+    assert not xu.sms_allowed and xu.consent_changes.get().method == "sms_reply"
+    assert (waiting.status, waiting.last_error) == (Message.Status.EXPIRED,
+                                                    "客户已拒绝接收短信，未发送")
+    assert _open(cars["today"]).count() == 1  # calls go on
+    _assert_others_untouched(cars)
+    messages_send_due(now=at(MON, 10))
+    assert xu.mobile not in [m.recipient for m in LocmemBackend.outbox]
