@@ -115,10 +115,11 @@ def test_the_daily_job_tells_the_group_admin_once_a_day(gm, cr_manager):
 
 @pytest.mark.django_db
 def test_the_job_is_scheduled_with_beat():
-    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
 
-    assert settings.CELERY_BEAT_SCHEDULE["calendar-year-check"]["task"] == \
-        "crm_site.tasks.calendar_year_check"
+    job = PeriodicTask.objects.get(name="calendar-year-check")
+    assert job.task == "crm_site.tasks.calendar_year_check" and job.enabled
+    assert (job.crontab.hour, job.crontab.minute) == ("8", "0")
 
 
 @pytest.mark.django_db
