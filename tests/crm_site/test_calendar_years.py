@@ -173,7 +173,7 @@ def test_the_api_lists_and_enters_a_year(client, gm):
     assert rows[0]["year"] == 2027 and len(rows[0]["days"]) == 2
     bad = client.put("/api/v1/calendar-years/2027/", {"note": "x", "days": [
         {"date": "2026-01-01", "is_working": False}]}, content_type="application/json")
-    assert bad.status_code == 400 and "days" in bad.json()
+    assert bad.status_code == 400 and "days" in bad.json()["fields"]
 
 
 @pytest.mark.django_db
