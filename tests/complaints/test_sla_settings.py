@@ -144,4 +144,4 @@ def test_the_api_lists_and_sets_policies(client, cr_manager, store, other_store)
     response = client.post("/api/v1/sla-policies/", {
         "store": other_store.pk, "severity": "general", "note": "x", **_fields()},
         content_type="application/json")
-    assert response.status_code == 400 and "store" in response.json()
+    assert response.status_code == 400 and "store" in response.json()["fields"]

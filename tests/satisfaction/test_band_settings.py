@@ -90,4 +90,4 @@ def test_the_api_adds_and_changes_bands_with_a_note(client, cr_manager):
     assert band.history.latest().history_change_reason == "停用"
     response = client.patch(f"/api/v1/customer-bands/{band.pk}/", {"is_active": True},
                             content_type="application/json")
-    assert response.status_code == 400 and "note" in response.json()
+    assert response.status_code == 400 and "note" in response.json()["fields"]
