@@ -104,10 +104,6 @@ def timed_sms_window(event_start: datetime, offset_minutes: int, window_start: t
     return send_at, event_start
 
 
-def sms_is_stale(expires_at: datetime, now: datetime) -> bool:
-    """An SMS whose expiry has passed is marked expired instead of being sent."""
-    return expires_at <= now
-
 
 def retry_on(today: date, attempts: int, max_attempts: int, within_days: int, calendar):
     """The day to call again after an unreachable attempt, or None when the attempts are
@@ -125,20 +121,7 @@ def retry_on(today: date, attempts: int, max_attempts: int, within_days: int, ca
     return calendar.next_working_day(today + timedelta(days=max(within_days, 1)))
 
 
-def cycle_start(due_on: date, offsets) -> date:
-    """The first day of a programme cycle: N plus the earliest step offset."""
-    return due_on + timedelta(days=min(offsets, default=0))
 
-
-def visit_closes_cycle(visit_day: date, due_on: date, offsets) -> bool:
-    """A visit on or after the cycle's first step means the customer came in."""
-    return visit_day >= cycle_start(due_on, offsets)
-
-
-def appointment_credited(booked_for: date, visit_day: date, credit_days: int) -> bool:
-    """An appointment is credited when the visit falls within `credit_days` of the
-    booked date (either side)."""
-    return abs((visit_day - booked_for).days) <= credit_days
 
 
 def balance_counts(loads: dict, new_tasks: int) -> dict:
@@ -156,12 +139,6 @@ def balance_counts(loads: dict, new_tasks: int) -> dict:
         heapq.heappush(heap, (load + 1, key))
     return counts
 
-
-def balance_assign(loads: dict, new_tasks: int) -> list:
-    """The callers for `new_tasks` tasks in order, with the counts of balance_counts:
-    [caller, caller, ...], grouped by caller in key order."""
-    counts = balance_counts(loads, new_tasks)
-    return [key for key in sorted(counts) for _n in range(counts[key])]
 
 
 # The owners' club ---------------------------------------------------------------------------
