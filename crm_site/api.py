@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import errors, services, validation
+from .filters import MessageFilter
 from .models import CalendarOverride, CalendarYear, Message, Notification, Store, User
 from .permissions import ActionPermissions
 from .scoping import for_user
@@ -143,7 +144,7 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet):
     """The SMS outbox, read-only."""
 
     serializer_class = MessageSerializer
-    filterset_fields = ["status", "delivery", "store", "template_code", "purpose"]
+    filterset_class = MessageFilter
     permission_classes = [permissions.IsAuthenticated, ActionPermissions]
     action_permissions = {"*": "crm_site.view_message"}
 

@@ -15,8 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import imports, services
+from . import imports, services, validation
 from .exports import xlsx_response
+from .filters import MessageFilter
 from .forms import (
     CalendarYearForm,
     ImportUploadForm,
@@ -206,20 +207,17 @@ def staff_edit(request, pk=None):
 @login_required
 @permission_required("crm_site.view_message", raise_exception=True)
 def message_list(request):
-    messages = for_user(Message.objects.select_related("store"), request.user)
-    status = request.GET.get("status")
-    if status in Message.Status.values:
-        messages = messages.filter(status=status)
-    delivery = request.GET.get("delivery")
-    if delivery in Message.Delivery.values:
-        messages = messages.filter(delivery=delivery)
-    page = Paginator(messages.order_by("-id"), 50).get_page(request.GET.get("page"))
+    filters = validation.filter_page(MessageFilter, request, for_user(
+        Message.objects.select_related("store"), request.user))
+    chosen = validation.filter_values(filters)
+    status, delivery = chosen["status"], chosen["delivery"]
+    page = Paginator(filters.qs.order_by("-id"), 50).get_page(request.GET.get("page"))
     labels = message_purpose_labels(message.purpose for message in page)
     for message in page:
         message.purpose_label = labels.get(message.purpose, message.purpose)
     return render(request, "crm_site/message_list.html", {
         "page": page, "statuses": Message.Status.choices, "status": status,
-        "deliveries": Message.Delivery.choices, "delivery": delivery,
+        "deliveries": Message.Delivery.choices, "delivery": delivery, "filters": filters,
     })
 
 

@@ -9,7 +9,7 @@ from crm_site import validation
 from crm_site.models import Store
 
 from . import rules
-from .models import ImprovementPlan, ManufacturerReport, Survey, WeakItem
+from .models import ImprovementPlan, ManufacturerReport, MysteryShopCheck, Survey, WeakItem
 
 
 class MonthField(forms.CharField):
@@ -79,3 +79,18 @@ class ImprovementPlanFilter(validation.FilterSet):
         if value == "open":
             return queryset.exclude(status=ImprovementPlan.Status.CLOSED)
         return queryset.filter(status=value)
+
+
+class MysteryShopCheckFilter(validation.FilterSet):
+    """`period`: checks made in that month."""
+
+    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    period = MonthFilter(method="filter_period", label=_("月份"))
+    page_fields = ("store", "period", "kind")
+
+    class Meta:
+        model = MysteryShopCheck
+        fields = ["store", "period", "staff", "kind"]
+
+    def filter_period(self, queryset, name, value):
+        return queryset.filter(checked_on__gte=value, checked_on__lt=rules.add_months(value, 1))

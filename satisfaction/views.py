@@ -29,7 +29,7 @@ from customers import services as customer_services
 from followups import selectors as followup_selectors
 
 from . import analysis, exports, rules, selectors, services, sources
-from .filters import ImprovementPlanFilter, ReportFilter, WeakItemFilter
+from .filters import ImprovementPlanFilter, MysteryShopCheckFilter, ReportFilter, WeakItemFilter
 from .forms import (
     CountermeasureDoneForm,
     CountermeasureForm,
@@ -619,19 +619,11 @@ def meeting_detail(request, pk):
 @login_required
 @permission_required("satisfaction.view_mysteryshopcheck", raise_exception=True)
 def check_list(request):
-    checks = selectors.checks_for(request.user)
-    stores = selectors.stores_for(request.user)
-    if request.GET.get("store"):
-        checks = checks.filter(store=_store(request, stores))
-    if request.GET.get("period"):
-        period = _period(request)
-        checks = checks.filter(checked_on__gte=period, checked_on__lt=rules.add_months(period, 1))
-    if request.GET.get("staff"):
-        checks = checks.filter(staff_id=validation.query_int(request.GET, "staff"))
-    if request.GET.get("kind") in ("open", "covert"):
-        checks = checks.filter(kind=request.GET["kind"])
-    page = Paginator(checks.order_by("-checked_on", "-id"), 50).get_page(request.GET.get("page"))
-    return render(request, "satisfaction/check_list.html", {"page": page, "stores": stores})
+    filters = validation.filter_page(MysteryShopCheckFilter, request,
+                                     selectors.checks_for(request.user))
+    page = Paginator(filters.qs.order_by("-checked_on", "-id"), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "satisfaction/check_list.html", {"page": page, "filters": filters})
 
 
 @login_required

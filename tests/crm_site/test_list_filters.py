@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 LISTS = [
+    ("message-list", "/api/v1/messages/", {"status": "gone"}),
     ("satisfaction:plan-list", "/api/v1/improvement-plans/", {"status": "gone"}),
     ("customers:list", "/api/v1/customers/", {"due": "never", "q": "王"}),
     ("complaints:board", "/api/v1/complaints/", {"severity": "huge"}),
@@ -31,8 +32,12 @@ def test_a_bad_filter_is_named_on_the_page_and_refused_by_the_api(client, cr_man
     assert api.get(api_path, bad).status_code == 400
 
 
-PAGES_ONLY = [("followups:plan", {"assignee": "nobody"}),("satisfaction:report-list", {"period": "2026-13"}),
-              ("satisfaction:weak-item-list", {"survey": "XYZ"})]
+PAGES_ONLY = [
+    ("satisfaction:check-list", {"kind": "secret"}),
+    ("followups:plan", {"assignee": "nobody"}),
+    ("satisfaction:report-list", {"period": "2026-13"}),
+    ("satisfaction:weak-item-list", {"survey": "XYZ"}),
+]
 
 
 @pytest.mark.parametrize(("url_name", "bad"), PAGES_ONLY)
