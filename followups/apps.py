@@ -35,10 +35,8 @@ class FollowupsConfig(AppConfig):
         from .selectors import message_purpose_labels
 
         MESSAGE_PURPOSE_LABELLERS.append(message_purpose_labels)
-        try:
-            from customers import timeline
-        except ImportError:  # the customer page has no timeline yet
-            return
+        from customers import timeline
+
         from .timeline import followup_entries, lounge_club_entries
 
         timeline.register(followup_entries)

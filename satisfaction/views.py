@@ -310,7 +310,7 @@ def answers(request):
     if rows is None:
         raise Http404
     if request.GET.get("rating") == "dissatisfied":
-        rows = rows.filter(rating__lte=2)
+        rows = rows.filter(followup_selectors.DISSATISFIED)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "satisfaction/answers.html", {
         "page": page, "store": store, "period": period, "stores": stores})
