@@ -36,6 +36,9 @@ def calendar_year_check():
     from django.utils import timezone
 
     return services.calendar_year_missing_notify(today=timezone.localdate())
+
+
+@shared_task
 def import_job_run(job_id, commit=False):
     """Check (dry run) or commit an uploaded file (crm_site.imports)."""
     from . import imports
