@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -169,7 +169,8 @@ class CalendarYearSerializer(validation.ModelSerializer):
         fields = ["year", "note", "entered_at", "days"]
         read_only_fields = fields
 
-    def get_days(self, entry) -> list[CalendarDaySerializer]:
+    @extend_schema_field(CalendarDaySerializer(many=True))
+    def get_days(self, entry):
         days = self.context["days"].get(entry.year, [])
         return CalendarDaySerializer(days, many=True).data
 

@@ -12,6 +12,12 @@ from .models import CorrectionRequest, Customer
 from .selectors import DUE_PROGRAMMES, SORTS, CustomerFilters
 
 
+class IdFilter(filters.Filter):
+    """A row id: a whole number within the site's bounds (an id too large is refused)."""
+
+    field_class = forms.IntegerField
+
+
 class CustomerFilter(validation.FilterSet):
     """The customer list's search and filters (selectors.customer_list does the work):
     `q` a name, mobile fragment, plate, VIN or ID number; `due` a programme whose due
@@ -19,11 +25,11 @@ class CustomerFilter(validation.FilterSet):
     deactivated records too."""
 
     q = filters.CharFilter(max_length=50, label=_("搜索"), method="keep")
-    store = filters.NumberFilter(label=_("门店"), method="keep")
-    owner = filters.NumberFilter(label=_("负责专员"), method="keep")
+    store = IdFilter(label=_("门店"), method="keep")
+    owner = IdFilter(label=_("负责专员"), method="keep")
     due = filters.ChoiceFilter(choices=[(key, key) for key in DUE_PROGRAMMES], label=_("到期"),
                                method="keep")
-    within = filters.NumberFilter(min_value=1, max_value=120, label=_("天内"), method="keep")
+    within = IdFilter(min_value=1, max_value=120, label=_("天内"), method="keep")
     # A box on the page ("1") or true/false in the API.
     lapsed = filters.BooleanFilter(label=_("流失客户"), method="keep", widget=forms.CheckboxInput)
     inactive = filters.BooleanFilter(label=_("含已停用"), method="keep", widget=forms.CheckboxInput)

@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
         "InspectionSeverityEnum": "inspections.models.Severity",
         "LoungeVisitPurposeEnum": "followups.models.LoungeVisit.Purpose",
         "CustomerBandKindEnum": "satisfaction.models.CustomerBand.Kind",
+        # Visit kinds: a visit's kind and the kinds that close a reminder programme.
+        "RepairTypeEnum": "customers.models.ServiceVisit.RepairType",
     },
 }
 

@@ -68,6 +68,10 @@ PAGES = {
     "followups:lounge-preference": {"pk": "followups.LoungeVisit"},
     "followups:club-leave": {"pk": "followups.ClubMember"},
     "followups:lounge-depart": {"pk": "followups.LoungeVisit"},
+    "import-detail": {"pk": "crm_site.ImportJob"},
+    "import-status": {"pk": "crm_site.ImportJob"},
+    "import-confirm": {"pk": "crm_site.ImportJob"},
+    "import-errors": {"pk": "crm_site.ImportJob"},
 }
 # API router basenames -> the model of their detail routes.
 API = {
@@ -85,6 +89,8 @@ API = {
     "staff-greeting": "satisfaction.StaffGreeting",
     "lounge-visit": "followups.LoungeVisit", "lounge-preference": "followups.LoungePreference.customer_id",
     "club-member": "followups.ClubMember", "club-activity": "followups.ClubActivity",
+    "sla-policy": "complaints.SlaPolicy", "check-time": "inspections.RoundRule",
+    "fix-minutes": "inspections.DeadlinePolicy",
 }
 # Routes whose id is not a store's record: rules shared by every store (programmes, steps,
 # the customer analysis' bands),

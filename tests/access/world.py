@@ -94,6 +94,28 @@ class World:
         Customer.objects.create(store=store, name="已有", mobile="13700000000",
                                 source=OTHER_STORE_SOURCE)
 
+    def _rules_and_records(self, store, manager):
+        """A store's own copy of the group's rules edited on the settings pages (SLA
+        policy, fix minutes, a check time), an import job and an outbox message."""
+        from complaints.models import SlaPolicy
+        from crm_site.models import ImportJob, Message
+        from inspections.models import ChecklistTemplate, DeadlinePolicy, RoundRule
+
+        for model in (SlaPolicy, DeadlinePolicy):
+            if not model.objects.filter(store=store).exists():
+                row = model.objects.filter(store__isnull=True).order_by("pk").first()
+                row.pk, row.store = None, store
+                row.save()
+        template = ChecklistTemplate.objects.filter(store=store).order_by("pk").first()
+        if template and not RoundRule.objects.filter(template=template).exists():
+            RoundRule.objects.create(template=template, time_of_day="11:11")
+        ImportJob.objects.create(kind="customers", store=store, created_by=manager,
+                                 file_name="customers.csv", content=b"", content_hash="0" * 64)
+        if not Message.objects.filter(store=store).exists():
+            Message.objects.create(store=store, recipient="13900000009", sign_name=store.name,
+                                   template_code="greeting", text="您好", purpose="greeting",
+                                   not_before=timezone.now())
+
     def _extras(self, store, staff):
         """Rows the demo data does not make in every store."""
         from datetime import timedelta
@@ -157,6 +179,7 @@ class World:
                                         allow_duplicate=True)
                         for name, mobile in (("合并保留", "13900000001"), ("合并重复", "13900000002")))
         customer_merge(kept=kept, merged=merged, actor=manager, reason="重复")
+        self._rules_and_records(store, manager)
         complaint = Complaint.objects.filter(store=store).order_by("pk").first()
         complaint_attach(actor=manager, complaint=complaint, upload=SimpleUploadedFile(
             "receipt.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"))
