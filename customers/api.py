@@ -90,6 +90,9 @@ class RevealMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.reveal = False
+        asked = request.query_params.get("reveal", "").lower()
+        if asked not in (*REVEAL_VALUES, "0", "false", "no", ""):
+            raise validation.refuse("reveal", _("应为 1 或 0。"))
         if self.action in ("list", "retrieve") and \
                 request.query_params.get("reveal", "").lower() in REVEAL_VALUES:
             if not request.user.has_perm("crm_site.reveal_personal_data"):

@@ -12,11 +12,11 @@ from . import rules
 from .models import ImprovementPlan, ManufacturerReport, MysteryShopCheck, Survey, WeakItem
 
 
-class MonthField(forms.CharField):
+class MonthField(forms.Field):
     """A month as people type it (2026-05, 2026/5, 202605, 2026年5月): its first day."""
 
     def to_python(self, value):
-        value = super().to_python(value)
+        value = str(value or "").strip()[:20]
         if not value:
             return None
         try:

@@ -47,3 +47,12 @@ def test_lists_without_an_api_name_a_bad_filter_too(client, cr_manager, url_name
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="filter-errors"' in html
+
+
+@pytest.mark.parametrize("url_name", ["satisfaction:report-list", "satisfaction:weak-item-list",
+                                      "satisfaction:check-list"])
+def test_a_month_filters_the_list(client, cr_manager, store, url_name):
+    client.force_login(cr_manager)
+    response = client.get(reverse(url_name), {"store": store.pk, "period": "2026-12"})
+    assert response.status_code == 200
+    assert 'data-testid="filter-errors"' not in response.content.decode()
