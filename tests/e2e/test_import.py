@@ -28,16 +28,17 @@ BAD = {17: "12345", 4321: "2345678901", 9999: "abc"}  # data row index -> bad mo
 
 @pytest.fixture
 def worker_queue():
-    """A worker process on the default queue of the real Redis broker (the test run's own
-    Redis database), on the test database."""
-    queue = app.conf.task_default_queue
+    """A worker process on the queue import jobs are routed to (and the default one) of
+    the real Redis broker (the test run's own Redis database), on the test database."""
+    queue = app.amqp.router.route({}, "crm_site.tasks.import_job_run")["queue"].name
     db = connection.settings_dict
     env = {**os.environ,
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "false"}
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm_site", "worker", "--pool", "solo",
-         "--queues", queue, "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+         "--queues", f"{app.conf.task_default_queue},{queue}", "--loglevel", "INFO",
+         "--without-mingle", "--without-gossip"],
         env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     yield queue
     process.terminate()
