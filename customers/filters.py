@@ -29,7 +29,7 @@ class CustomerFilter(validation.FilterSet):
     owner = IdFilter(label=_("负责专员"), method="keep")
     due = filters.ChoiceFilter(choices=[(key, key) for key in DUE_PROGRAMMES], label=_("到期"),
                                method="keep")
-    within = IdFilter(min_value=1, max_value=120, label=_("天内"), method="keep")
+    within = filters.NumberFilter(min_value=1, max_value=120, label=_("天内"), method="keep")
     # A box on the page ("1") or true/false in the API.
     lapsed = filters.BooleanFilter(label=_("流失客户"), method="keep", widget=forms.CheckboxInput)
     inactive = filters.BooleanFilter(label=_("含已停用"), method="keep", widget=forms.CheckboxInput)
