@@ -5,17 +5,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm_site import validation
-from crm_site.models import Store, User
+from crm_site.models import User
 from crm_site.scoping import stores_of
 
 from .models import Complaint
 from .selectors import BOARD_STATES, breached_q, warning_q
 
 STATE_LABELS = {"in_time": _("正常"), "warning": _("即将超时"), "breached": _("已超时")}
-
-
-def _stores(request):
-    return stores_of(request.user) if request else Store.objects.none()
 
 
 def _staff(request):
@@ -28,7 +24,7 @@ class ComplaintFilter(validation.FilterSet):
     """store and owner limited to the user's stores; `state` the SLA state now (open
     complaints in time, near their deadline, past it)."""
 
-    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    store = validation.StoreFilter()
     owner = filters.ModelChoiceFilter(queryset=_staff, label=_("负责人"))
     state = filters.ChoiceFilter(choices=[(s, STATE_LABELS[s]) for s in BOARD_STATES],
                                  method="filter_state", label=_("时限状态"))

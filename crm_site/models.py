@@ -529,4 +529,6 @@ class ImportJob(models.Model):
     def percent(self):
         if not self.total_rows:
             return 0 if self.running else 100
-        return min(100, round(self.processed_rows * 100 / self.total_rows))
+        from .rules import percent
+
+        return min(100, int(percent(self.processed_rows, self.total_rows, places=0)))

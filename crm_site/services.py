@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -258,14 +258,24 @@ def messages_send_due(*, now=None, batch=200, max_batches=50):
 def message_receipts_record(*, provider, receipts):
     """Delivery receipts of sent messages: (provider id, delivered?, provider's reason,
     time). The provider may pass the same receipt on twice; the row simply says the
-    same again."""
-    updated = 0
-    for provider_id, delivered, reason, at in receipts:
-        updated += Message.objects.filter(
-            provider=provider, provider_id=provider_id, status=Message.Status.SENT,
-        ).update(delivery=Message.Delivery.DELIVERED if delivered else Message.Delivery.UNDELIVERED,
-                 delivered_at=at, delivery_error=(reason or "")[:200])
-    return updated
+    same again. One UPDATE for the whole batch."""
+    rows = list(receipts)
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {Message._meta.db_table} AS m
+               SET delivery = r.delivery, delivered_at = r.at, delivery_error = r.reason
+              FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[])
+                   AS r(provider_id, delivery, at, reason)
+             WHERE m.provider = %s AND m.status = %s AND m.provider_id = r.provider_id""", [  # noqa: S608
+            [str(provider_id) for provider_id, _d, _r, _a in rows],
+            [Message.Delivery.DELIVERED if delivered else Message.Delivery.UNDELIVERED
+             for _p, delivered, _r, _a in rows],
+            [at for _p, _d, _r, at in rows],
+            [(reason or "")[:200] for _p, _d, reason, _a in rows],
+            provider, Message.Status.SENT])
+        return cursor.rowcount
 
 
 def _bare_mobile(mobile):

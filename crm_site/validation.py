@@ -305,6 +305,22 @@ class FilterSet(django_filters.FilterSet):
         return self._form
 
 
+def _request_stores(request):
+    from .models import Store
+    from .scoping import stores_of
+
+    return stores_of(request.user) if request else Store.objects.none()
+
+
+class StoreFilter(django_filters.ModelChoiceFilter):
+    """A store among the user's stores: another store's id is refused, not quietly empty."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", _request_stores)
+        kwargs.setdefault("label", _("门店"))
+        super().__init__(*args, **kwargs)
+
+
 class FilterBackend(DjangoFilterBackend):
     filterset_base = FilterSet
 

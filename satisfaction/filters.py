@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm_site import validation
-from crm_site.models import Store
 
 from . import rules
 from .models import ImprovementPlan, ManufacturerReport, MysteryShopCheck, Survey, WeakItem
@@ -29,14 +28,8 @@ class MonthFilter(filters.Filter):
     field_class = MonthField
 
 
-def _stores(request):
-    from .selectors import stores_for
-
-    return stores_for(request.user) if request else Store.objects.none()
-
-
 class ReportFilter(validation.FilterSet):
-    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    store = validation.StoreFilter()
     survey = filters.ChoiceFilter(choices=Survey.choices, label=_("调查"))
     period = MonthFilter(label=_("月份"))
     page_fields = ("store", "survey", "period")
@@ -47,7 +40,7 @@ class ReportFilter(validation.FilterSet):
 
 
 class WeakItemFilter(validation.FilterSet):
-    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    store = validation.StoreFilter()
     survey = filters.ChoiceFilter(choices=Survey.choices, label=_("调查"))
     period = MonthFilter(label=_("月份"))
     without_plan = filters.BooleanFilter(field_name="plans", lookup_expr="isnull",
@@ -66,7 +59,7 @@ class WeakItemFilter(validation.FilterSet):
 class ImprovementPlanFilter(validation.FilterSet):
     """`status=open`: every plan not closed."""
 
-    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    store = validation.StoreFilter()
     status = filters.ChoiceFilter(choices=[("open", _("未关闭")), *ImprovementPlan.Status.choices],
                                   method="filter_status", label=_("状态"))
     page_fields = ("store", "status", "department")
@@ -84,7 +77,7 @@ class ImprovementPlanFilter(validation.FilterSet):
 class MysteryShopCheckFilter(validation.FilterSet):
     """`period`: checks made in that month."""
 
-    store = filters.ModelChoiceFilter(queryset=_stores, label=_("门店"))
+    store = validation.StoreFilter()
     period = MonthFilter(method="filter_period", label=_("月份"))
     page_fields = ("store", "period", "kind")
 
